@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from stations.models import MonitoringLocation, TimeSeries
+
+SCHEDULE_PRESETS = {
+    "hourly": "0 * * * *",
+    "every_6_hours": "0 */6 * * *",
+    "daily": "0 0 * * *",
+    "weekly": "0 0 * * 0",
+}
+
+
+class PullConfigurationQuerySet(models.QuerySet):
+    def enabled(self) -> PullConfigurationQuerySet:
+        return self.filter(enabled=True)
+
+    def update(self, **kwargs) -> int:
+        """A bulk update must not bypass the schedule sync (DESIGN §5): re-sync what changed."""
+        ids = list(self.values_list("pk", flat=True))
+        count = super().update(**kwargs)
+        if ids and {"enabled", "schedule_type", "cron_expression", "timezone"} & kwargs.keys():
+            from .schedules import sync_configuration
+
+            for config in PullConfiguration.objects.filter(pk__in=ids):
+                sync_configuration(config)
+        return count
+
+
+class PullConfiguration(models.Model):
+    class DataType(models.TextChoices):
+        DAILY_MEAN = "daily_mean", "Daily mean discharge"
+        CONTINUOUS = "continuous", "Continuous (15/5-minute) discharge"
+
+    class Strategy(models.TextChoices):
+        APPEND = "append", "Append incrementally (Smart Append)"
+        OVERWRITE = "overwrite", "Overwrite the whole range each run"
+
+    class ScheduleType(models.TextChoices):
+        HOURLY = "hourly", "Hourly"
+        EVERY_6_HOURS = "every_6_hours", "Every 6 hours"
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+        CUSTOM = "custom", "Custom cron expression"
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    data_type = models.CharField(max_length=12, choices=DataType.choices, default=DataType.DAILY_MEAN)
+    strategy = models.CharField(max_length=10, choices=Strategy.choices, default=Strategy.APPEND)
+    start_date = models.DateField(help_text="The first day to pull when a station has no data yet.")
+    schedule_type = models.CharField(max_length=16, choices=ScheduleType.choices, default=ScheduleType.DAILY)
+    cron_expression = models.CharField(
+        max_length=120, default=SCHEDULE_PRESETS["daily"], help_text="Always the effective five-field expression."
+    )
+    timezone = models.CharField(max_length=64, default=settings.TIME_ZONE, help_text="IANA name, e.g. America/New_York")
+    enabled = models.BooleanField(default=True)
+    stations = models.ManyToManyField(
+        MonitoringLocation, through="PullConfigurationStation", related_name="pull_configurations"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    auto_disabled_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PullConfigurationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("run_pullconfiguration", "Can run a pull configuration now")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("pulls:detail", args=[self.pk])
+
+    @property
+    def periodic_task_name(self) -> str:
+        return f"pull-config-{self.pk}"
+
+    @property
+    def series_kind(self) -> str:
+        return TimeSeries.Kind.DAILY if self.data_type == self.DataType.DAILY_MEAN else TimeSeries.Kind.CONTINUOUS
+
+    def save(self, *args, **kwargs):
+        if self.schedule_type in SCHEDULE_PRESETS:
+            self.cron_expression = SCHEDULE_PRESETS[self.schedule_type]
+        super().save(*args, **kwargs)
+
+
+class PullConfigurationStation(models.Model):
+    configuration = models.ForeignKey(PullConfiguration, on_delete=models.CASCADE, related_name="memberships")
+    location = models.ForeignKey(MonitoringLocation, on_delete=models.PROTECT, related_name="memberships")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "pk"]  # as added
+        constraints = [
+            models.UniqueConstraint(fields=["configuration", "location"], name="uniq_config_station"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.configuration} / {self.location.monitoring_location_id}"
+
+
+class StationProgress(models.Model):
+    """Smart Append's memory: one row per (configuration, station).
+
+    `newest_date` (daily) / `newest_time` (continuous, UTC) is the newest committed observation; the next
+    append run asks from there (inclusive). It moves only in the same transaction as the values it covers.
+    """
+
+    configuration = models.ForeignKey(PullConfiguration, on_delete=models.CASCADE, related_name="progress")
+    location = models.ForeignKey(MonitoringLocation, on_delete=models.CASCADE, related_name="progress")
+    time_series = models.ForeignKey(TimeSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    newest_date = models.DateField(null=True, blank=True)
+    newest_time = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "station progress"
+        constraints = [
+            models.UniqueConstraint(fields=["configuration", "location"], name="uniq_progress_config_station"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.configuration} / {self.location.monitoring_location_id}: {self.newest or 'no data yet'}"
+
+    @property
+    def newest(self) -> dt.date | dt.datetime | None:
+        return (
+            self.newest_date
+            if self.configuration.data_type == PullConfiguration.DataType.DAILY_MEAN
+            else self.newest_time
+        )

@@ -1,0 +1,1 @@
+"""Schedule sync signals (filled in by the pull-configuration work)."""

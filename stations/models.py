@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+
+
+class MonitoringLocationQuerySet(models.QuerySet):
+    def with_series(self, kind: str) -> MonitoringLocationQuerySet:
+        return self.filter(series__kind=kind).distinct() if kind else self
+
+
+class MonitoringLocation(models.Model):
+    """A USGS monitoring location (stream gage)."""
+
+    monitoring_location_id = models.CharField(max_length=40, unique=True, help_text='e.g. "USGS-01646500"')
+    agency_code = models.CharField(max_length=10, default="USGS")
+    site_number = models.CharField(max_length=20, help_text="Kept as text: leading zeros matter.")
+    name = models.CharField(max_length=255)
+    state_code = models.CharField("state", max_length=2, blank=True, help_text="Postal code, e.g. MD")
+    state_fips = models.CharField(max_length=2, blank=True)
+    county_code = models.CharField(max_length=5, blank=True)
+    county_name = models.CharField(max_length=80, blank=True)
+    huc = models.CharField("HUC", max_length=16, blank=True, help_text="8 or 12 digits, as given")
+    drainage_area_sqmi = models.FloatField("drainage area (mi²)", null=True, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    site_type = models.CharField(max_length=10, blank=True, help_text='"ST" stream, "GW" well, …')
+    tz_abbreviation = models.CharField("time zone", max_length=8, blank=True)
+    uses_dst = models.BooleanField("uses daylight saving time", null=True, blank=True)
+    # Denormalised from TimeSeries so the "has daily / has continuous" search filters need no join.
+    has_daily = models.BooleanField(default=False)
+    has_continuous = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MonitoringLocationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["state_code", "site_number"]
+        indexes = [
+            # Search "state=MD" ordered by site number, and its count.
+            models.Index(fields=["state_code", "site_number"], name="loc_state_site"),
+            # Search by site-number prefix ("q=0164"), unfiltered first page ordered by site number.
+            models.Index(fields=["site_number"], name="loc_site_number"),
+            # Search "state=MD&huc=0207" (HUC prefix within a state).
+            models.Index(fields=["state_code", "huc"], name="loc_state_huc"),
+            # PostgreSQL-only indexes (pg_trgm on name, varchar_pattern_ops prefixes) live in a
+            # vendor-conditional migration, since SQLite cannot build them.
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.monitoring_location_id} {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("stations:detail", args=[self.monitoring_location_id])
+
+
+class TimeSeries(models.Model):
+    """A USGS discharge time series of a location (from time-series-metadata)."""
+
+    class Kind(models.TextChoices):
+        DAILY = "daily", "Daily mean"
+        CONTINUOUS = "continuous", "Continuous"
+
+    location = models.ForeignKey(MonitoringLocation, on_delete=models.CASCADE, related_name="series")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    time_series_id = models.CharField(max_length=64, unique=True)
+    parameter_code = models.CharField(max_length=5, default="00060")
+    statistic_id = models.CharField(max_length=5, blank=True)
+    primary = models.BooleanField(default=False)
+    begin = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    unit = models.CharField(max_length=20, default="ft^3/s")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "time series"
+        ordering = ["location", "kind", "-primary"]
+        indexes = [
+            # "which series of this location are daily/continuous, primary first" (acquisition, station page).
+            models.Index(fields=["location", "kind", "primary"], name="series_loc_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location.monitoring_location_id} {self.kind} {self.time_series_id[:8]}"

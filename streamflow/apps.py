@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StreamflowConfig(AppConfig):
+    name = "streamflow"
+    verbose_name = "Streamflow DataOps"

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from monitoring.heartbeats import recent_heartbeats
+from streamflow import __version__
+from streamflow.celery import WORKER_HEARTBEAT_SECONDS, app
+
+HEARTBEAT_GRACE = dt.timedelta(seconds=4 * WORKER_HEARTBEAT_SECONDS)
+
+
+def _check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"ok": True}
+    except Exception as exc:
+        return {"ok": False, "error": f"database unreachable: {exc}"}
+
+
+def _check_broker() -> dict:
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return {"ok": True, "transport": app.conf.broker_url.split("://", 1)[0]}
+    except Exception as exc:
+        return {"ok": False, "error": f"broker unreachable: {exc}"}
+
+
+def _check_heartbeats(prefix: str, what: str) -> dict:
+    try:
+        beats = recent_heartbeats(prefix, HEARTBEAT_GRACE)
+    except Exception as exc:
+        return {"ok": False, "error": f"cannot read heartbeats: {exc}"}
+    if not beats:
+        return {"ok": False, "error": f"no {what} seen in the last {int(HEARTBEAT_GRACE.total_seconds())} s"}
+    newest = max(b.seen_at for b in beats)
+    result = {
+        "ok": True,
+        "last_seen": newest.isoformat(),
+        "age_seconds": round((timezone.now() - newest).total_seconds()),
+    }
+    if prefix == "worker:":
+        result["workers"] = sorted(b.name.removeprefix("worker:") for b in beats)
+    return result
+
+
+@login_not_required
+@never_cache
+def health(request: HttpRequest) -> JsonResponse:
+    """200 when the database, the broker, beat and at least one worker are alive; 503 naming what is not."""
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    if checks["database"]["ok"]:
+        checks["beat"] = _check_heartbeats("beat", "beat tick")
+        checks["workers"] = _check_heartbeats("worker:", "live worker")
+    failing = [name for name, check in checks.items() if not check["ok"]]
+    body = {"status": "ok" if not failing else "failing", "failing": failing, "version": __version__, "checks": checks}
+    return JsonResponse(body, status=200 if not failing else 503)

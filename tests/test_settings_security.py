@@ -1,0 +1,43 @@
+"""Production settings refuse the development secret key and a missing key; DEBUG is off by default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_settings(env: dict) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    clean.update(env)
+    code = "import streamflow.settings as s; print('DEBUG', s.DEBUG, 'SECURE', s.SESSION_COOKIE_HTTPONLY)"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = _load_settings({})
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_it_refuses_the_development_key_in_production():
+    from streamflow.settings import DEV_SECRET_KEY
+
+    result = _load_settings({"SECRET_KEY": DEV_SECRET_KEY})
+    assert result.returncode != 0
+    assert "development key" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    result = _load_settings({"SECRET_KEY": "x" * 50})
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG False" in result.stdout
+
+
+def test_a_bad_page_limit_fails_loudly():
+    result = _load_settings({"SECRET_KEY": "x" * 50, "USGS_PAGE_LIMIT": "100000"})
+    assert result.returncode != 0
+    assert "USGS_PAGE_LIMIT" in result.stderr
