@@ -226,7 +226,13 @@ CELERY_ENABLE_UTC = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "streamflow.beat:HeartbeatScheduler"
-CELERY_BEAT_SCHEDULE = {}  # filled by the apps (see monitoring/apps.py); beat stores them in the database
+# Housekeeping schedules (beat stores them in the database beside the per-configuration tasks).
+CELERY_BEAT_SCHEDULE = {
+    # Marks runs whose station tasks vanished (worker lost, broker flushed) as failed; never "running" forever.
+    "acquisition-janitor": {"task": "acquisition.tasks.janitor", "schedule": 300.0},
+    # Alerts for stations whose newest value is older than STALE_*_HOURS.
+    "monitoring-stale-stations": {"task": "monitoring.tasks.check_stale_stations", "schedule": 1800.0},
+}
 
 # --- Logging --------------------------------------------------------------------------------------------
 LOGGING = {
