@@ -52,3 +52,17 @@ class ContinuousValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series_id} {self.time:%Y-%m-%dT%H:%MZ}: {self.value}"
+
+
+class RateLimitBucket(models.Model):
+    """A token bucket shared by every worker, so the USGS quota is spent once, not once per process.
+
+    A row per bucket name; `acquisition.client.DatabaseTokenBucket` refills and takes tokens under a row lock.
+    """
+
+    name = models.CharField(max_length=60, unique=True)
+    tokens = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.tokens:.1f} tokens"

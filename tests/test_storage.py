@@ -1,0 +1,157 @@
+"""Observation storage: upsert counts, change detection, replacement of a range — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+
+from acquisition.models import ContinuousValue, DailyValue
+from acquisition.parsers import Reading
+from acquisition.storage import copy_text, store_readings
+from stations.models import TimeSeries
+from tests.factories import TimeSeriesFactory
+
+LM = dt.datetime(2026, 11, 1, 7, 0, tzinfo=dt.UTC)
+
+
+def daily(day: int, value: float | None = 10.0, quals=(), status: str | None = "Provisional") -> Reading:
+    return Reading("ts", dt.date(2026, 10, day), value, list(quals), status, LM)
+
+
+def instant(minute: int, value: float | None = 5.0) -> Reading:
+    t = dt.datetime(2026, 10, 1, 0, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=minute)
+    return Reading("ts", t, value, [], "Provisional", LM)
+
+
+@pytest.fixture
+def series(db):
+    return TimeSeriesFactory(kind=TimeSeries.Kind.DAILY)
+
+
+@pytest.fixture
+def cseries(db):
+    return TimeSeriesFactory(kind=TimeSeries.Kind.CONTINUOUS)
+
+
+def test_it_inserts_new_values_and_counts_them(series):
+    counts = store_readings("daily", series.pk, [daily(1), daily(2, None), daily(3, 7.5, ["ICE", "ESTIMATED"])])
+
+    assert (counts.received, counts.inserted, counts.updated, counts.unchanged) == (3, 3, 0, 0)
+    rows = list(DailyValue.objects.filter(series=series).order_by("date"))
+    assert [(r.date.day, r.value, r.qualifiers, r.approval_status) for r in rows] == [
+        (1, 10.0, [], "Provisional"),
+        (2, None, [], "Provisional"),
+        (3, 7.5, ["ICE", "ESTIMATED"], "Provisional"),
+    ]
+    assert rows[0].last_modified == LM
+
+
+def test_a_rerun_of_the_same_values_changes_nothing(series):
+    store_readings("daily", series.pk, [daily(1), daily(2, None), daily(3, quals=["ICE"])])
+    before = {r.pk: r.last_modified for r in DailyValue.objects.all()}
+
+    later = dt.datetime(2026, 11, 9, tzinfo=dt.UTC)
+    again = [r._replace(last_modified=later) for r in [daily(1), daily(2, None), daily(3, quals=["ICE"])]]
+    counts = store_readings("daily", series.pk, again)
+
+    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 0, 3)
+    # A refresh that changed nothing is not rewritten (its last_modified stays as first stored).
+    assert {r.pk: r.last_modified for r in DailyValue.objects.all()} == before
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        daily(2, 11.0),
+        daily(2, None),
+        daily(2, quals=["ESTIMATED"]),
+        daily(2, status="Approved"),
+        daily(2, status=None),
+    ],
+    ids=["value", "value-to-null", "qualifiers", "approval", "approval-null"],
+)
+def test_it_updates_a_row_whose_value_qualifiers_or_approval_changed(series, changed):
+    store_readings("daily", series.pk, [daily(1), daily(2)])
+
+    counts = store_readings("daily", series.pk, [daily(1), changed._replace(last_modified=LM + dt.timedelta(days=3))])
+
+    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
+    row = DailyValue.objects.get(series=series, date=dt.date(2026, 10, 2))
+    assert (row.value, row.qualifiers, row.approval_status) == (changed.value, changed.qualifiers, changed.approval_status)
+    assert row.last_modified == LM + dt.timedelta(days=3)
+
+
+def test_a_key_given_twice_keeps_the_later_reading(series):
+    counts = store_readings("daily", series.pk, [daily(1, 1.0), daily(1, 2.0)])
+
+    assert (counts.received, counts.inserted) == (1, 1)
+    assert DailyValue.objects.get(series=series).value == 2.0
+
+
+def test_two_series_never_share_rows(series):
+    other = TimeSeriesFactory()
+    store_readings("daily", series.pk, [daily(1, 1.0)])
+
+    counts = store_readings("daily", other.pk, [daily(1, 2.0)])
+
+    assert counts.inserted == 1
+    assert sorted(DailyValue.objects.values_list("series_id", "value")) == sorted([(series.pk, 1.0), (other.pk, 2.0)])
+
+
+def test_replace_deletes_rows_of_the_range_that_did_not_come_back(series):
+    store_readings("daily", series.pk, [daily(d) for d in range(1, 11)])
+
+    counts = store_readings(
+        "daily",
+        series.pk,
+        [daily(3), daily(4, 99.0), daily(5)],
+        replace=(dt.date(2026, 10, 2), dt.date(2026, 10, 6)),
+    )
+
+    assert (counts.inserted, counts.updated, counts.unchanged, counts.deleted) == (0, 1, 2, 2)
+    days = sorted(d.day for d in DailyValue.objects.filter(series=series).values_list("date", flat=True))
+    assert days == [1, 3, 4, 5, 7, 8, 9, 10]
+
+
+def test_a_failure_after_the_write_rolls_the_replacement_back(series):
+    store_readings("daily", series.pk, [daily(d) for d in range(1, 6)])
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        store_readings("daily", series.pk, [daily(1, 50.0)], replace=(dt.date(2026, 10, 1), dt.date(2026, 10, 5)))
+        raise RuntimeError("the progress row could not be written")
+
+    assert sorted(DailyValue.objects.values_list("value", flat=True)) == [10.0] * 5
+
+
+def test_continuous_instants_are_stored_in_utc_and_upserted(cseries):
+    eastern = dt.timezone(dt.timedelta(hours=-5))
+    readings = [instant(0), instant(15), instant(30)]
+    readings.append(Reading("ts", dt.datetime(2026, 9, 30, 20, 0, tzinfo=eastern), 6.0, [], None, None))
+    counts = store_readings("continuous", cseries.pk, readings)
+    assert counts.inserted == 4
+
+    counts = store_readings("continuous", cseries.pk, [instant(0), instant(15, 9.0), instant(45)])
+
+    assert (counts.inserted, counts.updated, counts.unchanged) == (1, 1, 1)
+    times = list(ContinuousValue.objects.filter(series=cseries).order_by("time").values_list("time", "value"))
+    assert times[0] == (dt.datetime(2026, 10, 1, 0, 0, tzinfo=dt.UTC), 5.0)
+    assert times[1] == (dt.datetime(2026, 10, 1, 0, 15, tzinfo=dt.UTC), 9.0)
+    assert times[4] == (dt.datetime(2026, 10, 1, 1, 0, tzinfo=dt.UTC), 6.0)  # 20:00 at -05:00
+    assert len(times) == 5
+
+
+def test_an_empty_batch_changes_nothing(series):
+    store_readings("daily", series.pk, [daily(1)])
+
+    counts = store_readings("daily", series.pk, [])
+
+    assert (counts.received, counts.inserted, counts.updated, counts.unchanged) == (0, 0, 0, 0)
+    assert DailyValue.objects.count() == 1
+
+
+def test_copy_text_escapes_what_copy_would_misread():
+    text = copy_text(7, [Reading("ts", dt.date(2026, 1, 2), None, ["A\tB", "C\\D"], None, None)])
+
+    assert text == '7\t2026-01-02\t\\N\t["A\\\\tB", "C\\\\\\\\D"]\t\\N\t\\N\n'
