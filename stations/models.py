@@ -3,10 +3,36 @@ from __future__ import annotations
 from django.db import models
 from django.urls import reverse
 
+from . import lookups  # noqa: F401  (registers the `prefix` lookup used below)
+
 
 class MonitoringLocationQuerySet(models.QuerySet):
     def with_series(self, kind: str) -> MonitoringLocationQuerySet:
-        return self.filter(series__kind=kind).distinct() if kind else self
+        """Locations that have a daily / continuous discharge series ("" for any), from the denormalised flags."""
+        if kind == TimeSeries.Kind.DAILY:
+            return self.filter(has_daily=True)
+        if kind == TimeSeries.Kind.CONTINUOUS:
+            return self.filter(has_continuous=True)
+        return self
+
+    def in_state(self, postal_code: str) -> MonitoringLocationQuerySet:
+        return self.filter(state_code=postal_code) if postal_code else self
+
+    def huc_prefix(self, prefix: str) -> MonitoringLocationQuerySet:
+        return self.filter(huc__prefix=prefix) if prefix else self
+
+    def site_number_prefix(self, prefix: str) -> MonitoringLocationQuerySet:
+        return self.filter(site_number__prefix=prefix)
+
+    def location_id_prefix(self, prefix: str) -> MonitoringLocationQuerySet:
+        return self.filter(monitoring_location_id__prefix=prefix.upper())
+
+    def name_has_words(self, words: list[str]) -> MonitoringLocationQuerySet:
+        """Every word appears in the name, case-insensitively (PostgreSQL: served by the trigram index)."""
+        qs = self
+        for word in words:
+            qs = qs.filter(name__icontains=word)
+        return qs
 
 
 class MonitoringLocation(models.Model):
