@@ -31,3 +31,21 @@ _CHANGE = [
 ]
 
 GROUP_PERMISSIONS = {VIEWERS: _VIEW, OPERATORS: _VIEW + _CHANGE}
+
+
+def ensure_groups(**kwargs) -> None:
+    """Create the groups with their permissions if missing (idempotent).
+
+    Connected to post_migrate so a database flush (TransactionTestCase, `manage.py flush`) gets them back;
+    the data migration streamflow/0001 creates them on a fresh database.
+    """
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    for group_name, perms in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name)
+        wanted = [Permission.objects.get(content_type__app_label=a, codename=c) for a, c in perms]
+        group.permissions.add(*wanted)
