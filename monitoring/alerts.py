@@ -1,14 +1,38 @@
-"""Alert emails for failed runs, repeated failures and stale stations (DESIGN §8)."""
+"""Alert emails (DESIGN §8): a run failed or ended partial, a configuration failed N times in a row, a station
+went stale. One email per condition: an AlertState row opens with the first email and stays quiet until the
+condition clears (a successful run, fresh data), so a long outage never becomes an alert storm.
+
+Links in emails are absolute: settings.SITE_URL (e.g. "https://streamflow.example.org") + the page's path. No
+django.contrib.sites: one deployment has one public address, and a setting says it plainly.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-if TYPE_CHECKING:
-    from .models import PullRun
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from pulls.models import PullConfiguration
+
+from .models import AlertState, PullRun, PullRunStation
+from .staleness import StaleStation, stale_stations
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_SITE_URL = "http://127.0.0.1:8000"
+MAX_STATIONS_LISTED = 20
+
+
+def absolute_url(path: str) -> str:
+    return (getattr(settings, "SITE_URL", "") or DEFAULT_SITE_URL).rstrip("/") + path
+
+
+# --- Entry points -----------------------------------------------------------------------------------------
 
 
 def run_finished(run: PullRun) -> None:
@@ -16,9 +40,207 @@ def run_finished(run: PullRun) -> None:
     try:
         _run_finished(run)
     except Exception:  # noqa: BLE001 - an alert problem is logged, never propagated into the run
-        logger.exception("Alert handling failed for run %s", run.pk)
+        logger.exception("Alert handling failed for run %s of %r", run.pk, run.configuration_name)
+
+
+def check_stale_stations() -> dict[str, int]:
+    """Open an alert for each newly silent gage, clear the alerts of stations that have fresh data again.
+
+    Failing pulls are not alerted here: the run alerts already speak for them."""
+    stale = stale_stations()
+    silent = {s.key: s for s in stale if not s.failing}
+    opened = 0
+    for key, station in silent.items():
+        if _open(
+            key,
+            AlertState.Kind.STALE_STATION,
+            _stale_subject(station),
+            lambda s=station: _stale_body(s),
+            location=station.location,
+        ):
+            opened += 1
+    cleared = 0
+    for state in AlertState.objects.filter(kind=AlertState.Kind.STALE_STATION, active=True).exclude(
+        key__in=list(silent)
+    ):
+        cleared += _clear(state.key)
+    return {"stale": len(silent), "opened": opened, "cleared": cleared}
+
+
+# --- Run alerts -------------------------------------------------------------------------------------------
 
 
 def _run_finished(run: PullRun) -> None:
-    # First version: the full alert logic (emails, alert state, auto-disable) lands shortly.
-    return None
+    config = run.configuration
+    if config is None or run.status in (*PullRun.ACTIVE_STATUSES, PullRun.Status.SKIPPED):
+        # Skipped runs say nothing about the source; a run of a deleted configuration has nobody to recover it.
+        return
+    run_key, streak_key = f"run:{config.pk}", f"streak:{config.pk}"
+
+    if run.status in (PullRun.Status.FAILED, PullRun.Status.PARTIAL):
+        _open(run_key, AlertState.Kind.RUN_FAILED, _run_subject(run), lambda: _run_body(run), config=config, run=run)
+    else:
+        _clear(run_key)
+
+    if run.status == PullRun.Status.FAILED and _failed_in_a_row(config):
+        disabled = _auto_disable(config, run)
+        _open(
+            streak_key,
+            AlertState.Kind.CONSECUTIVE_FAILURES,
+            f"[Streamflow] {config.name} failed {settings.ALERT_CONSECUTIVE_FAILURES} runs in a row"
+            + (" and was disabled" if disabled else ""),
+            lambda: _streak_body(config, run, disabled),
+            config=config,
+            run=run,
+        )
+    elif run.status != PullRun.Status.FAILED:
+        _clear(streak_key)
+
+
+def _failed_in_a_row(config: PullConfiguration) -> bool:
+    n = settings.ALERT_CONSECUTIVE_FAILURES
+    if n <= 0:
+        return False
+    recent = list(
+        PullRun.objects.filter(configuration=config)
+        .finished()
+        .exclude(status=PullRun.Status.SKIPPED)
+        .order_by("-created_at", "-pk")
+        .values_list("status", flat=True)[:n]
+    )
+    return len(recent) == n and all(status == PullRun.Status.FAILED for status in recent)
+
+
+def _auto_disable(config: PullConfiguration, run: PullRun) -> bool:
+    if not settings.ALERT_AUTO_DISABLE or not config.enabled:
+        return False
+    config.enabled = False
+    config.auto_disabled_reason = (
+        f"Disabled automatically after {settings.ALERT_CONSECUTIVE_FAILURES} failed runs in a row "
+        f"(last: run #{run.pk} on {timezone.localtime(run.finished_at or timezone.now()):%Y-%m-%d %H:%M}). "
+        "Fix the cause, then enable it again."
+    )[:255]
+    # A normal save(): the post_save signal disables the beat task too.
+    config.save()
+    return True
+
+
+def _run_subject(run: PullRun) -> str:
+    verb = "failed" if run.status == PullRun.Status.FAILED else "ended partial"
+    return f"[Streamflow] Run #{run.pk} of {run.configuration_name} {verb}"[:255]
+
+
+def _run_body(run: PullRun) -> str:
+    failed = list(
+        run.stations.filter(status=PullRunStation.Status.FAILED).select_related("location")[: MAX_STATIONS_LISTED + 1]
+    )
+    lines = [
+        f"Configuration: {run.configuration_name}",
+        f"Run: #{run.pk} ({run.get_trigger_display().lower()}), status {run.get_status_display().lower()}",
+        f"Stations: {run.stations_succeeded} succeeded, {run.stations_failed} failed of {run.stations_total}",
+    ]
+    if run.message:
+        lines.append(f"Error: {run.message}")
+    if failed:
+        lines += ["", "Failed stations:"]
+        for station in failed[:MAX_STATIONS_LISTED]:
+            loc = station.location
+            lines.append(f"- {loc.monitoring_location_id} {loc.name}: {station.error or 'no error recorded'}")
+        if len(failed) > MAX_STATIONS_LISTED:
+            lines.append(f"- … and {run.stations_failed - MAX_STATIONS_LISTED} more (see the run page)")
+    lines += [
+        "",
+        f"Run page: {absolute_url(run.get_absolute_url())}",
+        "",
+        "You will not get another email about this configuration's failures until a run succeeds.",
+    ]
+    return "\n".join(lines)
+
+
+def _streak_body(config: PullConfiguration, run: PullRun, disabled: bool) -> str:
+    lines = [
+        f"Configuration: {config.name}",
+        f"The last {settings.ALERT_CONSECUTIVE_FAILURES} runs failed; the latest is run #{run.pk}.",
+    ]
+    if run.message:
+        lines.append(f"Error: {run.message}")
+    if disabled:
+        lines.append("It has been disabled automatically: its schedule is paused until someone enables it again.")
+    lines += [
+        "",
+        f"Run page: {absolute_url(run.get_absolute_url())}",
+        f"Configuration page: {absolute_url(config.get_absolute_url())}",
+    ]
+    return "\n".join(lines)
+
+
+# --- Stale alerts -----------------------------------------------------------------------------------------
+
+
+def _stale_subject(station: StaleStation) -> str:
+    loc = station.location
+    return f"[Streamflow] {loc.monitoring_location_id} has no new {station.data_type_label.lower()} data"[:255]
+
+
+def _stale_body(station: StaleStation) -> str:
+    loc = station.location
+    hours = (
+        settings.STALE_DAILY_HOURS
+        if station.data_type == PullConfiguration.DataType.DAILY_MEAN
+        else settings.STALE_CONTINUOUS_HOURS
+    )
+    newest = station.newest if station.newest is not None else "nothing stored yet"
+    return "\n".join(
+        [
+            f"Station: {loc.monitoring_location_id} {loc.name}",
+            f"Data: {station.data_type_label}",
+            f"Newest stored value: {newest} (older than {hours} h)",
+            "Our pulls of this station succeed: USGS has published nothing newer. The gage or its telemetry may be "
+            "down; check the USGS station page.",
+            "",
+            f"Station data: {absolute_url(reverse('monitoring:station_data', args=[loc.monitoring_location_id]))}",
+            "",
+            "You will not get another email about this station until fresh data arrives.",
+        ]
+    )
+
+
+# --- Alert state --------------------------------------------------------------------------------------------
+
+
+def _open(key: str, kind: str, subject: str, body: Callable[[], str], **links) -> bool:
+    """Turn the condition on; email only if it was off. Returns True when an email was due."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            state, created = AlertState.objects.select_for_update().get_or_create(key=key, defaults={"kind": kind})
+            if state.active and not created:
+                return False
+            state.active, state.subject, state.opened_at, state.cleared_at = True, subject, now, None
+            for name, value in links.items():
+                setattr(state, name, value)
+            state.save()
+    except IntegrityError:
+        # Another process opened the same condition a moment ago: it sends the email.
+        return False
+    try:
+        _send(subject, body())
+    except Exception:
+        # Re-arm so the next occurrence tries again rather than the alert being silently lost.
+        AlertState.objects.filter(pk=state.pk).update(active=False)
+        logger.exception("Could not send the alert %r", subject)
+        return False
+    AlertState.objects.filter(pk=state.pk).update(notified_at=timezone.now())
+    return True
+
+
+def _clear(key: str) -> int:
+    return AlertState.objects.filter(key=key, active=True).update(active=False, cleared_at=timezone.now())
+
+
+def _send(subject: str, body: str) -> None:
+    recipients = list(settings.ALERT_EMAILS)
+    if not recipients:
+        logger.warning("Alert not emailed (ALERT_EMAILS is empty): %s", subject)
+        return
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import data_views, views
 
 app_name = "monitoring"
 
@@ -10,4 +10,17 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("monitoring/runs/", views.run_list, name="runs"),
     path("monitoring/runs/<int:pk>/", views.run_detail, name="run_detail"),
+    path("monitoring/runs/<int:pk>/log.txt", views.run_log_download, name="run_log_download"),
+    path("monitoring/runs/<int:pk>/run-again/", views.run_again, name="run_again"),
+    path(
+        "monitoring/configurations/<int:pk>/statistics/",
+        data_views.configuration_statistics,
+        name="configuration_statistics",
+    ),
+    path("monitoring/stations/<str:monitoring_location_id>/data/", data_views.station_data, name="station_data"),
+    path(
+        "monitoring/stations/<str:monitoring_location_id>/data.csv",
+        data_views.station_data_csv,
+        name="station_data_csv",
+    ),
 ]

@@ -1,0 +1,179 @@
+"""Numbers for the dashboard and the configuration statistics: plain functions over the run tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from celery.schedules import crontab
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from acquisition.models import ContinuousValue, DailyValue
+from pulls.models import PullConfiguration, StationProgress
+from stations.models import TimeSeries
+
+from .models import PullRun, PullRunStation
+from .staleness import stale_stations
+
+RECENT_RUNS_FOR_STATS = 50
+
+
+def run_progress_percent(run: PullRun, stations: list[PullRunStation]) -> int:
+    """Overall progress: the mean of the stations' progress (finished stations count 100 %)."""
+    if not run.is_active:
+        return 100
+    if not stations:
+        return 0
+    return int(sum(s.progress_percent for s in stations) / len(stations))
+
+
+def dashboard_summary(now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    configs = PullConfiguration.objects.aggregate(total=Count("pk"), enabled=Count("pk", filter=Q(enabled=True)))
+    by_status = dict(
+        PullRun.objects.filter(created_at__gte=now - dt.timedelta(hours=24))
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    stale = stale_stations(now)
+    running = list(
+        PullRun.objects.active()
+        .order_by("created_at")
+        .prefetch_related(Prefetch("stations", queryset=PullRunStation.objects.order_by("pk")))[:20]
+    )
+    for run in running:
+        run.progress = run_progress_percent(run, list(run.stations.all()))
+    return {
+        "configurations_total": configs["total"],
+        "configurations_enabled": configs["enabled"],
+        "configurations_paused": configs["total"] - configs["enabled"],
+        "runs_24h": [(label, value, by_status.get(value, 0)) for value, label in PullRun.Status.choices],
+        "runs_24h_total": sum(by_status.values()),
+        "failed_today": PullRun.objects.filter(status=PullRun.Status.FAILED, created_at__gte=midnight).count(),
+        "silent_stations": [s for s in stale if not s.failing],
+        "failing_stations": [s for s in stale if s.failing],
+        "running_runs": running,
+        "next_runs": next_scheduled_runs(now),
+        "recent_runs": list(PullRun.objects.select_related("configuration")[:10]),
+    }
+
+
+# --- Next scheduled runs ------------------------------------------------------------------------------------
+
+
+def next_fire_time(cron_expression: str, tz_name: str, after: dt.datetime) -> dt.datetime | None:
+    """The first minute strictly after `after` matching the cron expression in time zone `tz_name`,
+    with Celery beat's semantics (day of month AND day of week). None for an expression that never fires
+    within a few years (the configuration form refuses those anyway)."""
+    try:
+        minute, hour, day_of_month, month, day_of_week = cron_expression.split()
+        spec = crontab(
+            minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month, day_of_week=day_of_week
+        )
+        tz = ZoneInfo(tz_name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    minutes, hours = sorted(spec.minute), sorted(spec.hour)
+    start = after.astimezone(tz).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    day = start.date()
+    for _ in range(366 * 4):
+        # isoweekday: Monday=1..Sunday=7; cron's Sunday is 0.
+        if (
+            day.month in spec.month_of_year
+            and day.day in spec.day_of_month
+            and day.isoweekday() % 7 in spec.day_of_week
+        ):
+            for h in hours:
+                for m in minutes:
+                    candidate = dt.datetime(day.year, day.month, day.day, h, m, tzinfo=tz)
+                    # Skip wall-clock times that do not exist (spring-forward gap) and times already past.
+                    round_trip = candidate.astimezone(dt.UTC).astimezone(tz)
+                    if (round_trip.hour, round_trip.minute) != (h, m):
+                        continue
+                    if candidate >= start:
+                        return candidate
+        day += dt.timedelta(days=1)
+    return None
+
+
+@dataclass(frozen=True)
+class NextRun:
+    configuration: PullConfiguration
+    at: dt.datetime
+
+
+def next_scheduled_runs(now: dt.datetime | None = None, limit: int = 5) -> list[NextRun]:
+    now = now or timezone.now()
+    upcoming = []
+    for config in PullConfiguration.objects.enabled().only("pk", "name", "cron_expression", "timezone")[:500]:
+        at = next_fire_time(config.cron_expression, config.timezone, now)
+        if at is not None:
+            upcoming.append(NextRun(config, at))
+    upcoming.sort(key=lambda item: item.at)
+    return upcoming[:limit]
+
+
+# --- Configuration statistics -------------------------------------------------------------------------------
+
+
+@dataclass
+class StationStats:
+    progress: StationProgress | None
+    location: object
+    series: TimeSeries | None
+    values_stored: int
+
+
+def configuration_statistics(config: PullConfiguration) -> dict:
+    runs = PullRun.objects.filter(configuration=config)
+    counts = runs.aggregate(
+        total=Count("pk"),
+        succeeded=Count("pk", filter=Q(status=PullRun.Status.SUCCEEDED)),
+        partial=Count("pk", filter=Q(status=PullRun.Status.PARTIAL)),
+        failed=Count("pk", filter=Q(status=PullRun.Status.FAILED)),
+        skipped=Count("pk", filter=Q(status=PullRun.Status.SKIPPED)),
+    )
+    decided = counts["succeeded"] + counts["partial"] + counts["failed"]
+    recent = list(runs.finished().exclude(status=PullRun.Status.SKIPPED).order_by("-created_at", "-pk")[:30])
+    recent.reverse()
+    durations = [r.duration.total_seconds() for r in recent if r.duration is not None]
+    last_success = runs.filter(status=PullRun.Status.SUCCEEDED).order_by("-created_at").first()
+    return {
+        "counts": counts,
+        "success_rate": round(100 * counts["succeeded"] / decided) if decided else None,
+        "mean_duration": dt.timedelta(seconds=round(statistics.fmean(durations))) if durations else None,
+        "last_success": last_success,
+        "recent_runs": recent,
+        "stations": station_statistics(config),
+    }
+
+
+def station_statistics(config: PullConfiguration) -> list[StationStats]:
+    progress = {p.location_id: p for p in StationProgress.objects.filter(configuration=config)}
+    locations = list(config.stations.order_by("monitoring_location_id"))
+    series_ids = [p.time_series_id for p in progress.values() if p.time_series_id]
+    series_by_location = {
+        s.location_id: s for s in TimeSeries.objects.filter(pk__in=series_ids).order_by("location_id", "-primary")
+    }
+    # A station without progress yet: show its primary series of the configuration's kind, if any.
+    for s in TimeSeries.objects.filter(
+        location__in=[loc for loc in locations if loc.pk not in series_by_location], kind=config.series_kind
+    ).order_by("location_id", "-primary"):
+        series_by_location.setdefault(s.location_id, s)
+    model = DailyValue if config.data_type == PullConfiguration.DataType.DAILY_MEAN else ContinuousValue
+    counts = dict(
+        model.objects.filter(series__in=[s.pk for s in series_by_location.values()])
+        .values_list("series")
+        .annotate(n=Count("pk"))
+        .values_list("series", "n")
+    )
+    result = []
+    for loc in locations:
+        series = series_by_location.get(loc.pk)
+        result.append(StationStats(progress.get(loc.pk), loc, series, counts.get(series.pk, 0) if series else 0))
+    return result
