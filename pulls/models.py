@@ -3,7 +3,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.apps import apps
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from stations.models import MonitoringLocation, TimeSeries
@@ -19,6 +21,20 @@ SCHEDULE_PRESETS = {
 class PullConfigurationQuerySet(models.QuerySet):
     def enabled(self) -> PullConfigurationQuerySet:
         return self.filter(enabled=True)
+
+    def with_station_count(self) -> PullConfigurationQuerySet:
+        return self.annotate(station_count=models.Count("memberships", distinct=True))
+
+    def with_last_run(self) -> PullConfigurationQuerySet:
+        """Annotate the newest run's status and creation time (the list page's "last run" column)."""
+        # Looked up lazily: monitoring.models imports this module.
+        runs = apps.get_model("monitoring", "PullRun").objects.filter(configuration=models.OuterRef("pk"))
+        newest = runs.order_by("-created_at", "-pk")
+        return self.annotate(
+            last_run_id=models.Subquery(newest.values("pk")[:1]),
+            last_run_status=models.Subquery(newest.values("status")[:1]),
+            last_run_at=models.Subquery(newest.values("created_at")[:1]),
+        )
 
     def update(self, **kwargs) -> int:
         """A bulk update must not bypass the schedule sync (DESIGN §5): re-sync what changed."""
@@ -76,6 +92,14 @@ class PullConfiguration(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # Names are told apart by people, so "Potomac daily" and "potomac daily" may not both exist.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="uniq_config_name_ci",
+                violation_error_message="A configuration with this name already exists; choose another name.",
+            ),
+        ]
         permissions = [("run_pullconfiguration", "Can run a pull configuration now")]
 
     def __str__(self) -> str:

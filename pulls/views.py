@@ -1,14 +1,276 @@
 from __future__ import annotations
 
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from .models import PullConfiguration
+from stations import basket
+from stations.models import MonitoringLocation
+
+from . import cron, runs
+from .forms import PullConfigurationForm
+from .models import SCHEDULE_PRESETS, PullConfiguration
+
+logger = logging.getLogger(__name__)
+
+DRAFTS_KEY = "pulls_form_drafts"
+SCHEDULE_TARGETS = ("schedule-fields", "schedule-preview")
 
 
+# --- Helpers ------------------------------------------------------------------------------------------
+def _schedule_context(schedule_type: str | None, expression: str | None, tz_name: str | None) -> dict:
+    """What the schedule part of the form shows: the cron field only for custom, words and next runs always."""
+    schedule_type = schedule_type if schedule_type in PullConfiguration.ScheduleType.values else "daily"
+    is_custom = schedule_type == PullConfiguration.ScheduleType.CUSTOM
+    effective = (expression or "").strip() if is_custom else SCHEDULE_PRESETS[schedule_type]
+    return {
+        "schedule_type": schedule_type,
+        "is_custom": is_custom,
+        "cron_value": effective,
+        "preview": cron.preview(effective, (tz_name or "").strip()),
+    }
+
+
+def _schedule_summary(config: PullConfiguration) -> PullConfiguration:
+    """Attach the words and the next run of a configuration's schedule (list and detail pages)."""
+    result = cron.preview(config.cron_expression, config.timezone, count=1)
+    config.schedule_words = result.words or config.cron_expression
+    config.schedule_error = result.error
+    config.next_run = result.run_labels[0] if result.runs and config.enabled else None
+    return config
+
+
+def _locations(ids: list[str]) -> tuple[list[MonitoringLocation], int]:
+    """The stations for these ids, in the given order, and how many ids are no longer in the catalog."""
+    by_id = {
+        loc.monitoring_location_id: loc for loc in MonitoringLocation.objects.filter(monitoring_location_id__in=ids)
+    }
+    found = [by_id[i] for i in ids if i in by_id]
+    return found, len(ids) - len(found)
+
+
+def _drafts(request: HttpRequest) -> dict:
+    return request.session.get(DRAFTS_KEY, {})
+
+
+def _save_draft(request: HttpRequest, key: str, data: dict, stations: list[str] | None) -> None:
+    # Unsaved form values live in the session (server-side), so leaving for the station search keeps them.
+    drafts = _drafts(request)
+    drafts[key] = {"data": data, "stations": stations}
+    request.session[DRAFTS_KEY] = drafts
+
+
+def _drop_draft(request: HttpRequest, key: str) -> None:
+    drafts = _drafts(request)
+    if drafts.pop(key, None) is not None:
+        request.session[DRAFTS_KEY] = drafts
+
+
+def _form_url(config: PullConfiguration | None) -> str:
+    return reverse("pulls:edit", args=[config.pk]) if config else reverse("pulls:create")
+
+
+def _station_ids(request: HttpRequest, config: PullConfiguration | None, draft: dict | None) -> list[str]:
+    if config is None:
+        return basket.get_ids(request)  # creating: the basket is the station list
+    if draft and draft.get("stations") is not None:
+        return list(draft["stations"])
+    return list(config.memberships.values_list("location__monitoring_location_id", flat=True))
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+# --- Pages ----------------------------------------------------------------------------------------------
+@permission_required("pulls.view_pullconfiguration", raise_exception=True)
 def configuration_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "pulls/list.html", {"configurations": PullConfiguration.objects.all()})
+    configurations = [
+        _schedule_summary(c) for c in PullConfiguration.objects.with_station_count().with_last_run().order_by("name")
+    ]
+    template = "pulls/list.html#config-table" if request.htmx else "pulls/list.html"
+    return render(request, template, {"configurations": configurations})
 
 
+@permission_required("pulls.view_pullconfiguration", raise_exception=True)
 def configuration_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "pulls/detail.html", {"configuration": get_object_or_404(PullConfiguration, pk=pk)})
+    config = _schedule_summary(get_object_or_404(PullConfiguration.objects.with_station_count(), pk=pk))
+    progress = {p.location_id: p for p in config.progress.select_related("time_series")}
+    stations = [(m.location, progress.get(m.location_id)) for m in config.memberships.select_related("location")]
+    context = {
+        "config": config,
+        "stations": stations,
+        "recent_runs": config.runs.all()[:10],
+        "preview": cron.preview(config.cron_expression, config.timezone),
+    }
+    template = "pulls/detail.html#recent-runs" if request.htmx else "pulls/detail.html"
+    return render(request, template, context)
+
+
+@permission_required("pulls.add_pullconfiguration", raise_exception=True)
+def configuration_create(request: HttpRequest) -> HttpResponse:
+    return _configuration_form(request, None)
+
+
+@permission_required("pulls.change_pullconfiguration", raise_exception=True)
+def configuration_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _configuration_form(request, get_object_or_404(PullConfiguration, pk=pk))
+
+
+def _configuration_form(request: HttpRequest, config: PullConfiguration | None) -> HttpResponse:
+    key = str(config.pk) if config else "new"
+    form_url = _form_url(config)
+    if request.method == "GET" and request.htmx and request.htmx.target in SCHEDULE_TARGETS:
+        # Live schedule part: the cron field appears for "custom"; words and next runs follow every keystroke.
+        params = request.GET
+        context = _schedule_context(params.get("schedule_type"), params.get("cron_expression"), params.get("timezone"))
+        return render(request, f"pulls/form.html#{request.htmx.target}", {**context, "form_url": form_url})
+
+    draft = _drafts(request).get(key)
+    station_ids = _station_ids(request, config, draft)
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        if action != "save":
+            return _form_action(request, config, key, action, station_ids)
+        stations, missing = _locations(station_ids)
+        form = PullConfigurationForm(request.POST, instance=config, stations=stations)
+        if form.is_valid():
+            # One transaction: the configuration, its stations and its PeriodicTask (post_save) land together.
+            with transaction.atomic():
+                saved = form.save_with_stations(request.user)
+            _drop_draft(request, key)
+            if config is None:
+                basket.clear(request)
+                messages.success(request, f"Created “{saved}” with {len(stations)} stations; its schedule is set.")
+            else:
+                messages.success(request, f"Saved “{saved}”.")
+            return redirect(saved)
+    else:
+        initial = {}
+        if draft:
+            initial = dict(draft["data"])
+            initial["enabled"] = "enabled" in draft["data"]
+        # A plain GET may carry schedule fields (the no-JavaScript twin of the live schedule fragment).
+        initial.update(
+            {k: request.GET[k] for k in ("schedule_type", "cron_expression", "timezone") if k in request.GET}
+        )
+        form = PullConfigurationForm(instance=config, initial=initial)
+        stations, missing = _locations(station_ids)
+    return render(request, "pulls/form.html", _form_context(request, form, config, stations, missing, draft))
+
+
+def _form_context(request, form, config, stations, missing, draft) -> dict:
+    station_ids = {s.monitoring_location_id for s in stations}
+    return {
+        "form": form,
+        "config": config,
+        "form_url": _form_url(config),
+        "stations": stations,
+        "missing": missing,
+        "draft_restored": bool(draft) and not form.is_bound,
+        "basket_extra": [i for i in basket.get_ids(request) if i not in station_ids] if config else [],
+        "timezones": sorted(cron.available_timezones()),
+        **_schedule_context(form["schedule_type"].value(), form["cron_expression"].value(), form["timezone"].value()),
+    }
+
+
+def _form_action(request: HttpRequest, config, key: str, action: str, station_ids: list[str]) -> HttpResponse:
+    """The form's secondary buttons: remove a station, take in the basket, go searching, discard changes."""
+    form_url = _form_url(config)
+    if action == "discard":
+        _drop_draft(request, key)
+        return HttpResponseClientRedirect(form_url) if request.htmx else redirect(form_url)
+    if action.startswith("remove:"):
+        location_id = action.removeprefix("remove:")
+        if config is None:
+            basket.remove(request, [location_id])
+            station_ids = basket.get_ids(request)
+        else:
+            station_ids = [i for i in station_ids if i != location_id]
+    elif action == "add_basket" and config is not None:
+        incoming = basket.get_ids(request)
+        station_ids = station_ids + [i for i in incoming if i not in station_ids]
+        basket.remove(request, incoming)  # they moved into this configuration's form
+    elif action != "search":
+        messages.error(request, "That button is not known; reload the form and try again.")
+        return redirect(form_url)
+    data = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "action")}
+    _save_draft(request, key, data, station_ids if config else None)
+    if action == "search":
+        messages.info(request, "Your unsaved configuration is kept; add stations, then return to it from the basket.")
+        return redirect(reverse("stations:search"))
+    if request.htmx:
+        stations, missing = _locations(station_ids)
+        context = {"stations": stations, "missing": missing, "config": config, "form_url": form_url, "oob_basket": True}
+        context["basket_extra"] = (
+            [i for i in basket.get_ids(request) if i not in {s.monitoring_location_id for s in stations}]
+            if config
+            else []
+        )
+        return render(request, "pulls/form.html#form-stations", context)
+    return redirect(form_url)
+
+
+@require_POST
+@permission_required("pulls.change_pullconfiguration", raise_exception=True)
+def configuration_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    config = get_object_or_404(PullConfiguration, pk=pk)
+    # The button says which state it asks for, so a double click does not undo itself.
+    wanted = request.POST.get("enabled")
+    config.enabled = (wanted == "1") if wanted in ("0", "1") else not config.enabled
+    if config.enabled:
+        config.auto_disabled_reason = ""
+    config.updated_by = request.user
+    config.save(update_fields=["enabled", "auto_disabled_reason", "updated_by", "updated_at"])  # post_save syncs
+    state = "enabled" if config.enabled else "disabled"
+    if request.htmx:
+        if (request.htmx.target or "").startswith("config-row"):
+            row = _schedule_summary(PullConfiguration.objects.with_station_count().with_last_run().get(pk=pk))
+            return render(request, "pulls/list.html#config-row", {"config": row})
+        return render(request, "pulls/detail.html#config-status", {"config": _schedule_summary(config)})
+    messages.success(request, f"“{config}” is now {state}.")
+    return redirect(_safe_next(request, reverse("pulls:list")))
+
+
+@require_POST
+@permission_required("pulls.run_pullconfiguration", raise_exception=True)
+def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
+    config = get_object_or_404(PullConfiguration, pk=pk)
+    try:
+        runs.enqueue_run(config.pk)
+    except Exception:
+        logger.exception("Could not enqueue a manual run of configuration %s (%s)", config.pk, config.name)
+        messages.error(
+            request,
+            "The run could not be queued: the task queue is not reachable. Check /health/ and try again in a minute.",
+        )
+    else:
+        messages.success(request, f"A run of “{config}” is queued; it appears under Recent runs below.")
+    url = config.get_absolute_url()
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("pulls.delete_pullconfiguration", raise_exception=True)
+def configuration_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    config = get_object_or_404(PullConfiguration.objects.with_station_count(), pk=pk)
+    if request.method == "POST":
+        name = config.name
+        with transaction.atomic():
+            config.delete()  # post_delete removes the PeriodicTask; runs keep their history (SET_NULL)
+        _drop_draft(request, str(pk))
+        messages.success(request, f"Deleted “{name}”. Its stored observations and run history are kept.")
+        url = reverse("pulls:list")
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return render(request, "pulls/confirm_delete.html", {"config": config, "run_count": config.runs.count()})

@@ -1,0 +1,147 @@
+"""The configuration form (create and edit), and the admin's form that applies the same rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django import forms
+from django.utils import timezone
+
+from stations.models import MonitoringLocation
+
+from . import cron
+from .models import SCHEDULE_PRESETS, PullConfiguration
+
+EARLIEST_START = dt.date(1850, 1, 1)
+
+
+class ConfigurationRulesMixin:
+    """Field rules shared by the page form and the admin form; both must refuse what beat cannot run."""
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        others = PullConfiguration.objects.filter(name__iexact=name)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(
+                "A configuration named “%(name)s” already exists; choose another name.", params={"name": name}
+            )
+        return name
+
+    def clean_timezone(self) -> str:
+        name = self.cleaned_data["timezone"].strip()
+        if not cron.is_valid_timezone(name):
+            raise forms.ValidationError(
+                "“%(name)s” is not a known time zone; use an IANA name such as America/New_York or UTC.",
+                params={"name": name},
+            )
+        return name
+
+    def clean_start_date(self) -> dt.date:
+        start = self.cleaned_data["start_date"]
+        if start < EARLIEST_START:
+            raise forms.ValidationError("USGS records begin in the 1850s; pick a start date on or after 1850-01-01.")
+        # "Today" where the configuration lives; a zone ahead of the server may already be on tomorrow.
+        tz_name = self.data.get(self.add_prefix("timezone"), "") if self.is_bound else ""
+        tz = zoneinfo.ZoneInfo(tz_name) if cron.is_valid_timezone(tz_name) else timezone.get_current_timezone()
+        today = timezone.now().astimezone(tz).date()
+        if start > today:
+            raise forms.ValidationError(
+                "The start date is in the future; pick today (%(today)s) or an earlier day.", params={"today": today}
+            )
+        return start
+
+    def _clean_schedule(self, cleaned: dict) -> None:
+        schedule_type = cleaned.get("schedule_type")
+        if schedule_type in SCHEDULE_PRESETS:
+            cleaned["cron_expression"] = SCHEDULE_PRESETS[schedule_type]
+        elif schedule_type == PullConfiguration.ScheduleType.CUSTOM:
+            expression = " ".join((cleaned.get("cron_expression") or "").split())
+            if not expression:
+                self.add_error(
+                    "cron_expression", "Enter a cron expression for the custom schedule, e.g. “*/15 6-18 * * 1-5”."
+                )
+                return
+            try:
+                cron.parse(expression)
+            except cron.CronError as exc:
+                self.add_error("cron_expression", str(exc))
+                return
+            cleaned["cron_expression"] = expression
+
+
+class PullConfigurationForm(ConfigurationRulesMixin, forms.ModelForm):
+    cron_expression = forms.CharField(
+        label="Cron expression",
+        required=False,
+        max_length=120,
+        help_text="minute hour day-of-month month day-of-week, e.g. */15 6-18 * * 1-5",
+    )
+
+    class Meta:
+        model = PullConfiguration
+        fields = [
+            "name",
+            "description",
+            "data_type",
+            "strategy",
+            "start_date",
+            "schedule_type",
+            "cron_expression",
+            "timezone",
+            "enabled",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "data_type": forms.RadioSelect,
+            "strategy": forms.RadioSelect,
+        }
+
+    def __init__(self, *args, stations: list[MonitoringLocation] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stations = list(stations or [])
+        self.fields["timezone"].widget.attrs.update({"list": "timezone-options", "autocomplete": "off"})
+        self.fields["name"].widget.attrs["autocomplete"] = "off"
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        self._clean_schedule(cleaned)
+        if not self.stations:
+            raise forms.ValidationError(
+                "A configuration needs at least one station: add stations to the basket from the Stations page, "
+                "then come back to this form."
+            )
+        return cleaned
+
+    def save_with_stations(self, user) -> PullConfiguration:
+        """Save the configuration and make its stations exactly `self.stations`, in order (call inside atomic)."""
+        config = self.save(commit=False)
+        if not config.pk:
+            config.created_by = user
+        config.updated_by = user
+        config.save()
+        wanted = [location.pk for location in self.stations]
+        current = set(config.memberships.values_list("location_id", flat=True))
+        if removed := current - set(wanted):
+            config.stations.remove(*removed)
+        if added := [pk for pk in wanted if pk not in current]:
+            config.stations.add(*added)
+        return config
+
+
+class PullConfigurationAdminForm(ConfigurationRulesMixin, forms.ModelForm):
+    cron_expression = forms.CharField(
+        required=False, max_length=120, help_text=PullConfigurationForm.base_fields["cron_expression"].help_text
+    )
+
+    class Meta:
+        model = PullConfiguration
+        fields = "__all__"
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        self._clean_schedule(cleaned)
+        return cleaned
