@@ -40,5 +40,15 @@ lock:
 	$(VENV)/bin/pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --strip-extras --extra dev -c requirements/base.txt -o requirements/dev.txt pyproject.toml
 	$(VENV)/bin/pip-compile -q --generate-hashes --no-emit-index-url --no-emit-find-links --strip-extras --extra dev --extra bench -c requirements/dev.txt -o requirements/bench.txt pyproject.toml
 
+bench-install:
+	@scripts/bootstrap.sh requirements/bench.txt
+
+# Benchmarks need PostgreSQL: BENCH_DATABASE_URL (default: the local server, database streamflow_bench).
+BENCH_DB ?= $${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/streamflow_bench}
+bench: bench-install
+	@for b in search ingest poll chart; do \
+	  if [ -f bench/$$b.py ]; then echo "== bench/$$b.py"; $(TEST_ENV) $(PY) bench/$$b.py --database-url "$(BENCH_DB)" || exit 1; fi; \
+	done
+
 clean:
 	rm -rf $(VENV) var/broker var/*.sqlite3* var/staticfiles
