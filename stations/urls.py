@@ -9,5 +9,9 @@ app_name = "stations"
 urlpatterns = [
     path("", views.search, name="search"),
     path("basket/", views.basket, name="basket"),
+    path("basket/add/", views.basket_add, name="basket-add"),
+    path("basket/add-all/", views.basket_add_all, name="basket-add-all"),
+    path("basket/remove/", views.basket_remove, name="basket-remove"),
+    path("basket/clear/", views.basket_clear, name="basket-clear"),
     path("<str:monitoring_location_id>/", views.detail, name="detail"),
 ]

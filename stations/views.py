@@ -1,26 +1,216 @@
+"""Station search, station page and the selection basket.
+
+Basket changes are POSTs: htmx gets the re-rendered fragment plus an out-of-band navbar counter, a plain form a
+redirect back. The basket belongs to the user's session, so viewers may use it too; creating a configuration
+from it is the pulls app's job (and permission).
+"""
+
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from . import basket as basket_store
-from .models import MonitoringLocation
+from .forms import SearchForm
+from .models import MonitoringLocation, TimeSeries
+from .search import run_search, search_queryset
+
+ADD_ALL_LIMIT = 1000  # "Add all N results" refuses bigger sets: a configuration of thousands is a mistake.
 
 
+# --- helpers ---------------------------------------------------------------------------------------------------
+def _wants_fragment(request: HttpRequest) -> bool:
+    # A history restore (back button with no cached page) asks for the whole page despite HX-Request.
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _search_query(filters: dict) -> str:
+    return urlencode({k: v for k, v in filters.items() if v})
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
+        return candidate
+    return default
+
+
+def _with_counter(request: HttpRequest, html: str) -> HttpResponse:
+    """The fragment plus the navbar basket counter, swapped out-of-band."""
+    counter = render_to_string(
+        "stations/basket_counter.html", {"basket_count": basket_store.count(request), "oob": True}, request
+    )
+    return HttpResponse(html + counter)
+
+
+def _pulls_create_url() -> str:
+    try:
+        return reverse("pulls:create")
+    except NoReverseMatch:  # the pulls app names it; keep the link working before it exists
+        return "/pulls/new/"
+
+
+def _search_context(request: HttpRequest, form: SearchForm, notice: dict | None = None) -> dict:
+    filters = form.filters()
+    result = run_search(filters, form.page_number)
+    query = _search_query(filters)
+    return {
+        "form": form,
+        "result": result,
+        "query": query,
+        "page_query": f"{query}&" if query else "",
+        "basket_ids": set(basket_store.get_ids(request)),
+        "next_url": f"{reverse('stations:search')}?{query}&page={result.page}",
+        "add_all_limit": ADD_ALL_LIMIT,
+        "notice": notice,
+    }
+
+
+# --- search --------------------------------------------------------------------------------------------------
+@require_GET
+@vary_on_headers("HX-Request")
 def search(request: HttpRequest) -> HttpResponse:
-    page = MonitoringLocation.objects.all()[:50]
-    return render(request, "stations/search.html", {"locations": page})
+    form = SearchForm(request.GET)
+    form.is_valid()  # invalid fields are dropped by form.filters() and shown beside their input
+    template = "stations/search.html"
+    if _wants_fragment(request):
+        template += "#results"
+    return render(request, template, _search_context(request, form))
 
 
-def basket(request: HttpRequest) -> HttpResponse:
-    ids = basket_store.get_ids(request)
+# --- station page --------------------------------------------------------------------------------------------
+def _stored_data(series: TimeSeries) -> dict:
+    """count / first / last of the values stored for a series, through the reverse accessors of acquisition."""
+    if series.kind == TimeSeries.Kind.DAILY:
+        values, field = series.daily_values, "date"
+    else:
+        values, field = series.continuous_values, "time"
+    summary = values.aggregate(count=Count("pk"), first=Min(field), last=Max(field))
+    return {"series": series, **summary}
+
+
+@require_GET
+def detail(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
+    location = get_object_or_404(MonitoringLocation, monitoring_location_id=monitoring_location_id)
+    series = list(location.series.order_by("kind", "-primary", "time_series_id"))
     return render(
         request,
-        "stations/basket.html",
-        {"locations": MonitoringLocation.objects.filter(monitoring_location_id__in=ids)},
+        "stations/detail.html",
+        {
+            "location": location,
+            "series": series,
+            "stored": [_stored_data(s) for s in series],
+            "configurations": location.pull_configurations.order_by("name"),
+            "basket_ids": set(basket_store.get_ids(request)),
+            "next_url": location.get_absolute_url(),
+        },
     )
 
 
-def detail(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
-    location = get_object_or_404(MonitoringLocation, monitoring_location_id=monitoring_location_id)
-    return render(request, "stations/detail.html", {"location": location})
+# --- basket --------------------------------------------------------------------------------------------------
+def _basket_context(request: HttpRequest) -> dict:
+    ids = basket_store.get_ids(request)
+    found = MonitoringLocation.objects.in_bulk(ids, field_name="monitoring_location_id")
+    return {
+        "locations": [found[i] for i in ids if i in found],
+        "missing": [i for i in ids if i not in found],
+        "pulls_create_url": _pulls_create_url(),
+        "next_url": reverse("stations:basket"),
+    }
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def basket(request: HttpRequest) -> HttpResponse:
+    template = "stations/basket.html"
+    if _wants_fragment(request):
+        template += "#basket-list"
+    return render(request, template, _basket_context(request))
+
+
+def _button_response(request: HttpRequest, location: MonitoringLocation) -> HttpResponse:
+    html = render_to_string(
+        "stations/search.html#basket-button",
+        {
+            "location": location,
+            "basket_ids": set(basket_store.get_ids(request)),
+            "next_url": _next_url(request, reverse("stations:search")),
+        },
+        request,
+    )
+    return _with_counter(request, html)
+
+
+@require_POST
+def basket_add(request: HttpRequest) -> HttpResponse:
+    location = get_object_or_404(MonitoringLocation, monitoring_location_id=request.POST.get("id", ""))
+    added = basket_store.add(request, [location.monitoring_location_id])
+    if _wants_fragment(request):
+        return _button_response(request, location)
+    if added:
+        messages.success(request, f"Added {location.monitoring_location_id} to the basket.")
+    else:
+        messages.info(request, f"{location.monitoring_location_id} is already in the basket.")
+    return redirect(_next_url(request, reverse("stations:search")))
+
+
+@require_POST
+def basket_remove(request: HttpRequest) -> HttpResponse:
+    location_id = request.POST.get("id", "")
+    basket_store.remove(request, [location_id])
+    if _wants_fragment(request):
+        if request.POST.get("fragment") == "basket-list":
+            html = render_to_string("stations/basket.html#basket-list", _basket_context(request), request)
+            return _with_counter(request, html)
+        location = get_object_or_404(MonitoringLocation, monitoring_location_id=location_id)
+        return _button_response(request, location)
+    messages.success(request, f"Removed {location_id} from the basket.")
+    return redirect(_next_url(request, reverse("stations:basket")))
+
+
+@require_POST
+def basket_clear(request: HttpRequest) -> HttpResponse:
+    basket_store.clear(request)
+    if _wants_fragment(request):
+        html = render_to_string("stations/basket.html#basket-list", _basket_context(request), request)
+        return _with_counter(request, html)
+    messages.success(request, "The basket is empty now.")
+    return redirect("stations:basket")
+
+
+@require_POST
+def basket_add_all(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.POST)
+    form.is_valid()
+    qs = search_queryset(**form.filters())
+    ids = list(qs.values_list("monitoring_location_id", flat=True)[: ADD_ALL_LIMIT + 1])
+    if len(ids) > ADD_ALL_LIMIT:
+        notice = {
+            "level": "warning",
+            "text": f"More than {ADD_ALL_LIMIT:,} stations match, and “Add all” stops at {ADD_ALL_LIMIT:,}. "
+            "Narrow the search (a state, a longer HUC prefix, more name words) and try again.",
+        }
+    elif not ids:
+        notice = {"level": "warning", "text": "No station matches this search, so nothing was added."}
+    else:
+        added = basket_store.add(request, ids)
+        notice = {
+            "level": "success",
+            "text": f"Added {added:,} station{'s' if added != 1 else ''} to the basket"
+            + (f" ({len(ids) - added:,} already there)." if added < len(ids) else "."),
+        }
+    if _wants_fragment(request):
+        html = render_to_string("stations/search.html#results", _search_context(request, form, notice), request)
+        return _with_counter(request, html)
+    getattr(messages, "success" if notice["level"] == "success" else "warning")(request, notice["text"])
+    query = _search_query(form.filters())
+    return redirect(f"{reverse('stations:search')}?{query}" if query else reverse("stations:search"))

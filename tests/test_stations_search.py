@@ -1,0 +1,154 @@
+"""The station search page: filters, word / prefix matching, counts, HTMX fragment vs full page, escaping."""
+
+from __future__ import annotations
+
+import pytest
+
+from stations import search
+from stations.models import MonitoringLocation
+from tests.factories import MonitoringLocationFactory
+
+pytestmark = pytest.mark.django_db
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def catalog():
+    return {
+        "potomac": MonitoringLocationFactory(
+            site_number="01646500", name="POTOMAC RIVER NEAR WASH, DC LITTLE FALLS PUMP STA", huc="020700081005",
+            has_daily=True, has_continuous=True,
+        ),
+        "seneca": MonitoringLocationFactory(site_number="01645000", name="SENECA CREEK AT DAWSONVILLE, MD", huc="020700080203", has_daily=True),
+        "choptank": MonitoringLocationFactory(site_number="01491000", name="CHOPTANK RIVER NEAR GREENSBORO, MD", huc="020600050101"),
+        "merced": MonitoringLocationFactory(
+            site_number="11264500", name="MERCED R A HAPPY ISLES BRIDGE NR YOSEMITE CA", state_code="CA", state_fips="06",
+            huc="18040008",
+        ),
+    }  # fmt: skip
+
+
+def rows(response) -> list[str]:
+    return [loc.monitoring_location_id for loc in response.context["result"].locations]
+
+
+def test_the_plain_page_is_a_full_page_with_the_form_and_results(viewer_client, catalog):
+    response = viewer_client.get("/stations/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in body and 'id="search-form"' in body and 'id="results"' in body
+    assert "4 stations match" in body
+    assert rows(response) == ["USGS-01491000", "USGS-01645000", "USGS-01646500", "USGS-11264500"]
+
+
+def test_an_htmx_request_gets_only_the_results_fragment(viewer_client, catalog):
+    response = viewer_client.get("/stations/?q=potomac", headers=HX)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body and 'id="search-form"' not in body
+    assert body.lstrip().startswith('<div id="results">')
+    assert "POTOMAC RIVER NEAR WASH" in body
+    assert response["Vary"] and "HX-Request" in response["Vary"]
+
+
+def test_a_history_restore_request_gets_the_full_page(viewer_client, catalog):
+    response = viewer_client.get("/stations/?q=potomac", headers={**HX, "HX-History-Restore-Request": "true"})
+    assert "<html" in response.content.decode()
+
+
+def test_a_lowercase_word_finds_the_uppercase_name(viewer_client, catalog):
+    response = viewer_client.get("/stations/", {"q": "potomac"})
+    assert rows(response) == ["USGS-01646500"]
+    assert "1 station matches" in response.content.decode()
+
+
+def test_every_word_must_appear_in_the_name(viewer_client, catalog):
+    assert rows(viewer_client.get("/stations/", {"q": "river md"})) == ["USGS-01491000"]
+    assert rows(viewer_client.get("/stations/", {"q": "creek yosemite"})) == []
+
+
+def test_digits_match_a_site_number_prefix_and_an_id_prefix_matches_the_id(viewer_client, catalog):
+    assert rows(viewer_client.get("/stations/", {"q": "0164"})) == ["USGS-01645000", "USGS-01646500"]
+    assert rows(viewer_client.get("/stations/", {"q": "01646500"})) == ["USGS-01646500"]
+    assert rows(viewer_client.get("/stations/", {"q": "usgs-0149"})) == ["USGS-01491000"]
+    # a prefix, not a substring
+    assert rows(viewer_client.get("/stations/", {"q": "646500"})) == []
+
+
+def test_state_and_huc_prefix_filter_together(viewer_client, catalog):
+    assert rows(viewer_client.get("/stations/", {"state": "MD", "huc": "0207"})) == ["USGS-01645000", "USGS-01646500"]
+    assert rows(viewer_client.get("/stations/", {"state": "CA"})) == ["USGS-11264500"]
+    assert rows(viewer_client.get("/stations/", {"state": "CA", "huc": "0207"})) == []
+
+
+def test_series_filters_use_the_has_daily_and_has_continuous_flags(viewer_client, catalog):
+    assert rows(viewer_client.get("/stations/", {"series": "daily"})) == ["USGS-01645000", "USGS-01646500"]
+    assert rows(viewer_client.get("/stations/", {"series": "continuous"})) == ["USGS-01646500"]
+
+
+def test_invalid_filters_are_explained_and_ignored(viewer_client, catalog):
+    response = viewer_client.get("/stations/", {"huc": "02x7", "state": "ZZ"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "A HUC prefix is 1 to 12 digits" in body
+    assert len(rows(response)) == 4
+
+
+def test_results_are_paginated_50_a_page_with_links_that_work_without_javascript(viewer_client):
+    MonitoringLocationFactory.create_batch(120)
+    first = viewer_client.get("/stations/", {"state": "MD"})
+    body = first.content.decode()
+    assert len(rows(first)) == 50
+    assert "120 stations match" in body and "showing 1–50" in body
+    assert 'href="?state=MD&amp;page=2"' in body and 'hx-get="?state=MD&amp;page=2"' in body
+
+    last = viewer_client.get("/stations/", {"state": "MD", "page": 3}, headers=HX)
+    assert len(rows(last)) == 20
+    assert "showing 101–120" in last.content.decode()
+    assert "Next" not in last.content.decode()
+    # a page past the end shows the last page instead of an error
+    assert viewer_client.get("/stations/", {"state": "MD", "page": 99}).context["result"].page == 3
+
+
+def test_a_count_past_the_cap_is_shown_as_more_than_never_as_a_total(viewer_client, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 10)
+    MonitoringLocationFactory.create_batch(12)
+    response = viewer_client.get("/stations/")
+    body = response.content.decode()
+    assert "More than 10 stations match" in body
+    assert "12 stations" not in body
+    assert response.context["result"].capped
+
+
+def test_a_station_name_is_escaped(viewer_client):
+    MonitoringLocationFactory(site_number="09999999", name='<script>alert("x")</script> CREEK')
+    body = viewer_client.get("/stations/", {"q": "creek"}).content.decode()
+    assert "<script>alert" not in body
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; CREEK" in body
+
+
+def test_rows_in_the_basket_show_added(viewer_client, catalog):
+    viewer_client.post("/stations/basket/add/", {"id": "USGS-01646500"})
+    body = viewer_client.get("/stations/", {"q": "0164"}).content.decode()
+    assert body.count("Added ✓") == 1
+    assert body.count(">Add</button>") == 1
+
+
+def test_anonymous_users_are_sent_to_log_in(anonymous_client):
+    response = anonymous_client.get("/stations/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_parse_query_tells_site_numbers_ids_and_words_apart():
+    assert search.parse_query(" 0164 ") == ("site", "0164")
+    assert search.parse_query("usgs-0164") == ("id", "USGS-0164")
+    assert search.parse_query("Potomac river") == ("words", ["Potomac", "river"])
+    assert search.parse_query("  ") == ("none", "")
+
+
+def test_the_prefix_lookup_escapes_wildcards():
+    MonitoringLocationFactory(site_number="01646500", huc="0207")
+    assert not MonitoringLocation.objects.filter(huc__prefix="0_07").exists()
+    assert not MonitoringLocation.objects.filter(huc__prefix="*").exists()
+    assert not MonitoringLocation.objects.filter(huc__prefix="%").exists()
+    assert MonitoringLocation.objects.filter(huc__prefix="02").exists()
