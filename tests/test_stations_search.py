@@ -14,18 +14,27 @@ HX = {"HX-Request": "true"}
 
 @pytest.fixture
 def catalog():
+    make = MonitoringLocationFactory
     return {
-        "potomac": MonitoringLocationFactory(
-            site_number="01646500", name="POTOMAC RIVER NEAR WASH, DC LITTLE FALLS PUMP STA", huc="020700081005",
-            has_daily=True, has_continuous=True,
+        "potomac": make(
+            site_number="01646500",
+            name="POTOMAC RIVER NEAR WASH, DC LITTLE FALLS PUMP STA",
+            huc="020700081005",
+            has_daily=True,
+            has_continuous=True,
         ),
-        "seneca": MonitoringLocationFactory(site_number="01645000", name="SENECA CREEK AT DAWSONVILLE, MD", huc="020700080203", has_daily=True),
-        "choptank": MonitoringLocationFactory(site_number="01491000", name="CHOPTANK RIVER NEAR GREENSBORO, MD", huc="020600050101"),
-        "merced": MonitoringLocationFactory(
-            site_number="11264500", name="MERCED R A HAPPY ISLES BRIDGE NR YOSEMITE CA", state_code="CA", state_fips="06",
+        "seneca": make(
+            site_number="01645000", name="SENECA CREEK AT DAWSONVILLE, MD", huc="020700080203", has_daily=True
+        ),
+        "choptank": make(site_number="01491000", name="CHOPTANK RIVER NEAR GREENSBORO, MD", huc="020600050101"),
+        "merced": make(
+            site_number="11264500",
+            name="MERCED R A HAPPY ISLES BRIDGE NR YOSEMITE CA",
+            state_code="CA",
+            state_fips="06",
             huc="18040008",
         ),
-    }  # fmt: skip
+    }
 
 
 def rows(response) -> list[str]:
