@@ -47,6 +47,12 @@ class RunFilterForm(forms.Form):
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select form-select-sm" if is_select else "form-control form-control-sm"
+
     def clean(self):
         data = super().clean()
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
@@ -211,7 +217,7 @@ def run_again(request: HttpRequest, pk: int) -> HttpResponse:
     # Imported here: only this view (and Celery routing) may depend on acquisition (DESIGN §2).
     from acquisition.tasks import run_configuration
 
-    run_configuration.delay(config.pk, trigger=PullRun.Trigger.MANUAL)
+    run_configuration.delay(config.pk, trigger=PullRun.Trigger.MANUAL, triggered_by=request.user.get_username())
     messages.success(
         request, f"A new run of “{config.name}” is queued; it appears at the top of this list within seconds."
     )

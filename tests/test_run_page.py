@@ -175,7 +175,9 @@ def test_operators_can_run_the_configuration_again(operator_client, fake_run_con
     response = operator_client.post(reverse("monitoring:run_again", args=[run.pk]))
     assert response.status_code == 302
     assert response["Location"] == reverse("monitoring:runs") + f"?configuration={run.configuration_id}"
-    assert fake_run_configuration == [((run.configuration_id,), {"trigger": "manual"})]
+    assert fake_run_configuration == [
+        ((run.configuration_id,), {"trigger": "manual", "triggered_by": "olivia-operator"})
+    ]
     page = operator_client.get(response["Location"]).content.decode()
     assert "is queued" in page
 

@@ -1,0 +1,201 @@
+"""Alert emails: one per condition until it clears (Django's locmem mail backend)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from monitoring import alerts
+from monitoring.models import AlertState, PullRun
+from pulls.models import PullConfiguration, StationProgress
+from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory, PullRunStationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def alert_settings(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.ALERT_EMAILS = ["oncall@example.org", "hydro@example.org"]
+    settings.ALERT_CONSECUTIVE_FAILURES = 3
+    settings.ALERT_AUTO_DISABLE = False
+    settings.SITE_URL = "https://streamflow.example.org"
+    return settings
+
+
+def _finish(config, status, error="USGS answered 500 Internal Server Error for /collections/daily/items"):
+    now = timezone.now()
+    run = PullRunFactory(configuration=config, status=status, started_at=now, finished_at=now, stations_total=1)
+    station = PullRunStationFactory(
+        run=run,
+        location=MonitoringLocationFactory(
+            monitoring_location_id="USGS-01646500", site_number="01646500", name="POTOMAC RIVER NEAR WASH, DC"
+        ),
+        status="failed" if status != PullRun.Status.SUCCEEDED else "succeeded",
+        error=error if status != PullRun.Status.SUCCEEDED else "",
+    )
+    run.stations_failed = 1 if station.status == "failed" else 0
+    run.save()
+    alerts.run_finished(run)
+    return run
+
+
+def test_a_failing_run_sends_one_email_naming_configuration_station_and_error():
+    config = PullConfigurationFactory(name="Potomac daily")
+    run = _finish(config, PullRun.Status.FAILED)
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["oncall@example.org", "hydro@example.org"]
+    assert "Potomac daily" in message.subject and "failed" in message.subject
+    assert "USGS-01646500" in message.body
+    assert "USGS answered 500 Internal Server Error" in message.body
+    assert f"https://streamflow.example.org/monitoring/runs/{run.pk}/" in message.body
+    state = AlertState.objects.get(key=f"run:{config.pk}")
+    assert state.active and state.notified_at is not None and state.run == run
+
+
+def test_three_more_failures_send_nothing_until_a_success_clears_it():
+    config = PullConfigurationFactory(name="Potomac daily")
+    _finish(config, PullRun.Status.FAILED)
+    _finish(config, PullRun.Status.FAILED)
+    _finish(config, PullRun.Status.FAILED)
+    _finish(config, PullRun.Status.FAILED)
+    run_emails = [m for m in mail.outbox if "Run #" in m.subject]
+    assert len(run_emails) == 1
+
+    _finish(config, PullRun.Status.SUCCEEDED)
+    assert not AlertState.objects.get(key=f"run:{config.pk}").active
+    count = len(mail.outbox)
+
+    _finish(config, PullRun.Status.FAILED)
+    assert len(mail.outbox) == count + 1
+    assert "Run #" in mail.outbox[-1].subject
+
+
+def test_a_partial_run_alerts_too():
+    config = PullConfigurationFactory(name="Maryland continuous")
+    _finish(config, PullRun.Status.PARTIAL)
+    assert len(mail.outbox) == 1
+    assert "ended partial" in mail.outbox[0].subject
+
+
+def test_skipped_and_successful_runs_send_nothing():
+    config = PullConfigurationFactory()
+    _finish(config, PullRun.Status.SUCCEEDED)
+    PullRunFactory(configuration=config, status=PullRun.Status.SKIPPED)
+    alerts.run_finished(PullRun.objects.get(status=PullRun.Status.SKIPPED))
+    assert mail.outbox == []
+
+
+def test_n_failures_in_a_row_send_one_streak_email():
+    config = PullConfigurationFactory(name="Potomac daily")
+    for _ in range(2):
+        _finish(config, PullRun.Status.FAILED)
+    assert not [m for m in mail.outbox if "in a row" in m.subject]
+    _finish(config, PullRun.Status.FAILED)
+    _finish(config, PullRun.Status.FAILED)
+    streak = [m for m in mail.outbox if "in a row" in m.subject]
+    assert len(streak) == 1
+    assert "Potomac daily failed 3 runs in a row" in streak[0].subject
+    config.refresh_from_db()
+    assert config.enabled  # ALERT_AUTO_DISABLE is off
+
+
+def test_a_streak_broken_by_a_partial_run_does_not_alert():
+    config = PullConfigurationFactory()
+    _finish(config, PullRun.Status.FAILED)
+    _finish(config, PullRun.Status.FAILED)
+    _finish(config, PullRun.Status.PARTIAL)
+    _finish(config, PullRun.Status.FAILED)
+    assert not [m for m in mail.outbox if "in a row" in m.subject]
+
+
+def test_auto_disable_turns_the_configuration_off_and_says_why(alert_settings):
+    alert_settings.ALERT_AUTO_DISABLE = True
+    config = PullConfigurationFactory(name="Potomac daily")
+    for _ in range(3):
+        run = _finish(config, PullRun.Status.FAILED)
+    config.refresh_from_db()
+    assert not config.enabled
+    assert "Disabled automatically after 3 failed runs in a row" in config.auto_disabled_reason
+    assert f"run #{run.pk}" in config.auto_disabled_reason
+    streak = [m for m in mail.outbox if "in a row" in m.subject]
+    assert len(streak) == 1 and "was disabled" in streak[0].subject
+
+
+def test_no_recipients_keeps_state_without_sending(alert_settings):
+    alert_settings.ALERT_EMAILS = []
+    config = PullConfigurationFactory()
+    _finish(config, PullRun.Status.FAILED)
+    assert mail.outbox == []
+    assert AlertState.objects.get(key=f"run:{config.pk}").active
+
+
+def test_a_mail_server_failure_re_arms_the_alert(monkeypatch):
+    config = PullConfigurationFactory()
+
+    def broken(*args, **kwargs):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(alerts, "send_mail", broken)
+    _finish(config, PullRun.Status.FAILED)  # must not raise into the run
+    assert not AlertState.objects.get(key=f"run:{config.pk}").active
+    monkeypatch.undo()
+    _finish(config, PullRun.Status.FAILED)
+    assert len(mail.outbox) == 1
+
+
+def _progress(config, location, **kwargs):
+    return StationProgress.objects.create(configuration=config, location=location, **kwargs)
+
+
+def test_a_silent_gage_alerts_once_until_fresh_data_arrives():
+    config = PullConfigurationFactory(data_type=PullConfiguration.DataType.DAILY_MEAN)
+    location = MonitoringLocationFactory(monitoring_location_id="USGS-01638500", site_number="01638500")
+    now = timezone.now()
+    progress = _progress(config, location, newest_date=(now - dt.timedelta(days=5)).date(), last_success_at=now)
+
+    assert alerts.check_stale_stations()["opened"] == 1
+    assert len(mail.outbox) == 1
+    assert "USGS-01638500" in mail.outbox[0].subject
+    assert "pulls of this station succeed" in mail.outbox[0].body
+    assert "https://streamflow.example.org/monitoring/stations/USGS-01638500/data/" in mail.outbox[0].body
+
+    alerts.check_stale_stations()
+    alerts.check_stale_stations()
+    assert len(mail.outbox) == 1
+
+    progress.newest_date = now.date()
+    progress.save()
+    assert alerts.check_stale_stations()["cleared"] == 1
+    progress.newest_date = (now - dt.timedelta(days=5)).date()
+    progress.save()
+    alerts.check_stale_stations()
+    assert len(mail.outbox) == 2
+
+
+def test_a_station_behind_because_pulls_fail_gets_no_stale_email():
+    config = PullConfigurationFactory()
+    _progress(
+        config,
+        MonitoringLocationFactory(),
+        newest_date=dt.date(2020, 1, 1),
+        consecutive_failures=3,
+        last_error="HTTP 503",
+    )
+    result = alerts.check_stale_stations()
+    assert result["stale"] == 0
+    assert mail.outbox == []
+
+
+def test_the_beat_task_runs_the_stale_check():
+    from monitoring.tasks import check_stale_stations
+
+    config = PullConfigurationFactory()
+    _progress(config, MonitoringLocationFactory(), newest_date=dt.date(2020, 1, 1), last_success_at=timezone.now())
+    assert check_stale_stations.apply().get() == {"stale": 1, "opened": 1, "cleared": 0}
+    assert len(mail.outbox) == 1
