@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
