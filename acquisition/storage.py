@@ -13,7 +13,6 @@ progress row commit together (DESIGN.md §4.3).
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass

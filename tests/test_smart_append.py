@@ -1,0 +1,293 @@
+"""Smart Append against the fake USGS server over HTTP, in this process (SQLite by default; PostgreSQL with
+DATABASE_URL): windows, revisions, idempotent reruns, overwrite, failures, accounting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from acquisition.models import DailyValue
+from acquisition.smart_append import run_inline
+from monitoring.models import PullLogEntry, PullRun, PullRunStation
+from pulls.models import PullConfiguration, StationProgress
+from stations.models import TimeSeries
+from tests.worker_fixtures import fake_usgs, make_configuration  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.django_db
+
+SITES = ["USGS-01646500", "USGS-01638500", "USGS-01643000"]
+START = dt.date(2026, 1, 1)
+
+
+def stored(site: str, kind: str = "daily") -> list[dict]:
+    rows = DailyValue.objects.filter(series__location__monitoring_location_id=site).order_by("date")
+    return [
+        {
+            "time_series_id": r.series.time_series_id,
+            "time": r.date,
+            "value": r.value,
+            "qualifiers": r.qualifiers,
+            "approval_status": r.approval_status,
+            "last_modified": r.last_modified,
+        }
+        for r in rows.select_related("series")
+    ]
+
+
+def daily_requests(fake, site: str) -> list[dict]:
+    series_id = fake.primary_series_id(site, "daily")
+    return [r.params for r in fake.requests if r.path.endswith("/daily/items") and r.params.get("time_series_id") == series_id]
+
+
+def test_a_first_run_stores_exactly_what_usgs_has(fake_usgs):
+    config = make_configuration(fake_usgs, SITES, start_date=START)
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.SUCCEEDED
+    total = 0
+    for site in SITES:
+        expected = fake_usgs.expected_daily(site, START, fake_usgs.today)
+        assert stored(site) == expected
+        total += len(expected)
+        progress = StationProgress.objects.get(configuration=config, location__monitoring_location_id=site)
+        assert progress.newest_date == fake_usgs.today
+        assert progress.time_series.time_series_id == fake_usgs.primary_series_id(site)
+        assert progress.last_success_at is not None and progress.consecutive_failures == 0
+    assert (run.values_inserted, run.values_updated, run.values_unchanged) == (total, 0, 0)
+    assert run.stations_succeeded == 3 and run.stations_failed == 0
+    assert run.requests_made == len(fake_usgs.requests)
+    # No revision pass on a first pull: one metadata + one daily request per station.
+    assert len(fake_usgs.requests) == 6
+    for station in run.stations.all():
+        assert station.status == PullRunStation.Status.SUCCEEDED
+        assert station.windows_done == station.windows_total == 1
+        assert station.pages_fetched == 2  # metadata + daily
+        assert station.values_received == station.values_inserted
+
+
+def test_every_request_pages_with_limit_properties_and_no_geometry(fake_usgs, settings):
+    settings.USGS_PAGE_LIMIT = 100  # ~324 values per station: four pages each
+    config = make_configuration(fake_usgs, SITES[:1], start_date=START)
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.SUCCEEDED
+    assert stored(SITES[0]) == fake_usgs.expected_daily(SITES[0], START, fake_usgs.today)
+    pages = daily_requests(fake_usgs, SITES[0])
+    assert len(pages) == 4
+    assert all(p["limit"] == "100" and p["skipGeometry"] == "true" and "time" in p["properties"] for p in pages)
+    assert run.stations.get().pages_fetched == 1 + 4
+
+
+def test_a_second_run_asks_only_from_the_last_stored_date_and_adds_the_new_days(fake_usgs):
+    config = make_configuration(fake_usgs, SITES, start_date=START)
+    run_inline(config)
+    first_today = fake_usgs.today
+    before = {site: stored(site) for site in SITES}
+
+    fake_usgs.today = first_today + dt.timedelta(days=5)
+    fake_usgs.clear_requests()
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.SUCCEEDED
+    assert run.values_inserted == 3 * 5
+    for site in SITES:
+        window = [p for p in daily_requests(fake_usgs, site) if "last_modified" not in p]
+        assert [p["time"] for p in window] == [f"{first_today.isoformat()}/.."]  # inclusive boundary
+        revisions = [p for p in daily_requests(fake_usgs, site) if "last_modified" in p]
+        assert len(revisions) == 1 and "time" not in revisions[0]
+        new_days = fake_usgs.expected_daily(site, first_today + dt.timedelta(days=1), fake_usgs.today)
+        assert stored(site)[len(before[site]) :] == new_days
+        # Nothing already stored was lost or duplicated.
+        assert [r["time"] for r in stored(site)[: len(before[site])]] == [r["time"] for r in before[site]]
+        assert StationProgress.objects.get(location__monitoring_location_id=site).newest_date == fake_usgs.today
+    # No metadata lookups on the second run: the series was remembered.
+    assert not any(r.path.endswith("time-series-metadata/items") for r in fake_usgs.requests)
+
+
+def test_a_revised_provisional_value_is_updated_by_the_revision_pass(fake_usgs):
+    config = make_configuration(fake_usgs, SITES, start_date=START)
+    run_inline(config)
+    day = dt.date(2026, 10, 2)  # well before the next window's start
+    old = DailyValue.objects.get(series__location__monitoring_location_id=SITES[1], date=day)
+
+    fake_usgs.revise(SITES[1], day, 4250.0, last_modified=timezone.now())
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.SUCCEEDED
+    assert run.values_updated == 1
+    assert run.stations.get(location__monitoring_location_id=SITES[1]).values_updated == 1
+    old.refresh_from_db()
+    assert old.value == 4250.0
+
+
+def test_a_run_with_nothing_new_inserts_and_updates_nothing(fake_usgs):
+    config = make_configuration(fake_usgs, SITES, start_date=START)
+    run_inline(config)
+    count = DailyValue.objects.count()
+
+    run = run_inline(config)
+
+    assert (run.status, run.values_inserted, run.values_updated) == (PullRun.Status.SUCCEEDED, 0, 0)
+    assert run.values_unchanged >= 3  # at least each station's boundary day came back unchanged
+    assert DailyValue.objects.count() == count
+
+
+def test_two_configurations_sharing_a_station_share_its_rows(fake_usgs):
+    first = make_configuration(fake_usgs, SITES[:1], start_date=START)
+    second = make_configuration(fake_usgs, SITES[:1], start_date=dt.date(2026, 6, 1))
+    run_inline(first)
+
+    run = run_inline(second)
+
+    assert run.values_inserted == 0 and run.values_unchanged > 0
+    assert DailyValue.objects.count() == len(fake_usgs.expected_daily(SITES[0], START, fake_usgs.today))
+
+
+def test_it_pulls_the_primary_series_of_a_site_with_two(fake_usgs):
+    site = "USGS-02196000"
+    config = make_configuration(fake_usgs, [site], start_date=START)
+
+    run_inline(config)
+
+    primary = fake_usgs.primary_series_id(site)
+    assert set(DailyValue.objects.values_list("series__time_series_id", flat=True)) == {primary}
+    assert TimeSeries.objects.get(time_series_id=primary).primary is True
+    assert stored(site) == fake_usgs.expected_daily(site, START, fake_usgs.today)
+
+
+def test_it_keeps_going_through_429s_and_500s_and_logs_the_retries(fake_usgs):
+    config = make_configuration(fake_usgs, SITES, start_date=START)
+    fake_usgs.faults.retry_after = 0
+    fake_usgs.faults.rate_limit_next = 2
+    fake_usgs.faults.error_next = 2
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.SUCCEEDED
+    for site in SITES:
+        assert stored(site) == fake_usgs.expected_daily(site, START, fake_usgs.today)
+    retries = PullLogEntry.objects.filter(run=run, level=PullLogEntry.Level.WARNING, message__contains="retrying")
+    assert retries.count() == 4
+    assert retries.filter(message__contains="HTTP 429 from").count() == 2
+    assert retries.filter(message__contains="HTTP 500 from").count() == 2
+    assert run.requests_made == len(fake_usgs.requests)
+
+
+def test_one_station_failing_makes_the_run_partial_and_leaves_that_station_untouched(fake_usgs):
+    config = make_configuration(fake_usgs, SITES, start_date=START)
+    run_inline(config)
+    failing = SITES[1]
+    progress = StationProgress.objects.get(location__monitoring_location_id=failing)
+    before = stored(failing)
+
+    fake_usgs.today += dt.timedelta(days=5)
+    fake_usgs.revise(failing, dt.date(2026, 10, 2), 1.0, last_modified=timezone.now())
+    fake_usgs.faults.fail_sites = {failing}
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.PARTIAL
+    assert (run.stations_succeeded, run.stations_failed) == (2, 1)
+    assert failing in run.message
+    assert stored(failing) == before
+    after = StationProgress.objects.get(pk=progress.pk)
+    assert (after.newest_date, after.last_success_at) == (progress.newest_date, progress.last_success_at)
+    assert after.consecutive_failures == 1 and "HTTP 500" in after.last_error
+    assert after.last_attempt_at > progress.last_attempt_at
+    station = run.stations.get(location__monitoring_location_id=failing)
+    assert station.status == PullRunStation.Status.FAILED and "/daily/items" in station.error
+    assert PullLogEntry.objects.filter(run=run, level=PullLogEntry.Level.ERROR, message__contains=failing).exists()
+    for site in set(SITES) - {failing}:
+        assert StationProgress.objects.get(location__monitoring_location_id=site).newest_date == fake_usgs.today
+
+    fake_usgs.faults.fail_sites = set()
+    again = run_inline(config)
+    assert again.status == PullRun.Status.SUCCEEDED
+    assert StationProgress.objects.get(pk=progress.pk).consecutive_failures == 0
+    assert stored(failing)[-1]["time"] == fake_usgs.today
+
+
+def test_a_connection_dropped_mid_page_is_retried_and_stores_only_whole_pages(fake_usgs, settings):
+    settings.USGS_PAGE_LIMIT = 100
+    config = make_configuration(fake_usgs, SITES[:1], start_date=START)
+    fake_usgs.faults.drop_mid_body_next = 2
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.SUCCEEDED
+    assert stored(SITES[0]) == fake_usgs.expected_daily(SITES[0], START, fake_usgs.today)
+
+
+def test_a_connection_that_keeps_dropping_stores_nothing_at_all(fake_usgs, settings):
+    settings.USGS_PAGE_LIMIT = 100
+    config = make_configuration(fake_usgs, SITES[:1], start_date=START)
+    fake_usgs.faults.fail_after_pages = 2  # two pages arrive, then every page fails for good
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.FAILED
+    assert DailyValue.objects.count() == 0
+    progress = StationProgress.objects.get(configuration=config)
+    assert progress.newest_date is None and progress.consecutive_failures == 1
+
+
+def test_overwrite_replaces_the_range_and_removes_what_usgs_no_longer_has(fake_usgs):
+    config = make_configuration(fake_usgs, SITES[:1], start_date=START, strategy=PullConfiguration.Strategy.OVERWRITE)
+    run_inline(config)
+    series = TimeSeries.objects.get(time_series_id=fake_usgs.primary_series_id(SITES[0]))
+    DailyValue.objects.create(series=series, date=dt.date(2026, 3, 1) + dt.timedelta(days=400), value=1.0)
+    fake_usgs.revise(SITES[0], dt.date(2026, 2, 2), 55.5, last_modified=timezone.now())
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.SUCCEEDED
+    assert run.values_updated == 1 and run.values_inserted == 0
+    assert stored(SITES[0]) == fake_usgs.expected_daily(SITES[0], START, fake_usgs.today)
+    assert "replacing the stored range" in PullLogEntry.objects.filter(run=run, message__contains="asking").get().message
+
+
+def test_an_overwrite_that_fails_midway_leaves_the_old_data_in_place(fake_usgs, settings):
+    settings.USGS_PAGE_LIMIT = 100
+    config = make_configuration(fake_usgs, SITES[:1], start_date=START, strategy=PullConfiguration.Strategy.OVERWRITE)
+    run_inline(config)
+    before = stored(SITES[0])
+    fake_usgs.revise(SITES[0], dt.date(2026, 2, 2), 55.5, last_modified=timezone.now())
+    fake_usgs.faults.fail_after_pages = 2
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.FAILED
+    assert stored(SITES[0]) == before
+
+
+def test_a_backfill_repulls_its_range_without_moving_progress_backwards(fake_usgs):
+    config = make_configuration(fake_usgs, SITES[:1], start_date=START)
+    run_inline(config)
+    progress = StationProgress.objects.get(configuration=config)
+    DailyValue.objects.filter(date__range=(dt.date(2026, 3, 1), dt.date(2026, 3, 10))).delete()
+
+    fake_usgs.clear_requests()
+    run = run_inline(
+        config, trigger=PullRun.Trigger.BACKFILL, range_start=dt.date(2026, 3, 1), range_end=dt.date(2026, 3, 31)
+    )
+
+    assert run.status == PullRun.Status.SUCCEEDED and run.trigger == PullRun.Trigger.BACKFILL
+    assert (run.values_inserted, run.values_unchanged) == (10, 21)
+    assert [p["time"] for p in daily_requests(fake_usgs, SITES[0])] == ["2026-03-01/2026-03-31"]
+    after = StationProgress.objects.get(pk=progress.pk)
+    assert (after.newest_date, after.last_success_at) == (progress.newest_date, progress.last_success_at)
+    assert stored(SITES[0]) == fake_usgs.expected_daily(SITES[0], START, fake_usgs.today)
+
+
+def test_a_station_without_a_series_of_that_kind_fails_with_a_sentence(fake_usgs):
+    site = "USGS-391727076481301"  # a well: no discharge series
+    config = make_configuration(fake_usgs, [site, SITES[0]], start_date=START)
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.PARTIAL
+    error = run.stations.get(location__monitoring_location_id=site).error
+    assert error.startswith(f"USGS lists no daily discharge series for {site}.")
