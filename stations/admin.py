@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import MonitoringLocation, TimeSeries
+
+
+class TimeSeriesInline(admin.TabularInline):
+    model = TimeSeries
+    extra = 0
+    fields = ["kind", "time_series_id", "primary", "statistic_id", "begin", "end", "unit"]
+    show_change_link = True
+
+
+@admin.register(MonitoringLocation)
+class MonitoringLocationAdmin(admin.ModelAdmin):
+    list_display = [
+        "monitoring_location_id",
+        "name",
+        "state_code",
+        "huc",
+        "site_type",
+        "drainage_area_sqmi",
+        "has_daily",
+        "has_continuous",
+    ]
+    list_filter = ["state_code", "site_type", "has_daily", "has_continuous", "agency_code"]
+    # "=" / "^" prefixes keep the admin search on the indexed exact / prefix lookups; name stays a contains search.
+    search_fields = ["=monitoring_location_id", "^site_number", "name", "^huc"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [TimeSeriesInline]
+    # The catalog holds up to millions of rows: an exact count of every filtered list would be a full scan.
+    show_full_result_count = False
+    list_per_page = 50
+
+
+@admin.register(TimeSeries)
+class TimeSeriesAdmin(admin.ModelAdmin):
+    list_display = ["time_series_id", "location", "kind", "primary", "begin", "end"]
+    list_filter = ["kind", "primary", "location__state_code"]
+    search_fields = ["=time_series_id", "^location__monitoring_location_id", "^location__site_number"]
+    list_select_related = ["location"]
+    raw_id_fields = ["location"]
+    show_full_result_count = False
