@@ -1,0 +1,234 @@
+"""Run bookkeeping: one active run per configuration, finalization by the last station, alerts, the janitor,
+and the shared rate limiter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from acquisition import runs
+from acquisition.client import DatabaseTokenBucket
+from acquisition.models import RateLimitBucket
+from monitoring.models import PullLogEntry, PullRun, PullRunStation
+from pulls.models import PullConfigurationStation, StationProgress
+from tests.factories import MonitoringLocationFactory, PullConfigurationFactory
+
+
+def configuration_with(n: int):
+    config = PullConfigurationFactory()
+    for _ in range(n):
+        PullConfigurationStation.objects.create(configuration=config, location=MonitoringLocationFactory())
+    return config
+
+
+@pytest.fixture
+def alerts(monkeypatch):
+    calls: list[tuple[int, str]] = []
+    monkeypatch.setattr("monitoring.alerts.run_finished", lambda run: calls.append((run.pk, run.status)))
+    return calls
+
+
+@pytest.mark.django_db
+def test_it_starts_a_running_run_with_a_row_per_station(alerts):
+    config = configuration_with(3)
+
+    run = runs.start_run(config, trigger=PullRun.Trigger.MANUAL, triggered_by="olivia")
+
+    run.refresh_from_db()
+    assert (run.status, run.trigger, run.triggered_by, run.stations_total) == ("running", "manual", "olivia", 3)
+    assert run.started_at is not None and run.heartbeat_at is not None
+    assert set(run.stations.values_list("status", flat=True)) == {PullRunStation.Status.PENDING}
+    assert PullLogEntry.objects.filter(run=run, message__startswith="Run started (manual)").exists()
+    assert alerts == []
+
+
+@pytest.mark.django_db
+def test_a_second_trigger_while_one_runs_is_recorded_as_skipped(alerts):
+    config = configuration_with(2)
+    first = runs.start_run(config)
+
+    second = runs.start_run(config, trigger=PullRun.Trigger.MANUAL)
+
+    assert second.pk != first.pk
+    second.refresh_from_db()
+    assert second.status == PullRun.Status.SKIPPED and second.finished_at is not None
+    assert f"run #{first.pk}" in second.message
+    assert second.stations.count() == 0
+    assert PullRun.objects.active().get() == first
+    assert alerts == [(second.pk, "skipped")]
+
+
+@pytest.mark.django_db
+def test_a_configuration_without_stations_fails_at_once_with_a_sentence(alerts):
+    config = configuration_with(0)
+
+    run = runs.start_run(config)
+
+    assert run.status == PullRun.Status.FAILED
+    assert run.message == "The configuration has no stations: add stations to it, then run it again."
+    assert alerts == [(run.pk, "failed")]
+
+
+@pytest.mark.django_db
+def test_the_last_station_to_finish_finalizes_the_run_once(alerts):
+    config = configuration_with(2)
+    run = runs.start_run(config)
+    first, second = run.stations.order_by("pk")
+    runs.claim_station(run.pk, first.location_id)
+    runs.claim_station(run.pk, second.location_id)
+
+    assert runs.mark_station_succeeded(first.pk, values_inserted=5, requests_made=2)
+    assert runs.station_finished(run.pk) is None
+    run.refresh_from_db()
+    assert run.status == PullRun.Status.RUNNING and run.values_inserted == 5  # running totals move
+
+    runs.fail_station(second, "USGS answered HTTP 500 for http://x/daily/items.")
+    ended = runs.station_finished(run.pk)
+
+    assert ended is not None and ended.status == PullRun.Status.PARTIAL
+    assert (ended.stations_succeeded, ended.stations_failed, ended.requests_made) == (1, 1, 2)
+    assert second.location.monitoring_location_id in ended.message
+    assert runs.finalize_run(run.pk) is None  # a second finalizer loses the conditional update
+    assert alerts == [(run.pk, "partial")]
+    progress = StationProgress.objects.get(location=second.location)
+    assert progress.consecutive_failures == 1 and progress.last_error.startswith("USGS answered HTTP 500")
+    assert progress.newest_date is None
+
+
+@pytest.mark.django_db
+def test_a_finished_station_cannot_be_claimed_or_failed_again(alerts):
+    config = configuration_with(1)
+    run = runs.start_run(config)
+    station = run.stations.get()
+    runs.claim_station(run.pk, station.location_id)
+    runs.mark_station_succeeded(station.pk)
+
+    assert runs.claim_station(run.pk, station.location_id) is None
+    assert runs.fail_station(station, "late") is False
+    station.refresh_from_db()
+    assert station.status == PullRunStation.Status.SUCCEEDED
+    assert not StationProgress.objects.filter(location=station.location, consecutive_failures__gt=0).exists()
+
+
+@pytest.mark.django_db
+def test_a_redelivered_station_task_claims_its_station_again(alerts):
+    config = configuration_with(1)
+    run = runs.start_run(config)
+    location_id = run.stations.get().location_id
+    runs.claim_station(run.pk, location_id)
+
+    again = runs.claim_station(run.pk, location_id)
+
+    assert again is not None and again.attempts == 2 and again.status == PullRunStation.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_an_alert_failure_never_changes_the_run(monkeypatch):
+    def broken(run):
+        raise RuntimeError("smtp down")
+
+    monkeypatch.setattr("monitoring.alerts.run_finished", broken)
+    config = configuration_with(1)
+    run = runs.start_run(config)
+    station = run.stations.get()
+    runs.claim_station(run.pk, station.location_id)
+    runs.mark_station_succeeded(station.pk)
+
+    ended = runs.station_finished(run.pk)
+
+    assert ended.status == PullRun.Status.SUCCEEDED
+    assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_the_janitor_fails_runs_that_stopped_showing_signs_of_life(alerts):
+    stale_config, live_config = configuration_with(2), configuration_with(1)
+    stale = runs.start_run(stale_config)
+    live = runs.start_run(live_config)
+    done, lost = stale.stations.order_by("pk")
+    runs.claim_station(stale.pk, done.location_id)
+    runs.mark_station_succeeded(done.pk, values_inserted=3)
+    runs.claim_station(stale.pk, lost.location_id)
+    long_ago = timezone.now() - dt.timedelta(hours=3)
+    PullRun.objects.filter(pk=stale.pk).update(heartbeat_at=long_ago)
+
+    ended = runs.janitor(stale_after=dt.timedelta(hours=1))
+
+    assert ended == [stale.pk]
+    stale.refresh_from_db()
+    assert stale.status == PullRun.Status.PARTIAL and stale.values_inserted == 3
+    lost.refresh_from_db()
+    assert lost.status == PullRunStation.Status.FAILED and "worker was lost" in lost.error
+    assert StationProgress.objects.get(location=lost.location).consecutive_failures == 1
+    assert PullLogEntry.objects.filter(run=stale, level=PullLogEntry.Level.ERROR, message__startswith="Janitor").exists()
+    live.refresh_from_db()
+    assert live.status == PullRun.Status.RUNNING
+    assert alerts == [(stale.pk, "partial")]
+
+
+@pytest.mark.django_db
+def test_the_janitor_finalizes_a_run_whose_stations_all_finished(alerts):
+    config = configuration_with(1)
+    run = runs.start_run(config)
+    station = run.stations.get()
+    runs.claim_station(run.pk, station.location_id)
+    runs.mark_station_succeeded(station.pk)  # ...and the worker died before finalizing
+
+    assert runs.janitor() == [run.pk]
+    assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.SUCCEEDED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_triggers_at_the_same_moment_give_one_run_and_one_skip(alerts):
+    config = configuration_with(2)
+    barrier = threading.Barrier(2)
+    results: list[PullRun] = []
+
+    def trigger():
+        try:
+            barrier.wait()
+            results.append(runs.start_run(config))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=trigger) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(r.status for r in results) == [PullRun.Status.RUNNING, PullRun.Status.SKIPPED]
+    assert PullRun.objects.active().count() == 1
+
+
+@pytest.mark.django_db
+def test_the_token_bucket_is_shared_by_every_limiter_of_the_same_name():
+    now = timezone.now()
+    a = DatabaseTokenBucket(3600, capacity=2)
+    b = DatabaseTokenBucket(3600, capacity=2)
+
+    assert a.try_take(now) == 0.0
+    assert b.try_take(now) == 0.0
+    wait = a.try_take(now)
+
+    assert wait == pytest.approx(1.0)  # 3600/h refills one token a second
+    assert b.try_take(now + dt.timedelta(seconds=1)) == 0.0
+    assert RateLimitBucket.objects.get(name="usgs").tokens == pytest.approx(0.0)
+
+
+@pytest.mark.django_db
+def test_the_token_bucket_sleeps_until_a_token_is_there():
+    slept: list[float] = []
+    waits: list[float] = []
+    bucket = DatabaseTokenBucket(36_000, capacity=1, sleep=slept.append, on_wait=waits.append)
+    bucket()  # takes the only token
+
+    bucket()  # waits about 0.1 s (the stub sleep returns at once, so it polls until real time catches up)
+
+    assert waits and 0 < waits[0] <= 0.2
+    assert slept and slept[0] == waits[0]
