@@ -127,8 +127,7 @@ class PullConfigurationForm(ConfigurationRulesMixin, forms.ModelForm):
         current = set(config.memberships.values_list("location_id", flat=True))
         if removed := current - set(wanted):
             config.stations.remove(*removed)
-        if added := [pk for pk in wanted if pk not in current]:
-            config.stations.add(*added)
+        config.add_stations(wanted)
         return config
 
 

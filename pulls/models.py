@@ -116,6 +116,18 @@ class PullConfiguration(models.Model):
     def series_kind(self) -> str:
         return TimeSeries.Kind.DAILY if self.data_type == self.DataType.DAILY_MEAN else TimeSeries.Kind.CONTINUOUS
 
+    def add_stations(self, location_ids: list[int]) -> None:
+        """Add stations in the given order (stations.add() takes a set) with their progress rows."""
+        current = set(self.memberships.values_list("location_id", flat=True))
+        new = [pk for pk in dict.fromkeys(location_ids) if pk not in current]
+        # bulk_create sends no signals, so the progress rows are created here too.
+        PullConfigurationStation.objects.bulk_create(
+            [PullConfigurationStation(configuration=self, location_id=pk) for pk in new]
+        )
+        StationProgress.objects.bulk_create(
+            [StationProgress(configuration=self, location_id=pk) for pk in new], ignore_conflicts=True
+        )
+
     def save(self, *args, **kwargs):
         if self.schedule_type in SCHEDULE_PRESETS:
             self.cron_expression = SCHEDULE_PRESETS[self.schedule_type]
