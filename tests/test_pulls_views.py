@@ -46,9 +46,9 @@ def test_the_list_shows_each_configuration_with_its_schedule_and_last_run(operat
     assert "Every 15 minutes, between 06:00 and 18:59, Monday through Friday" in body
     assert '<td class="num">2</td>' in body
     assert ">Failed</a>" in body
-    assert 'id="config-row-%d"' % config.pk in body
+    assert f'id="config-row-{config.pk}"' in body
     assert "<time datetime=" in body  # next run
-    for button in ("New configuration", "Run now", ">Edit<", ">Delete<", 'hx-post="/pulls/%d/toggle/"' % config.pk):
+    for button in ("New configuration", "Run now", ">Edit<", ">Delete<", f'hx-post="/pulls/{config.pk}/toggle/"'):
         assert button in body
 
 
