@@ -1,0 +1,122 @@
+"""Celery tasks run eagerly in this process: run_configuration fans out one run_station per station; the janitor
+task wraps runs.janitor."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from acquisition import tasks
+from acquisition.models import ContinuousValue, DailyValue
+from acquisition.runs import start_run
+from monitoring.models import PullRun, PullRunStation
+from pulls.models import PullConfiguration, StationProgress
+from streamflow.celery import app
+from tests.worker_fixtures import fake_usgs, make_configuration  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.django_db
+
+SITES = ["USGS-01646500", "USGS-01638500", "USGS-01643000"]
+
+
+@pytest.fixture
+def eager():
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_run_configuration_runs_every_station_and_finalizes(fake_usgs, eager):
+    config = make_configuration(fake_usgs, SITES, start_date=dt.date(2026, 9, 1))
+
+    result = tasks.run_configuration.delay(config.pk, trigger=PullRun.Trigger.MANUAL).get()
+
+    run = PullRun.objects.get()
+    assert result == {"run": run.pk, "status": "running"}  # as seen when the fan-out was sent
+    assert run.status == PullRun.Status.SUCCEEDED and run.trigger == "manual"
+    assert list(run.stations.values_list("status", flat=True)) == ["succeeded"] * 3
+    expected = sum(len(fake_usgs.expected_daily(s, dt.date(2026, 9, 1), fake_usgs.today)) for s in SITES)
+    assert DailyValue.objects.count() == expected == run.values_inserted
+
+
+def test_run_configuration_is_skipped_while_a_run_is_active(fake_usgs, eager):
+    config = make_configuration(fake_usgs, SITES[:1])
+    active = start_run(config)
+
+    result = tasks.run_configuration.delay(config.pk).get()
+
+    skipped = PullRun.objects.exclude(pk=active.pk).get()
+    assert result == {"run": skipped.pk, "status": "skipped"}
+    assert fake_usgs.requests == []
+    assert PullRunStation.objects.get(run=active).status == PullRunStation.Status.PENDING
+
+
+def test_run_configuration_of_a_deleted_configuration_does_nothing(eager):
+    assert tasks.run_configuration.delay(123456).get() == {"run": None, "status": "missing"}
+    assert PullRun.objects.count() == 0
+
+
+def test_a_station_task_for_a_finished_run_does_nothing(fake_usgs, eager):
+    config = make_configuration(fake_usgs, SITES[:1])
+    tasks.run_configuration.delay(config.pk).get()
+    run = PullRun.objects.get()
+    fake_usgs.clear_requests()
+
+    result = tasks.run_station.delay(run.pk, run.stations.get().location_id).get()
+
+    assert result["status"] is None
+    assert fake_usgs.requests == []
+
+
+def test_the_janitor_task_fails_stale_runs(fake_usgs, eager):
+    config = make_configuration(fake_usgs, SITES[:1])
+    run = start_run(config)
+    PullRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - dt.timedelta(days=1))
+
+    assert tasks.janitor.delay().get() == [run.pk]
+    assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.FAILED
+
+
+def test_the_station_tasks_ack_late_and_have_time_limits():
+    for task in (tasks.run_configuration, tasks.run_station, tasks.janitor):
+        assert task.acks_late is True
+        assert task.time_limit and task.soft_time_limit and task.soft_time_limit < task.time_limit
+    assert tasks.run_station.reject_on_worker_lost is True
+    assert not getattr(tasks.run_station, "autoretry_for", ())
+
+
+def test_a_continuous_configuration_four_years_back_pulls_in_windows_of_at_most_1000_days(fake_usgs, eager):
+    site = "USGS-01638500"  # 15-minute data
+    start = fake_usgs.today - dt.timedelta(days=4 * 365)
+    config = make_configuration(
+        fake_usgs, [site], start_date=start, data_type=PullConfiguration.DataType.CONTINUOUS
+    )
+
+    tasks.run_configuration.delay(config.pk).get()
+
+    run = PullRun.objects.get()
+    assert run.status == PullRun.Status.SUCCEEDED
+    windows = [
+        r.params["time"]
+        for r in fake_usgs.requests
+        if r.path.endswith("/continuous/items") and "cursor" not in r.params
+    ]
+    assert len(windows) >= 2
+    spans = []
+    for window in windows:
+        lo, hi = (dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in window.split("/"))
+        spans.append(hi - lo)
+        assert lo.tzinfo is not None and window.endswith("Z")
+    assert max(spans) <= dt.timedelta(days=1000)
+    station = run.stations.get()
+    assert station.windows_total == station.windows_done == len(windows)
+    first = dt.datetime.combine(start, dt.time(0), tzinfo=dt.UTC)
+    expected = fake_usgs.expected_continuous(site, first, timezone.now())
+    assert ContinuousValue.objects.count() == len(expected) == run.values_inserted
+    stored = list(ContinuousValue.objects.order_by("time").values_list("time", "value")[:3])
+    assert stored == [(e["time"], e["value"]) for e in expected[:3]]
+    assert all(t.utcoffset() == dt.timedelta(0) for t, _ in stored)
+    progress = StationProgress.objects.get(configuration=config)
+    assert progress.newest_time == expected[-1]["time"]

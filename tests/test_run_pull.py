@@ -1,0 +1,95 @@
+"""manage.py run_pull: a configuration run in the foreground against the fake USGS server."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from acquisition.models import DailyValue
+from monitoring.models import PullRun
+from pulls.models import StationProgress
+from tests.worker_fixtures import fake_usgs, make_configuration  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.django_db
+
+SITES = ["USGS-01646500", "USGS-01638500"]
+
+
+def run_pull(*args: str) -> str:
+    out = StringIO()
+    call_command("run_pull", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_runs_a_configuration_by_name_and_shows_progress(fake_usgs):
+    config = make_configuration(fake_usgs, SITES, start_date=dt.date(2026, 6, 1), name="Potomac daily")
+
+    out = run_pull("Potomac daily")
+
+    run = PullRun.objects.get()
+    assert (run.status, run.trigger, run.triggered_by) == ("succeeded", "manual", "manage.py run_pull")
+    expected = sum(len(fake_usgs.expected_daily(s, dt.date(2026, 6, 1), fake_usgs.today)) for s in SITES)
+    assert DailyValue.objects.count() == expected == run.values_inserted
+    assert "USGS-01646500: asking daily values 2026-06-01" in out
+    assert "daily page 1" in out
+    assert f"Run #{run.pk} succeeded: 2 of 2 stations" in out
+    assert config.progress.filter(newest_date=fake_usgs.today).count() == 2
+
+
+def test_a_date_range_is_a_backfill_that_never_moves_progress_backwards(fake_usgs):
+    config = make_configuration(fake_usgs, SITES[:1], start_date=dt.date(2026, 6, 1))
+    run_pull(str(config.pk))
+    newest = StationProgress.objects.get(configuration=config).newest_date
+
+    out = run_pull(str(config.pk), "--start", "2026-01-01", "--end", "2026-01-31")
+
+    run = PullRun.objects.latest("pk")
+    assert (run.trigger, run.range_start, run.range_end) == ("backfill", dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+    assert run.values_inserted == 31
+    assert DailyValue.objects.filter(date__lt=dt.date(2026, 6, 1)).count() == 31
+    assert StationProgress.objects.get(configuration=config).newest_date == newest
+    assert "re-pulling 2026-01-01 to 2026-01-31" in out
+
+
+def test_a_failed_run_exits_with_an_error(fake_usgs):
+    config = make_configuration(fake_usgs, SITES[:1])
+    fake_usgs.faults.fail_sites = set(SITES)
+
+    with pytest.raises(CommandError, match="failed; see its log"):
+        run_pull(str(config.pk))
+
+    assert PullRun.objects.get().status == PullRun.Status.FAILED
+    assert DailyValue.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope"], "No pull configuration has the id or name “nope”"),
+        (["{pk}", "--start", "2026-13-01"], "is not a date"),
+        (["{pk}", "--end", "2026-01-01"], "--end needs --start"),
+        (["{pk}", "--start", "2026-02-01", "--end", "2026-01-01"], "is before --start"),
+    ],
+)
+def test_bad_arguments_get_a_sentence_and_change_nothing(fake_usgs, args, message):
+    config = make_configuration(fake_usgs, SITES[:1])
+
+    with pytest.raises(CommandError, match=message):
+        run_pull(*[a.format(pk=config.pk) for a in args])
+
+    assert PullRun.objects.count() == 0
+    assert fake_usgs.requests == []
+
+
+def test_it_refuses_while_the_configuration_is_already_running(fake_usgs):
+    config = make_configuration(fake_usgs, SITES[:1])
+    from acquisition.runs import start_run
+
+    start_run(config)
+
+    with pytest.raises(CommandError, match="Skipped: run #"):
+        run_pull(str(config.pk))
+    assert PullRun.objects.filter(status=PullRun.Status.SKIPPED).count() == 1
