@@ -1,15 +1,140 @@
+"""Pages over stored data: a station's hydrograph and CSV export, a configuration's statistics."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import datetime as dt
+
+from django import forms
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+
+from pulls.models import PullConfiguration
+from stations.models import MonitoringLocation, TimeSeries
+
+from . import charts
+from .export import csv_lines, data_extent, timeseries_rows
+from .stats import configuration_statistics as compute_statistics
+
+DEFAULT_WINDOW = {TimeSeries.Kind.DAILY: dt.timedelta(days=365), TimeSeries.Kind.CONTINUOUS: dt.timedelta(days=30)}
+CHART_WIDTH = 1000  # SVG user units: one point pair per unit column at most
 
 
-def configuration_statistics(request: HttpRequest, pk: int) -> HttpResponse:
-    return HttpResponse("")
+class RangeForm(forms.Form):
+    kind = forms.ChoiceField(choices=TimeSeries.Kind.choices, required=False)
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError("The start date is after the end date: swap them.")
+        return data
+
+
+def _series_for(location: MonitoringLocation, kind: str | None) -> tuple[TimeSeries | None, list[str]]:
+    series = list(TimeSeries.objects.filter(location=location).order_by("kind", "-primary", "pk"))
+    kinds = sorted({s.kind for s in series})
+    wanted = kind if kind in kinds else (TimeSeries.Kind.DAILY if TimeSeries.Kind.DAILY in kinds else None)
+    wanted = wanted or (kinds[0] if kinds else None)
+    return next((s for s in series if s.kind == wanted), None), kinds
+
+
+def _chosen_range(form: RangeForm, series: TimeSeries, extent) -> tuple[dt.date | None, dt.date | None]:
+    data = form.cleaned_data if form.is_valid() else {}
+    start, end = data.get("start"), data.get("end")
+    if start or end or extent is None:
+        return start, end
+    first, last = extent
+    return max(first, last - DEFAULT_WINDOW[series.kind]), last
 
 
 def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
-    return HttpResponse("")
+    location = get_object_or_404(MonitoringLocation, monitoring_location_id=monitoring_location_id)
+    form = RangeForm(request.GET or None)
+    series, kinds = _series_for(location, request.GET.get("kind"))
+    context = {"location": location, "form": form, "series": series, "kinds": kinds}
+    if series is not None:
+        extent = data_extent(series)
+        start, end = _chosen_range(form, series, extent)
+        context.update({"extent": extent, "start": start, "end": end})
+        if extent is not None:
+            lo = start or extent[0]
+            hi = end or extent[1]
+            rows = timeseries_rows(series, lo, hi)
+            day = 86400.0
+            start_epoch = (lo.toordinal() - dt.date(1970, 1, 1).toordinal()) * day
+            end_epoch = (hi.toordinal() - dt.date(1970, 1, 1).toordinal()) * day + (
+                0 if series.kind == TimeSeries.Kind.DAILY else day
+            )
+            chart = charts.hydrograph(
+                rows,
+                start=start_epoch,
+                end=end_epoch,
+                daily=series.kind == TimeSeries.Kind.DAILY,
+                unit=series.unit,
+                width=CHART_WIDTH,
+                title=f"{location.monitoring_location_id} {series.get_kind_display().lower()} discharge, {lo} to {hi}",
+            )
+            context.update({"chart": chart, "svg": mark_safe(chart.svg)})  # noqa: S308 - built with escape()
+            context["presets"] = _presets(series, extent)
+            context["csv_query"] = urlencode({"kind": series.kind, "start": lo.isoformat(), "end": hi.isoformat()})
+    template = "monitoring/station_data.html"
+    if request.htmx:
+        template += "#hydrograph"
+    return render(request, template, context)
+
+
+def _presets(series: TimeSeries, extent) -> list[tuple[str, str]]:
+    first, last = extent
+    options = [("Last 7 days", 7), ("Last 30 days", 30), ("Last year", 365), ("Last 10 years", 3650)]
+    presets = [
+        (label, urlencode({"kind": series.kind, "start": max(first, last - dt.timedelta(days=days)), "end": last}))
+        for label, days in options
+        if last - dt.timedelta(days=days) > first or days == 7
+    ]
+    presets.append(("Full record", urlencode({"kind": series.kind, "start": first, "end": last})))
+    return presets
 
 
 def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
-    return HttpResponse("")
+    location = get_object_or_404(MonitoringLocation, monitoring_location_id=monitoring_location_id)
+    form = RangeForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        return HttpResponse("Those dates are not valid: use YYYY-MM-DD, start before end.", status=400)
+    series, _ = _series_for(location, request.GET.get("kind"))
+    if series is None:
+        return HttpResponse("This station has no stored discharge series to export.", status=404)
+    data = form.cleaned_data if form.is_bound else {}
+    start, end = data.get("start"), data.get("end")
+    name = f"{location.monitoring_location_id}_{series.kind}_{start or 'first'}_{end or 'last'}.csv"
+    response = StreamingHttpResponse(csv_lines(series, start, end), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def configuration_statistics(request: HttpRequest, pk: int) -> HttpResponse:
+    """Statistics of a configuration; the configuration page loads the #config-statistics fragment."""
+    config = get_object_or_404(PullConfiguration, pk=pk)
+    stats = compute_statistics(config)
+    runs = stats["recent_runs"]
+    labels = [f"#{r.pk} {r.created_at:%Y-%m-%d %H:%M}" for r in runs]
+    stats["duration_chart"] = mark_safe(  # noqa: S308 - built with escape()
+        charts.bar_chart(
+            [r.duration.total_seconds() if r.duration else 0 for r in runs], labels, title="Run duration", unit="s"
+        )
+    )
+    stats["values_chart"] = mark_safe(  # noqa: S308 - built with escape()
+        charts.bar_chart(
+            [r.values_inserted + r.values_updated for r in runs],
+            labels,
+            title="Values inserted + updated per run",
+            unit="values",
+            color="#2f9e44",
+        )
+    )
+    template = "monitoring/configuration_statistics.html"
+    if request.htmx:
+        template += "#config-statistics"
+    return render(request, template, {"configuration": config, **stats})

@@ -1,0 +1,287 @@
+"""Server-side SVG charts: a hydrograph downsampled to the plot width, and small bar charts for statistics.
+
+The hydrograph keeps at most two points (the minimum and the maximum, in time order) per pixel column of each line
+segment, so 100,000 values become a few thousand points that look the same on screen: peaks and troughs survive,
+which averaging would flatten. Lines break at gaps (a null value or a missing interval) and where the approval
+status changes, so provisional values can be drawn differently from approved ones.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.utils.html import escape
+
+APPROVED_STYLE = 'stroke="#1f6feb" stroke-width="1.5"'
+PROVISIONAL_STYLE = 'stroke="#d9480f" stroke-width="1.5" stroke-dasharray="5 3"'
+UNIT_LABELS = {"ft^3/s": "ft³/s", "ft3/s": "ft³/s", "m^3/s": "m³/s"}
+
+
+@dataclass
+class Segment:
+    provisional: bool
+    points: list[tuple[float, float]] = field(default_factory=list)  # (x px, y px)
+
+
+@dataclass
+class Hydrograph:
+    svg: str
+    points: int  # coordinates drawn
+    values: int  # values in the range (nulls included)
+    provisional: int
+
+
+def unit_label(unit: str) -> str:
+    return UNIT_LABELS.get(unit, unit)
+
+
+def hydrograph(
+    rows: Iterable[tuple[float, float | None, bool]],
+    *,
+    start: float,
+    end: float,
+    daily: bool,
+    unit: str,
+    width: int = 1000,
+    height: int = 360,
+    title: str = "",
+) -> Hydrograph:
+    """rows: (epoch seconds, value or None, provisional) in time order, e.g. from `timeseries_rows()`."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    left, right, top, bottom = 64, 16, 16, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    span = max(end - start, 1.0)
+    known = [v for _, v, _ in rows if v is not None]
+    ymin, ymax = _y_range(known)
+    xscale, yscale = plot_w / span, plot_h / (ymax - ymin)
+
+    segments = _segments(rows, start, xscale, left, top + plot_h, ymin, yscale, _gap_threshold(rows, daily))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'class="hydrograph" aria-label="{escape(title or "Hydrograph")}" font-size="11" font-family="sans-serif">',
+        f"<title>{escape(title or 'Hydrograph')}</title>",
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#ced4da"/>',
+    ]
+    parts += _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit_label(unit))
+    parts += _x_axis(start, end, left, top + plot_h, plot_w, xscale, daily)
+    drawn = 0
+    for segment in segments:
+        style = PROVISIONAL_STYLE if segment.provisional else APPROVED_STYLE
+        css = "series provisional" if segment.provisional else "series approved"
+        drawn += len(segment.points)
+        if len(segment.points) == 1:
+            (x, y), color = segment.points[0], "#d9480f" if segment.provisional else "#1f6feb"
+            parts.append(f'<circle class="{css}" cx="{x:.1f}" cy="{y:.1f}" r="1.5" fill="{color}"/>')
+        else:
+            coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment.points)
+            parts.append(f'<polyline class="{css}" fill="none" {style} points="{coords}"/>')
+    if not known:
+        parts.append(
+            f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle" fill="#6c757d">'
+            "No values stored in this range.</text>"
+        )
+    parts += _legend(left + 8, top + 8)
+    parts.append("</svg>")
+    provisional = sum(1 for _, _, p in rows if p)
+    return Hydrograph("".join(parts), drawn, len(rows), provisional)
+
+
+def _y_range(values: Sequence[float]) -> tuple[float, float]:
+    if not values:
+        return 0.0, 1.0
+    low, high = min(values), max(values)
+    if low >= 0 and low < 0.25 * high:
+        low = 0.0  # discharge: show the zero line when the data come near it
+    pad = (high - low) * 0.05 or max(abs(high) * 0.05, 1.0)
+    return (low - pad if low != 0 else 0.0), high + pad
+
+
+def _gap_threshold(rows: Sequence[tuple[float, float | None, bool]], daily: bool) -> float:
+    if daily:
+        return 1.5 * 86400
+    if len(rows) < 3:
+        return math.inf
+    stride = max(1, len(rows) // 2000)  # a sample of steps is enough to find the usual interval
+    steps = [rows[i + 1][0] - rows[i][0] for i in range(0, len(rows) - 1, stride)]
+    return 2.5 * max(statistics.median(steps), 60.0)
+
+
+def _segments(rows, start, xscale, x0, y0, ymin, yscale, gap) -> list[Segment]:
+    """Split at gaps and status changes, keeping min and max per pixel column within each segment."""
+    segments: list[Segment] = []
+    current: Segment | None = None
+    column = None
+    lo = hi = None  # (t, value) of the column's minimum and maximum
+    previous_t = None
+
+    def flush():
+        if current is None or lo is None:
+            return
+        for t, v in ((lo, hi) if lo[0] <= hi[0] else (hi, lo)) if lo is not hi else (lo,):
+            current.points.append((x0 + (t - start) * xscale, y0 - (v - ymin) * yscale))
+
+    for t, value, provisional in rows:
+        if value is None:
+            flush()
+            current, column, lo, hi, previous_t = None, None, None, None, None
+            continue
+        broke = previous_t is not None and t - previous_t > gap
+        if current is None or broke or provisional != current.provisional:
+            flush()
+            last = current.points[-1] if current and current.points and not broke else None
+            current = Segment(provisional)
+            segments.append(current)
+            if last is not None:
+                current.points.append(last)  # join a status change without a visual break
+            column, lo, hi = None, None, None
+        col = int((t - start) * xscale)
+        if col != column:
+            flush()
+            column, lo, hi = col, (t, value), (t, value)
+        else:
+            if value < lo[1]:
+                lo = (t, value)
+            if value > hi[1]:
+                hi = (t, value)
+        previous_t = t
+    flush()
+    return segments
+
+
+def _nice_step(raw: float) -> float:
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit) -> list[str]:
+    step = _nice_step((ymax - ymin) / 5)
+    parts = []
+    tick = math.ceil(ymin / step) * step
+    while tick <= ymax + 1e-9:
+        y = top + plot_h - (tick - ymin) * yscale
+        label = f"{tick:,.0f}" if step >= 1 else f"{tick:,.{max(0, -math.floor(math.log10(step)))}f}"
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#495057">{label}</text>')
+        tick += step
+    mid = top + plot_h / 2
+    parts.append(
+        f'<text x="14" y="{mid:.0f}" transform="rotate(-90 14 {mid:.0f})" text-anchor="middle" '
+        f'fill="#212529">Discharge ({escape(unit)})</text>'
+    )
+    return parts
+
+
+_DAY = 86400
+_SPANS = [(3600 * h, "%b %d %H:%M") for h in (1, 3, 6, 12)] + [(_DAY * d, "%b %d") for d in (1, 2, 7, 14)]
+_MONTHS = (1, 2, 3, 6, 12, 24, 60, 120, 240, 600)
+
+
+def _x_ticks(start: float, end: float) -> list[tuple[float, str]]:
+    span = end - start
+    for seconds, fmt in _SPANS:
+        if span / seconds <= 8:
+            first = math.ceil(start / seconds) * seconds
+            return [(t, _fmt(t, fmt)) for t in _range(first, end, seconds)]
+    months = next((m for m in _MONTHS if span / (m * 30.44 * _DAY) <= 8), _MONTHS[-1])
+    fmt = "%Y" if months >= 12 else "%b %Y"
+    first = dt.datetime.fromtimestamp(start, dt.UTC)
+    index = first.year * 12 + first.month - 1
+    if (first.day, first.hour, first.minute, first.second) != (1, 0, 0, 0):
+        index += 1
+    index = math.ceil(index / months) * months  # calendar-aligned: every January for yearly ticks
+    ticks = []
+    while True:
+        year, month = divmod(index, 12)
+        t = calendar.timegm((year, month + 1, 1, 0, 0, 0))
+        if t > end:
+            return ticks
+        ticks.append((t, _fmt(t, fmt)))
+        index += months
+
+
+def _x_axis(start, end, left, baseline, plot_w, xscale, daily) -> list[str]:
+    parts = [f'<line x1="{left}" x2="{left + plot_w}" y1="{baseline}" y2="{baseline}" stroke="#adb5bd"/>']
+    for t, label in _x_ticks(start, end):
+        x = left + (t - start) * xscale
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{baseline}" y2="{baseline + 4}" stroke="#adb5bd"/>')
+        parts.append(f'<text x="{x:.1f}" y="{baseline + 16}" text-anchor="middle" fill="#495057">{label}</text>')
+    axis = "Date" if daily else "Time (UTC)"
+    parts.append(f'<text x="{left + plot_w / 2}" y="{baseline + 32}" text-anchor="middle" fill="#212529">{axis}</text>')
+    return parts
+
+
+def _range(first: float, end: float, step: float) -> list[float]:
+    out, t = [], first
+    while t <= end:
+        out.append(t)
+        t += step
+    return out
+
+
+def _fmt(t: float, fmt: str) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime(fmt)
+
+
+def _legend(x: int, y: int) -> list[str]:
+    return [
+        f'<g class="legend" transform="translate({x},{y})">',
+        '<rect x="-4" y="-4" width="200" height="22" fill="#fff" fill-opacity="0.85"/>',
+        f'<line x1="0" x2="22" y1="7" y2="7" {APPROVED_STYLE}/><text x="26" y="11">Approved</text>',
+        f'<line x1="90" x2="112" y1="7" y2="7" {PROVISIONAL_STYLE}/><text x="116" y="11">Provisional</text>',
+        "</g>",
+    ]
+
+
+# --- Small bar charts (configuration statistics) -----------------------------------------------------------
+
+
+def bar_chart(
+    values: Sequence[float],
+    labels: Sequence[str],
+    *,
+    title: str,
+    unit: str,
+    color: str = "#1f6feb",
+    width: int = 480,
+    height: int = 120,
+) -> str:
+    left, bottom, top = 48, 18, 18
+    plot_w, plot_h = width - left - 8, height - top - bottom
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-label="{escape(title)}" font-size="10" font-family="sans-serif" class="bar-chart">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="{left}" y="12" fill="#212529">{escape(title)}</text>',
+    ]
+    top_value = max(values, default=0) or 1
+    parts.append(f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" fill="#6c757d">{_short(top_value)}</text>')
+    parts.append(f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" fill="#6c757d">0 {escape(unit)}</text>')
+    if values:
+        slot = plot_w / len(values)
+        for i, (value, label) in enumerate(zip(values, labels, strict=True)):
+            h = plot_h * value / top_value
+            x = left + i * slot
+            parts.append(
+                f'<rect x="{x + slot * 0.1:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.8:.1f}" height="{h:.1f}" '
+                f'fill="{color}"><title>{escape(label)}: {_short(value)} {escape(unit)}</title></rect>'
+            )
+    else:
+        parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle">No runs yet.</text>')
+    parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#adb5bd"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _short(value: float) -> str:
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.1f}{suffix}"
+    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"

@@ -1,0 +1,131 @@
+"""The station data page: a server-side SVG hydrograph, downsampled, provisional values marked, gaps as gaps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+
+from monitoring import charts
+from tests.factories import MonitoringLocationFactory
+from tests.monitoring_factories import continuous_series_with_values, daily_series_with_values
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _points(svg: str) -> int:
+    polylines = sum(len(p.split()) for p in re.findall(r'points="([^"]*)"', svg))
+    return polylines + svg.count("<circle")
+
+
+def _url(series, **params):
+    base = reverse("monitoring:station_data", args=[series.location.monitoring_location_id])
+    return base + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+@pytest.mark.django_db
+def test_the_page_draws_the_daily_hydrograph_with_axes_and_units(viewer_client):
+    series = daily_series_with_values(400)
+    response = viewer_client.get(_url(series))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in body and "<svg" in body
+    assert "Discharge (ft³/s)" in body and ">Date<" in body
+    # Default range: the last year of the record.
+    assert response.context["chart"].values == 366
+
+
+@pytest.mark.django_db
+def test_provisional_values_are_drawn_apart_with_a_legend(viewer_client):
+    series = daily_series_with_values(200, provisional_from=150)
+    body = viewer_client.get(_url(series, start="2020-01-01", end="2020-12-31"), **HTMX).content.decode()
+    assert "<html" not in body and body.lstrip().startswith('<section id="hydrograph"')
+    assert 'class="series provisional"' in body and 'stroke-dasharray="5 3"' in body
+    assert 'class="series approved"' in body
+    assert "Provisional</text>" in body and "Approved</text>" in body
+    assert "50 provisional" in body
+
+
+@pytest.mark.django_db
+def test_105000_continuous_values_become_at_most_a_few_thousand_points(viewer_client):
+    series = continuous_series_with_values(105_000, provisional_from=100_000)
+    response = viewer_client.get(_url(series, kind="continuous", start="2025-01-01", end="2025-12-31"), **HTMX)
+    chart = response.context["chart"]
+    assert chart.values == 105_000
+    assert chart.provisional == 5_000
+    assert chart.points == _points(chart.svg)
+    assert chart.points <= 4_000
+    assert 'class="series provisional"' in chart.svg
+
+
+def test_gaps_and_null_values_break_the_line():
+    day = 86400.0
+    rows = [(i * day, 10.0 + i, False) for i in range(10)]
+    rows += [(i * day, 10.0 + i, False) for i in range(20, 30)]  # ten missing days
+    rows[3] = (3 * day, None, False)  # a null value
+    chart = charts.hydrograph(rows, start=0, end=29 * day, daily=True, unit="ft^3/s")
+    # Three pieces: days 0-2, days 4-9, days 20-29.
+    assert chart.svg.count("<polyline") == 3
+    assert chart.values == 20
+
+
+def test_a_status_change_starts_a_new_line_joined_to_the_previous_point():
+    rows = [(i * 86400.0, float(i), i >= 5) for i in range(10)]
+    svg = charts.hydrograph(rows, start=0, end=9 * 86400.0, daily=True, unit="ft^3/s").svg
+    approved, provisional = re.findall(r'points="([^"]*)"', svg)
+    assert approved.split()[-1] == provisional.split()[0]
+
+
+def test_min_and_max_of_each_pixel_column_survive_downsampling():
+    rows = [(float(i), 100.0, False) for i in range(10_000)]
+    rows[5_000] = (5_000.0, 900.0, False)  # a one-sample peak
+    rows[7_000] = (7_000.0, 1.0, False)
+    chart = charts.hydrograph(rows, start=0, end=9_999, daily=False, unit="ft^3/s", width=300)
+    ys = [float(p.split(",")[1]) for p in re.findall(r'points="([^"]*)"', chart.svg)[0].split()]
+    assert chart.points <= 2 * 300
+    # The peak is the highest point drawn (smallest y) and the trough the lowest.
+    assert min(ys) < 40 and max(ys) > 300
+
+
+def test_an_empty_range_says_so():
+    svg = charts.hydrograph([], start=0, end=86400, daily=True, unit="ft^3/s").svg
+    assert "No values stored in this range." in svg
+
+
+@pytest.mark.django_db
+def test_a_station_without_series_explains_what_to_do(viewer_client):
+    location = MonitoringLocationFactory()
+    body = viewer_client.get(reverse("monitoring:station_data", args=[location.monitoring_location_id])).content
+    assert b"No discharge series is known" in body
+
+
+@pytest.mark.django_db
+def test_an_unknown_station_is_404(viewer_client):
+    assert viewer_client.get(reverse("monitoring:station_data", args=["USGS-00000000"])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_range_form_re_renders_the_chart_and_keeps_the_url(viewer_client):
+    series = daily_series_with_values(100)
+    body = viewer_client.get(_url(series)).content.decode()
+    assert 'hx-target="#hydrograph"' in body and 'hx-push-url="true"' in body
+    response = viewer_client.get(_url(series, start="2020-02-01", end="2020-02-10"), **HTMX)
+    assert response.context["chart"].values == 10
+    assert "start=2020-02-01&amp;end=2020-02-10" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_reversed_range_says_what_to_do(viewer_client):
+    series = daily_series_with_values(10)
+    body = viewer_client.get(_url(series, start="2020-02-10", end="2020-02-01"), **HTMX).content.decode()
+    assert "The start date is after the end date" in body
+
+
+def test_date_ticks_are_readable_for_long_and_short_ranges():
+    year = charts._x_ticks(0, 10 * 365 * 86400.0)
+    assert [label for _, label in year][:2] == ["1970", "1972"]
+    hours = charts._x_ticks(0, 86400.0)
+    assert hours and all(":" in label for _, label in hours)
+    assert dt.datetime.fromtimestamp(year[1][0], dt.UTC).month == 1

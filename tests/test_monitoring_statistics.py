@@ -1,0 +1,71 @@
+"""Configuration statistics: runs, success rate, values stored per station, last success, mean duration, charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from monitoring.models import PullRun
+from pulls.models import PullConfiguration, PullConfigurationStation, StationProgress
+from tests.factories import PullConfigurationFactory, PullRunFactory
+from tests.monitoring_factories import daily_series_with_values
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _run(config, status, seconds, inserted=0):
+    start = timezone.now() - dt.timedelta(hours=1)
+    return PullRunFactory(
+        configuration=config,
+        status=status,
+        started_at=start,
+        finished_at=start + dt.timedelta(seconds=seconds),
+        values_inserted=inserted,
+    )
+
+
+def test_it_shows_runs_success_rate_duration_and_values_per_station(viewer_client):
+    config = PullConfigurationFactory(data_type=PullConfiguration.DataType.DAILY_MEAN)
+    series = daily_series_with_values(120)
+    PullConfigurationStation.objects.create(configuration=config, location=series.location)
+    StationProgress.objects.update_or_create(
+        configuration=config,
+        location=series.location,
+        defaults={"time_series": series, "newest_date": dt.date(2020, 4, 29)},
+    )
+    _run(config, PullRun.Status.SUCCEEDED, 10, inserted=120)
+    last = _run(config, PullRun.Status.SUCCEEDED, 30)
+    _run(config, PullRun.Status.FAILED, 20)
+    _run(config, PullRun.Status.PARTIAL, 20)
+    PullRunFactory(configuration=config, status=PullRun.Status.SKIPPED)
+
+    response = viewer_client.get(reverse("monitoring:configuration_statistics", args=[config.pk]), **HTMX)
+    body = response.content.decode()
+
+    assert response.status_code == 200
+    assert "<html" not in body and body.lstrip().startswith('<section id="config-statistics"')
+    assert response.context["counts"]["total"] == 5
+    assert response.context["success_rate"] == 50
+    assert response.context["mean_duration"] == dt.timedelta(seconds=20)
+    assert response.context["last_success"] == last
+    assert [(row.location, row.values_stored) for row in response.context["stations"]] == [(series.location, 120)]
+    assert body.count("<svg") == 2 and body.count("<rect x=") >= 8
+    assert "2020-04-29" in body
+
+
+def test_the_full_page_shows_the_configuration_and_auto_disable_reason(viewer_client):
+    config = PullConfigurationFactory(enabled=False, auto_disabled_reason="Disabled automatically after 3 failed runs")
+    response = viewer_client.get(reverse("monitoring:configuration_statistics", args=[config.pk]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in body and config.name in body
+    assert "Disabled automatically after 3 failed runs" in body
+    assert response.context["success_rate"] is None
+
+
+def test_an_unknown_configuration_is_404(viewer_client):
+    assert viewer_client.get(reverse("monitoring:configuration_statistics", args=[99999])).status_code == 404
