@@ -14,8 +14,9 @@ from acquisition.runs import start_run
 from monitoring.models import PullRun, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
 from streamflow.celery import app
-from tests.worker_fixtures import fake_usgs, make_configuration  # noqa: F401 - fixtures
+from tests.worker_fixtures import make_configuration
 
+pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs
 pytestmark = pytest.mark.django_db
 
 SITES = ["USGS-01646500", "USGS-01638500", "USGS-01643000"]
@@ -90,9 +91,7 @@ def test_the_station_tasks_ack_late_and_have_time_limits():
 def test_a_continuous_configuration_four_years_back_pulls_in_windows_of_at_most_1000_days(fake_usgs, eager):
     site = "USGS-01638500"  # 15-minute data
     start = fake_usgs.today - dt.timedelta(days=4 * 365)
-    config = make_configuration(
-        fake_usgs, [site], start_date=start, data_type=PullConfiguration.DataType.CONTINUOUS
-    )
+    config = make_configuration(fake_usgs, [site], start_date=start, data_type=PullConfiguration.DataType.CONTINUOUS)
 
     tasks.run_configuration.delay(config.pk).get()
 

@@ -11,8 +11,9 @@ from django.core.management import CommandError, call_command
 from acquisition.models import DailyValue
 from monitoring.models import PullRun
 from pulls.models import StationProgress
-from tests.worker_fixtures import fake_usgs, make_configuration  # noqa: F401 - fixtures
+from tests.worker_fixtures import make_configuration
 
+pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs
 pytestmark = pytest.mark.django_db
 
 SITES = ["USGS-01646500", "USGS-01638500"]

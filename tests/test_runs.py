@@ -164,7 +164,9 @@ def test_the_janitor_fails_runs_that_stopped_showing_signs_of_life(alerts):
     lost.refresh_from_db()
     assert lost.status == PullRunStation.Status.FAILED and "worker was lost" in lost.error
     assert StationProgress.objects.get(location=lost.location).consecutive_failures == 1
-    assert PullLogEntry.objects.filter(run=stale, level=PullLogEntry.Level.ERROR, message__startswith="Janitor").exists()
+    assert PullLogEntry.objects.filter(
+        run=stale, level=PullLogEntry.Level.ERROR, message__startswith="Janitor"
+    ).exists()
     live.refresh_from_db()
     assert live.status == PullRun.Status.RUNNING
     assert alerts == [(stale.pk, "partial")]

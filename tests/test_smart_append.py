@@ -13,8 +13,9 @@ from acquisition.smart_append import run_inline
 from monitoring.models import PullLogEntry, PullRun, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
 from stations.models import TimeSeries
-from tests.worker_fixtures import fake_usgs, make_configuration  # noqa: F401 - fixtures
+from tests.worker_fixtures import make_configuration
 
+pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs
 pytestmark = pytest.mark.django_db
 
 SITES = ["USGS-01646500", "USGS-01638500", "USGS-01643000"]
@@ -38,7 +39,11 @@ def stored(site: str, kind: str = "daily") -> list[dict]:
 
 def daily_requests(fake, site: str) -> list[dict]:
     series_id = fake.primary_series_id(site, "daily")
-    return [r.params for r in fake.requests if r.path.endswith("/daily/items") and r.params.get("time_series_id") == series_id]
+    return [
+        r.params
+        for r in fake.requests
+        if r.path.endswith("/daily/items") and r.params.get("time_series_id") == series_id
+    ]
 
 
 def test_a_first_run_stores_exactly_what_usgs_has(fake_usgs):
@@ -246,7 +251,9 @@ def test_overwrite_replaces_the_range_and_removes_what_usgs_no_longer_has(fake_u
     assert run.status == PullRun.Status.SUCCEEDED
     assert run.values_updated == 1 and run.values_inserted == 0
     assert stored(SITES[0]) == fake_usgs.expected_daily(SITES[0], START, fake_usgs.today)
-    assert "replacing the stored range" in PullLogEntry.objects.filter(run=run, message__contains="asking").get().message
+    assert (
+        "replacing the stored range" in PullLogEntry.objects.filter(run=run, message__contains="asking").get().message
+    )
 
 
 def test_an_overwrite_that_fails_midway_leaves_the_old_data_in_place(fake_usgs, settings):

@@ -79,7 +79,11 @@ def test_it_updates_a_row_whose_value_qualifiers_or_approval_changed(series, cha
 
     assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
     row = DailyValue.objects.get(series=series, date=dt.date(2026, 10, 2))
-    assert (row.value, row.qualifiers, row.approval_status) == (changed.value, changed.qualifiers, changed.approval_status)
+    assert (row.value, row.qualifiers, row.approval_status) == (
+        changed.value,
+        changed.qualifiers,
+        changed.approval_status,
+    )
     assert row.last_modified == LM + dt.timedelta(days=3)
 
 
