@@ -52,6 +52,15 @@ def _with_counter(request: HttpRequest, html: str) -> HttpResponse:
     return HttpResponse(html + counter)
 
 
+def _basket_urls() -> dict:
+    """URLs every row needs, reversed once per response instead of once per row (50 rows, 3 links each)."""
+    return {
+        "add": reverse("stations:basket-add"),
+        "remove": reverse("stations:basket-remove"),
+        "detail_prefix": reverse("stations:detail", args=["x"]).removesuffix("x/"),
+    }
+
+
 def _pulls_create_url() -> str:
     try:
         return reverse("pulls:create")
@@ -71,6 +80,7 @@ def _search_context(request: HttpRequest, form: SearchForm, notice: dict | None 
         "basket_ids": set(basket_store.get_ids(request)),
         "next_url": f"{reverse('stations:search')}?{query}&page={result.page}",
         "add_all_limit": ADD_ALL_LIMIT,
+        "basket_urls": _basket_urls(),
         "notice": notice,
     }
 
@@ -112,6 +122,7 @@ def detail(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
             "configurations": location.pull_configurations.order_by("name"),
             "basket_ids": set(basket_store.get_ids(request)),
             "next_url": location.get_absolute_url(),
+            "basket_urls": _basket_urls(),
         },
     )
 
@@ -144,6 +155,7 @@ def _button_response(request: HttpRequest, location: MonitoringLocation) -> Http
             "location": location,
             "basket_ids": set(basket_store.get_ids(request)),
             "next_url": _next_url(request, reverse("stations:search")),
+            "basket_urls": _basket_urls(),
         },
         request,
     )

@@ -161,3 +161,11 @@ def test_the_prefix_lookup_escapes_wildcards():
     assert not MonitoringLocation.objects.filter(huc__prefix="*").exists()
     assert not MonitoringLocation.objects.filter(huc__prefix="%").exists()
     assert MonitoringLocation.objects.filter(huc__prefix="02").exists()
+
+
+def test_a_word_search_count_stops_at_its_own_lower_cap(viewer_client, monkeypatch):
+    monkeypatch.setattr(search, "WORD_COUNT_CAP", 2)
+    MonitoringLocationFactory.create_batch(3)  # "TEST CREEK n NEAR SOMEWHERE, MD"
+    body = viewer_client.get("/stations/", {"q": "creek"}).content.decode()
+    assert "More than 2 stations match" in body
+    assert "“Add all” works up to" in body  # no add-all button for an uncounted set
