@@ -14,7 +14,7 @@ from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -59,13 +59,6 @@ def _basket_urls() -> dict:
         "remove": reverse("stations:basket-remove"),
         "detail_prefix": reverse("stations:detail", args=["x"]).removesuffix("x/"),
     }
-
-
-def _pulls_create_url() -> str:
-    try:
-        return reverse("pulls:create")
-    except NoReverseMatch:  # the pulls app names it; keep the link working before it exists
-        return "/pulls/new/"
 
 
 def _search_context(request: HttpRequest, form: SearchForm, notice: dict | None = None) -> dict:
@@ -134,7 +127,6 @@ def _basket_context(request: HttpRequest) -> dict:
     return {
         "locations": [found[i] for i in ids if i in found],
         "missing": [i for i in ids if i not in found],
-        "pulls_create_url": _pulls_create_url(),
         "next_url": reverse("stations:basket"),
     }
 

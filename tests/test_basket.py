@@ -124,10 +124,10 @@ def test_add_all_refuses_more_than_the_limit_and_adds_nothing(viewer_client, thr
     assert basket_of(viewer_client) == []
 
 
-def test_the_basket_page_lists_stations_in_the_order_added_and_links_to_create_a_configuration(viewer_client, three):
+def test_the_basket_page_lists_stations_in_the_order_added_and_links_to_create_a_configuration(operator_client, three):
     for loc in reversed(three):
-        viewer_client.post("/stations/basket/add/", {"id": loc.monitoring_location_id})
-    response = viewer_client.get("/stations/basket/")
+        operator_client.post("/stations/basket/add/", {"id": loc.monitoring_location_id})
+    response = operator_client.get("/stations/basket/")
     body = response.content.decode()
     assert "<html" in body
     assert [loc.monitoring_location_id for loc in response.context["locations"]] == [
@@ -135,6 +135,13 @@ def test_the_basket_page_lists_stations_in_the_order_added_and_links_to_create_a
     ]
     assert 'id="create-configuration"' in body and "/pulls/new/" in body
     assert 'id="basket-count" class="badge bg-light text-primary">3<' in body
+
+
+def test_viewers_are_told_that_operators_create_configurations(viewer_client, three):
+    viewer_client.post("/stations/basket/add/", {"id": three[0].monitoring_location_id})
+    body = viewer_client.get("/stations/basket/").content.decode()
+    assert 'id="create-configuration"' not in body
+    assert "Operators create configurations" in body
 
 
 def test_the_basket_page_fragment_for_htmx(viewer_client, three):
