@@ -14,7 +14,7 @@ from acquisition.runs import start_run
 from monitoring.models import PullRun, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
 from streamflow.celery import app
-from tests.worker_fixtures import make_configuration
+from tests.acquisition_factories import make_configuration
 
 pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs
 pytestmark = pytest.mark.django_db

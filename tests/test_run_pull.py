@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from acquisition.models import DailyValue
 from monitoring.models import PullRun
 from pulls.models import StationProgress
-from tests.worker_fixtures import make_configuration
+from tests.acquisition_factories import make_configuration
 
 pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs
 pytestmark = pytest.mark.django_db

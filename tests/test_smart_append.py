@@ -13,7 +13,7 @@ from acquisition.smart_append import run_inline
 from monitoring.models import PullLogEntry, PullRun, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
 from stations.models import TimeSeries
-from tests.worker_fixtures import make_configuration
+from tests.acquisition_factories import make_configuration
 
 pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs
 pytestmark = pytest.mark.django_db

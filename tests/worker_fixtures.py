@@ -1,7 +1,8 @@
 """Fixtures for acquisition tests: a fake USGS server over HTTP, configurations of its stations, and a REAL
 Celery worker process (`celery -A streamflow worker`) pointed at the pytest database, the broker and the fake.
 
-Import the fixtures you use into a test module (`from tests.worker_fixtures import fake_usgs, celery_worker`).
+Load it in a test module with `pytest_plugins = ["tests.worker_fixtures"]`; the plain helpers live in
+tests/acquisition_factories.py.
 The worker fixtures need PostgreSQL + Redis (mark the tests `worker`; they auto-skip elsewhere) and
 `transactional_db`, since the worker can only see committed rows.
 
@@ -16,26 +17,23 @@ The worker fixtures need PostgreSQL + Redis (mark the tests `worker`; they auto-
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from monitoring.models import PullRun
-from pulls.models import PullConfiguration, PullConfigurationStation
-from stations.models import MonitoringLocation
+from tests.acquisition_factories import FAST_QUOTA, make_configuration, wait_for_run
 from tests.fakeusgs import FakeUSGS
 
+__all__ = ["WorkerProcess", "celery_worker", "fake_usgs", "make_configuration", "wait_for_run"]
+
 ROOT = Path(__file__).resolve().parent.parent
-FAST_QUOTA = 1_000_000  # requests/hour: the shared limiter never makes a test wait
 
 
 # --- The fake USGS server ------------------------------------------------------------------------------
@@ -51,55 +49,6 @@ def fake_usgs(settings):
     settings.USGS_BACKOFF_BASE = 0.01  # read by acquisition.client.build_client
     yield fake
     fake.stop()
-
-
-def make_configuration(
-    fake: FakeUSGS,
-    sites: Iterable[str],
-    *,
-    start_date: dt.date = dt.date(2026, 1, 1),
-    data_type: str = PullConfiguration.DataType.DAILY_MEAN,
-    strategy: str = PullConfiguration.Strategy.APPEND,
-    name: str | None = None,
-) -> PullConfiguration:
-    """A configuration of the fake's stations `sites` (catalog rows created from the fake's own data)."""
-    config = PullConfiguration.objects.create(
-        name=name or f"Test pull {uuid.uuid4().hex[:8]}",
-        data_type=data_type,
-        strategy=strategy,
-        start_date=start_date,
-        timezone="UTC",
-    )
-    for site in sites:
-        st = fake.by_id[site]
-        location, _ = MonitoringLocation.objects.get_or_create(
-            monitoring_location_id=site,
-            defaults={
-                "agency_code": st.agency_code,
-                "site_number": st.site_number,
-                "name": st.name,
-                "tz_abbreviation": st.time_zone_abbreviation,
-            },
-        )
-        PullConfigurationStation.objects.create(configuration=config, location=location)
-    return config
-
-
-def wait_for_run(config: PullConfiguration, *, after: int = 0, timeout: float = 60.0) -> PullRun:
-    """The first finished, non-skipped run of `config` with pk > `after`, polling the database."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = (
-            PullRun.objects.finished()
-            .filter(configuration=config, pk__gt=after)
-            .exclude(status=PullRun.Status.SKIPPED)
-            .order_by("pk")
-            .first()
-        )
-        if run is not None:
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"no run of {config} finished within {timeout:.0f} s: {list(PullRun.objects.values())}")
 
 
 # --- A real Celery worker ------------------------------------------------------------------------------
