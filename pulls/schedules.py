@@ -101,7 +101,7 @@ def check_configuration(config: PullConfiguration) -> list[Drift]:
 def sync_configuration(config: PullConfiguration) -> list[Drift]:
     """Make the configuration's PeriodicTask match it; returns what was wrong (and is now fixed)."""
     name = task_name(config.pk)
-    task = PeriodicTask.objects.select_for_update().select_related("crontab").filter(name=name).first()
+    task = PeriodicTask.objects.select_for_update(of=("self",)).select_related("crontab").filter(name=name).first()
     fields = _fields_or_none(config)
     problems = _problems(config, task, fields)
     if not problems:
