@@ -1,0 +1,8 @@
+"""A local fake of the USGS Water Data OGC API v1 for tests and demos (``python -m tests.fakeusgs``)."""
+
+from __future__ import annotations
+
+from tests.fakeusgs.data import FakeStation, default_catalog, series_id_for
+from tests.fakeusgs.server import FakeUSGS, Faults, RequestRecord
+
+__all__ = ["FakeStation", "FakeUSGS", "Faults", "RequestRecord", "default_catalog", "series_id_for"]

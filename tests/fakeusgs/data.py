@@ -1,0 +1,367 @@
+"""Deterministic data of the fake USGS API: stations, their series, and every value of every series.
+
+Nothing here is copied from recordings: stations are written out below (real site numbers and names, approximate
+coordinates and areas) and values come from a seasonal curve plus hash-based noise of (series, time), so any test
+can recompute exactly what the server will answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+APPROVAL_LAG_DAYS = 120  # values older than this many days before "today" are Approved
+NORTHERN_STATES = {"24", "42", "36", "55", "08", "53", "16", "30", "27"}  # where winter days carry ICE
+
+
+@dataclass
+class FakeStation:
+    """A monitoring location of the fake, with the discharge series it has."""
+
+    monitoring_location_id: str  # "USGS-01646500"
+    name: str
+    state_code: str = "24"  # FIPS
+    state_name: str = "Maryland"
+    county_code: str = "031"
+    county_name: str = "Montgomery County"
+    huc: str = "020700081005"  # 12 digits
+    latitude: float = 39.0
+    longitude: float = -77.0
+    drainage_area: float | None = 100.0  # mi²
+    site_type_code: str = "ST"
+    time_zone_abbreviation: str = "EST"
+    uses_daylight_savings: str = "Y"
+    daily_begin: date | None = date(1990, 1, 1)  # None: no daily discharge series
+    continuous_begin: date | None = date(2007, 10, 1)
+    continuous_interval: int | None = 15  # minutes (5 or 15); None: no continuous series
+    duplicate_daily: bool = False  # a second, non-primary daily-mean series overlapping the primary one
+    mean_flow: float | None = None  # cfs; derived from the drainage area when None
+
+    @property
+    def agency_code(self) -> str:
+        return self.monitoring_location_id.partition("-")[0]
+
+    @property
+    def site_number(self) -> str:
+        return self.monitoring_location_id.partition("-")[2]
+
+    @property
+    def flow(self) -> float:
+        if self.mean_flow is not None:
+            return self.mean_flow
+        return max(0.5, 1.1 * (self.drainage_area or 10.0))
+
+
+def series_id_for(monitoring_location_id: str, kind: str, primary: bool) -> str:
+    """32 lowercase hex chars, stable for (site, kind, primary) like the real ids are stable per series."""
+    key = f"{monitoring_location_id}|{kind}|{'primary' if primary else 'secondary'}"
+    return hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()
+
+
+def sig3(value: float) -> str:
+    """A value rounded to 3 significant figures, written the way USGS writes it ("3800", "12.4", "0.560")."""
+    if value <= 0:
+        return "0.00"
+    rounded = float(f"{value:.2e}")
+    exponent = math.floor(math.log10(rounded))
+    if exponent >= 2:
+        return str(int(rounded))
+    return f"{rounded:.{2 - exponent}f}"
+
+
+@dataclass
+class Row:
+    time: date | datetime
+    value: str | None
+    qualifier: list[str] | None
+    approval_status: str | None
+    last_modified: datetime
+    feature_id: str
+
+
+@dataclass
+class Revision:
+    value: float | None
+    last_modified: datetime
+    approval_status: str | None = None  # None: keep what the row would have
+
+
+@dataclass
+class Series:
+    """One time series of a station; knows how to compute any of its rows."""
+
+    station: FakeStation
+    kind: str  # "daily" | "continuous"
+    primary: bool
+    begin: date | datetime
+    end_offset_days: int = 0  # a non-primary series stops this many days before "today"
+    scale: float = 1.0
+    seed: int = 0
+    revisions: dict = field(default_factory=dict)  # time -> Revision
+    approvals: list = field(default_factory=list)  # [(through_day, last_modified)]
+
+    @property
+    def id(self) -> str:
+        return series_id_for(self.station.monitoring_location_id, self.kind, self.primary)
+
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(days=1) if self.kind == "daily" else timedelta(minutes=self.station.continuous_interval)
+
+    def last_time(self, today: date) -> date | datetime:
+        last_day = today - timedelta(days=self.end_offset_days)
+        if self.kind == "daily":
+            return last_day
+        step = self.station.continuous_interval
+        return datetime.combine(last_day, time(23, 60 - step), tzinfo=UTC)
+
+    def first_time(self) -> date | datetime:
+        if self.kind == "daily":
+            return self.begin
+        return datetime.combine(self.begin, time(0), tzinfo=UTC)
+
+    def times(self, start: date | datetime | None, end: date | datetime | None, today: date):
+        """Row times within [start, end] (inclusive), oldest first, aligned to the series interval."""
+        first, last = self.first_time(), self.last_time(today)
+        lo = first if start is None or start < first else start
+        hi = last if end is None or end > last else end
+        if lo > hi:
+            return
+        step = self.interval
+        if self.kind == "continuous":
+            # Align up to the next interval boundary.
+            offset = (lo - first) % step
+            if offset:
+                lo = lo + (step - offset)
+        t = lo
+        while t <= hi:
+            yield t
+            t += step
+
+    def row(self, t: date | datetime, today: date) -> Row:
+        station = self.station
+        day = t if self.kind == "daily" else t.date()
+        iso = t.isoformat()
+        digest = hashlib.md5(f"{self.id}|{iso}|{self.seed}".encode(), usedforsecurity=False).digest()
+        doy = day.timetuple().tm_yday
+        seasonal = 1.0 + 0.55 * math.sin(2 * math.pi * (doy + 100) / 365.25)
+        if self.kind == "daily":
+            noise = int.from_bytes(digest[0:4]) / 0xFFFFFFFF
+            value = station.flow * self.scale * seasonal * math.exp(0.8 * (noise - 0.5))
+        else:
+            # Day-level noise plus a small diurnal swing and jitter, so 5-minute values move smoothly.
+            day_key = f"{self.id}|{day.isoformat()}|{self.seed}".encode()
+            day_noise = int.from_bytes(hashlib.md5(day_key, usedforsecurity=False).digest()[0:4]) / 0xFFFFFFFF
+            jitter = int.from_bytes(digest[0:4]) / 0xFFFFFFFF
+            minute = t.hour * 60 + t.minute
+            value = station.flow * self.scale * seasonal * math.exp(0.8 * (day_noise - 0.5))
+            value *= (1.0 + 0.04 * math.sin(2 * math.pi * minute / 1440)) * (0.99 + 0.02 * jitter)
+        missing_every = 97 if self.kind == "daily" else 997
+        missing = int.from_bytes(digest[4:6]) % missing_every == 0
+        text = None if missing else sig3(value)
+        roll = digest[6]
+        qualifier = None
+        if not missing:
+            if day.month in (12, 1, 2) and station.state_code in NORTHERN_STATES and roll < 40:
+                qualifier = ["ICE", "ESTIMATED"]
+            elif roll < 12:
+                qualifier = ["ESTIMATED"]
+        approved = day < today - timedelta(days=APPROVAL_LAG_DAYS)
+        micro = int.from_bytes(digest[7:10]) % 1_000_000
+        if self.kind == "daily":
+            # Computed the next morning; approval refreshes the record about four months later.
+            stamp_day = day + timedelta(days=APPROVAL_LAG_DAYS + 1 if approved else 1)
+            last_modified = datetime.combine(stamp_day, time(7, digest[10] % 60, digest[11] % 60, micro), UTC)
+        else:
+            # Continuous values arrive in hourly batches at about HH:58; one stamp per batch.
+            last_modified = t.replace(minute=58, second=19, microsecond=731858)
+            if approved:
+                last_modified += timedelta(days=APPROVAL_LAG_DAYS + 1)
+        approval = "Approved" if approved else "Provisional"
+        if not approved:
+            for through, stamp in self.approvals:
+                if day <= through:
+                    approval, last_modified = "Approved", stamp
+                    break
+        revision = self.revisions.get(t)
+        if revision is not None:
+            text = None if revision.value is None else sig3(revision.value)
+            last_modified = revision.last_modified
+            if revision.approval_status is not None:
+                approval = revision.approval_status
+        # The feature id is a record-version UUID: it changes whenever the record is refreshed.
+        version = hashlib.md5(f"{self.id}|{iso}|{last_modified.isoformat()}".encode(), usedforsecurity=False)
+        feature_id = str(uuid.UUID(bytes=version.digest(), version=4))
+        return Row(t, text, qualifier, approval, last_modified, feature_id)
+
+
+def build_series(station: FakeStation, seed: int = 0) -> list[Series]:
+    out: list[Series] = []
+    if station.daily_begin is not None:
+        out.append(Series(station, "daily", True, station.daily_begin, seed=seed))
+        if station.duplicate_daily:
+            # An older, discontinued-looking companion: overlapping dates, values a few percent off.
+            begin = max(station.daily_begin, date(2015, 10, 1))
+            out.append(Series(station, "daily", False, begin, end_offset_days=200, scale=0.93, seed=seed))
+    if station.continuous_interval and station.continuous_begin is not None:
+        out.append(Series(station, "continuous", True, station.continuous_begin, seed=seed))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# The default catalog: 62 stations, 38 of them in Maryland so that paging by state runs over many pages.
+# (site number, name, county code, county name, HUC-8, drainage area mi², lat, lon)
+# ----------------------------------------------------------------------------------------------------
+
+_MD = [
+    ("01646500", "POTOMAC RIVER NEAR WASH, DC LITTLE FALLS PUMP STA", "031", "Montgomery", "02070008", 11560.0,
+     38.9497, -77.1276),
+    ("01638500", "POTOMAC RIVER AT POINT OF ROCKS, MD", "021", "Frederick", "02070008", 9651.0, 39.2737, -77.5430),
+    ("01643000", "MONOCACY RIVER AT JUG BRIDGE NEAR FREDERICK, MD", "021", "Frederick", "02070009", 817.0,
+     39.4029, -77.3661),
+    ("01645000", "SENECA CREEK AT DAWSONVILLE, MD", "031", "Montgomery", "02070008", 101.0, 39.1284, -77.3369),
+    ("01650500", "NORTHWEST BRANCH ANACOSTIA RIVER NEAR COLESVILLE, MD", "031", "Montgomery", "02070010", 21.1,
+     39.0656, -77.0292),
+    ("01651000", "NW BR ANACOSTIA RIVER NR HYATTSVILLE, MD", "033", "Prince George's", "02070010", 49.4,
+     38.9523, -76.9660),
+    ("01649500", "NORTHEAST BRANCH ANACOSTIA RIVER AT RIVERDALE, MD", "033", "Prince George's", "02070010", 72.8,
+     38.9604, -76.9260),
+    ("01594440", "PATUXENT RIVER NEAR BOWIE, MD", "033", "Prince George's", "02060006", 348.0, 38.9559, -76.6938),
+    ("01594526", "WESTERN BRANCH AT UPPER MARLBORO, MD", "033", "Prince George's", "02060006", 89.7,
+     38.8145, -76.7477),
+    ("01593500", "LITTLE PATUXENT RIVER AT GUILFORD, MD", "027", "Howard", "02060006", 38.0, 39.1679, -76.8516),
+    ("01594000", "LITTLE PATUXENT RIVER AT SAVAGE, MD", "027", "Howard", "02060006", 98.4, 39.1337, -76.8166),
+    ("01591000", "PATUXENT RIVER NEAR UNITY, MD", "031", "Montgomery", "02060006", 34.8, 39.2384, -77.0561),
+    ("01589000", "PATAPSCO RIVER AT HOLLOFIELD, MD", "005", "Baltimore", "02060003", 285.0, 39.3101, -76.7922),
+    ("01586000", "NORTH BRANCH PATAPSCO RIVER AT CEDARHURST, MD", "013", "Carroll", "02060003", 56.6,
+     39.5037, -76.8847),
+    ("01588000", "PINEY RUN AT SYKESVILLE, MD", "013", "Carroll", "02060003", 11.4, 39.3818, -76.9808),
+    ("01585200", "WEST BRANCH HERRING RUN AT IDLEWYLDE, MD", "005", "Baltimore", "02060003", 2.13,
+     39.3740, -76.5844),
+    ("01582500", "GUNPOWDER FALLS AT GLENCOE, MD", "005", "Baltimore", "02060003", 160.0, 39.5496, -76.6358),
+    ("01583500", "WESTERN RUN AT WESTERN RUN, MD", "005", "Baltimore", "02060003", 59.8, 39.5107, -76.6769),
+    ("01581500", "BYNUM RUN AT BEL AIR, MD", "025", "Harford", "02060003", 8.52, 39.5412, -76.3302),
+    ("01580000", "DEER CREEK AT ROCKS, MD", "025", "Harford", "02050306", 94.4, 39.6301, -76.4036),
+    ("01578310", "SUSQUEHANNA RIVER AT CONOWINGO, MD", "015", "Cecil", "02050306", 27100.0, 39.6579, -76.1747),
+    ("01495000", "BIG ELK CREEK AT ELK MILLS, MD", "015", "Cecil", "02060002", 52.6, 39.6573, -75.8222),
+    ("01491000", "CHOPTANK RIVER NEAR GREENSBORO, MD", "011", "Caroline", "02060005", 113.0, 38.9973, -75.7858),
+    ("01493000", "UNICORN BRANCH NEAR MILLINGTON, MD", "035", "Queen Anne's", "02060002", 19.7, 39.2496, -75.8611),
+    ("01485000", "POCOMOKE RIVER NEAR WILLARDS, MD", "045", "Wicomico", "02080111", 60.5, 38.3890, -75.3249),
+    ("01486000", "MANOKIN BRANCH NEAR PRINCESS ANNE, MD", "039", "Somerset", "02080111", 4.80, 38.2137, -75.6713),
+    ("01661500", "ST. MARY'S RIVER AT GREAT MILLS, MD", "037", "St. Mary's", "02070011", 24.0, 38.2429, -76.5038),
+    ("01637500", "CATOCTIN CREEK NEAR MIDDLETOWN, MD", "021", "Frederick", "02070008", 66.9, 39.4268, -77.5566),
+    ("01639000", "MONOCACY RIVER AT BRIDGEPORT, MD", "013", "Carroll", "02070009", 173.0, 39.6787, -77.2347),
+    ("01641000", "HUNTING CREEK AT JIMTOWN, MD", "021", "Frederick", "02070009", 18.4, 39.5948, -77.3972),
+    ("01619500", "ANTIETAM CREEK NEAR SHARPSBURG, MD", "043", "Washington", "02070004", 281.0, 39.4498, -77.7300),
+    ("01617800", "MARSH RUN AT GRIMES, MD", "043", "Washington", "02070004", 18.9, 39.5148, -77.7772),
+    ("01613000", "POTOMAC RIVER AT HANCOCK, MD", "043", "Washington", "02070004", 4073.0, 39.6970, -78.1772),
+    ("01601500", "WILLS CREEK NEAR CUMBERLAND, MD", "001", "Allegany", "02070002", 247.0, 39.6698, -78.7881),
+    ("01596500", "SAVAGE RIVER NEAR BARTON, MD", "023", "Garrett", "02070002", 49.1, 39.5701, -79.1028),
+    ("01595500", "NORTH BRANCH POTOMAC RIVER AT STEYER, MD", "023", "Garrett", "02070002", 73.0, 39.3020, -79.3075),
+]  # fmt: skip
+
+_MD_WELLS = [
+    ("391727076481301", "BA Dc 1179", "005", "Baltimore", "02060003", 39.2908, -76.8036),
+    ("385806077012801", "MO Fe 20", "031", "Montgomery", "02070008", 38.9683, -77.0244),
+]
+
+# (site, name, state FIPS, state name, county code, county, HUC-8, area, lat, lon, tz, dst)
+_OTHERS = [
+    ("01631000", "S F SHENANDOAH RIVER AT FRONT ROYAL, VA", "51", "Virginia", "187", "Warren", "02070005", 1642.0,
+     38.9137, -78.2111, "EST", "Y"),
+    ("01634000", "N F SHENANDOAH RIVER NEAR STRASBURG, VA", "51", "Virginia", "171", "Shenandoah", "02070006",
+     768.0, 38.9768, -78.3364, "EST", "Y"),
+    ("01668000", "RAPPAHANNOCK RIVER NEAR FREDERICKSBURG, VA", "51", "Virginia", "179", "Stafford", "02080103",
+     1596.0, 38.3221, -77.5180, "EST", "Y"),
+    ("02037500", "JAMES RIVER NEAR RICHMOND, VA", "51", "Virginia", "760", "Richmond city", "02080206", 6758.0,
+     37.5632, -77.5472, "EST", "Y"),
+    ("01570500", "SUSQUEHANNA RIVER AT HARRISBURG, PA", "42", "Pennsylvania", "043", "Dauphin", "02050305",
+     24100.0, 40.2548, -76.8866, "EST", "Y"),
+    ("01576000", "SUSQUEHANNA RIVER AT MARIETTA, PA", "42", "Pennsylvania", "071", "Lancaster", "02050306",
+     25990.0, 40.0545, -76.5311, "EST", "Y"),
+    ("01358000", "HUDSON RIVER AT GREEN ISLAND NY", "36", "New York", "001", "Albany", "02020003", 8090.0,
+     42.7523, -73.6890, "EST", "Y"),
+    ("02196000", "STEVENS CREEK NEAR MODOC, SC", "45", "South Carolina", "065", "McCormick", "03060107", 545.0,
+     33.7293, -82.1848, "EST", "Y"),
+    ("02336000", "CHATTAHOOCHEE RIVER AT ATLANTA, GA", "13", "Georgia", "121", "Fulton", "03130002", 1450.0,
+     33.8595, -84.4545, "EST", "Y"),
+    ("02335000", "CHATTAHOOCHEE RIVER NEAR NORCROSS, GA", "13", "Georgia", "135", "Gwinnett", "03130001", 1170.0,
+     33.9973, -84.2019, "EST", "Y"),
+    ("02217500", "MIDDLE OCONEE RIVER NEAR ATHENS, GA", "13", "Georgia", "059", "Clarke", "03070101", 398.0,
+     33.9468, -83.4227, "EST", "Y"),
+    ("02238500", "OCKLAWAHA RIVER AT MOSS BLUFF, FL", "12", "Florida", "083", "Marion", "03080102", 879.0,
+     29.0811, -81.8808, "EST", "Y"),
+    ("08158000", "COLORADO RV AT AUSTIN, TX", "48", "Texas", "453", "Travis", "12090205", 39009.0, 30.2444,
+     -97.6944, "CST", "Y"),
+    ("08167000", "GUADALUPE RV AT COMFORT, TX", "48", "Texas", "259", "Kendall", "12100201", 839.0, 29.9661,
+     -98.8925, "CST", "Y"),
+    ("08057000", "TRINITY RV AT DALLAS, TX", "48", "Texas", "113", "Dallas", "12030105", 6106.0, 32.7746,
+     -96.8219, "CST", "Y"),
+    ("05427718", "YAHARA RIVER AT WINDSOR, WI", "55", "Wisconsin", "025", "Dane", "07090002", 73.6, 43.2089,
+     -89.3525, "CST", "Y"),
+    ("06904500", "CHARITON RIVER AT NOVINGER, MO", "29", "Missouri", "001", "Adair", "10280201", 1370.0, 40.2343,
+     -92.6864, "CST", "Y"),
+    ("06719505", "CLEAR CREEK AT GOLDEN, CO", "08", "Colorado", "059", "Jefferson", "10190004", 400.0, 39.7527,
+     -105.2361, "MST", "Y"),
+    ("06752260", "CACHE LA POUDRE RIVER AT FORT COLLINS, CO", "08", "Colorado", "069", "Larimer", "10190007",
+     1127.0, 40.5883, -105.0697, "MST", "Y"),
+    ("09085000", "ROARING FORK RIVER AT GLENWOOD SPRINGS, CO", "08", "Colorado", "045", "Garfield", "14010004",
+     1451.0, 39.5439, -107.3289, "MST", "Y"),
+    ("09380000", "COLORADO RIVER AT LEES FERRY, AZ", "04", "Arizona", "005", "Coconino", "14070006", 111800.0,
+     36.8647, -111.5878, "MST", "N"),
+    ("11264500", "MERCED R A HAPPY ISLES BRIDGE NR YOSEMITE CA", "06", "California", "043", "Mariposa",
+     "18040008", 181.0, 37.7313, -119.5590, "PST", "Y"),
+    ("11276500", "TUOLUMNE R NR HETCH HETCHY CA", "06", "California", "109", "Tuolumne", "18040009", 459.0,
+     37.9374, -119.7982, "PST", "Y"),
+    ("11447650", "SACRAMENTO R A FREEPORT CA", "06", "California", "067", "Sacramento", "18020163", None,
+     38.4561, -121.5005, "PST", "Y"),
+    ("12451000", "STEHEKIN RIVER AT STEHEKIN, WA", "53", "Washington", "007", "Chelan", "17020009", 321.0,
+     48.3296, -120.6918, "PST", "Y"),
+    ("12113000", "GREEN RIVER NEAR AUBURN, WA", "53", "Washington", "033", "King", "17110013", 399.0, 47.3126,
+     -122.2029, "PST", "Y"),
+]  # fmt: skip
+
+
+def _huc12(site: str, huc8: str) -> str:
+    tail = int(hashlib.md5(site.encode(), usedforsecurity=False).hexdigest()[:6], 16) % 10000
+    return f"{huc8}{tail:04d}"
+
+
+def default_catalog() -> list[FakeStation]:
+    """The built-in stations. Some have records from 1990, others from water year 2006; most have 15-minute
+    continuous data, USGS-01646500 has 5-minute data, a few have none, and USGS-02196000 has two daily series."""
+    stations: list[FakeStation] = []
+    for i, (site, name, cc, county, huc8, area, lat, lon) in enumerate(_MD):
+        stations.append(
+            FakeStation(
+                f"USGS-{site}", name, "24", "Maryland", cc, f"{county} County", _huc12(site, huc8), lat, lon, area,
+                daily_begin=date(1990, 1, 1) if i % 2 == 0 else date(2005, 10, 1),
+                continuous_interval=5 if site == "01646500" else (None if i % 7 == 6 else 15),
+            )
+        )  # fmt: skip
+    for site, name, cc, county, huc8, lat, lon in _MD_WELLS:
+        stations.append(
+            FakeStation(
+                f"USGS-{site}", name, "24", "Maryland", cc, f"{county} County", _huc12(site, huc8), lat, lon, None,
+                site_type_code="GW", daily_begin=None, continuous_interval=None,
+            )
+        )  # fmt: skip
+    for i, (site, name, fips, state, cc, county, huc8, area, lat, lon, tz, dst) in enumerate(_OTHERS):
+        county_name = county if county.endswith("city") else f"{county} County"
+        stations.append(
+            FakeStation(
+                f"USGS-{site}", name, fips, state, cc, county_name, _huc12(site, huc8), lat, lon, area,
+                time_zone_abbreviation=tz, uses_daylight_savings=dst,
+                daily_begin=date(1990, 1, 1) if i % 2 else date(2005, 10, 1),
+                continuous_interval=None if i % 5 == 4 else 15,
+                duplicate_daily=site == "02196000",
+            )
+        )  # fmt: skip
+    return stations
+
+
+def utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)

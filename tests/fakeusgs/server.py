@@ -1,0 +1,452 @@
+"""A local HTTP fake of the USGS Water Data OGC API v1, behaving as ``shared/usgs/SPEC.md`` says the real one does.
+
+Real sockets, real paging: the client under test cannot tell it from the service except by the data. Tests drive it
+through a small API (``fake.today``, ``fake.faults``, ``fake.revise``...) and check what it saw in ``fake.requests``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import islice
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tests.fakeusgs import query as q
+from tests.fakeusgs.collections import CollectionsMixin
+from tests.fakeusgs.data import (
+    FakeStation,
+    Revision,
+    Row,
+    Series,
+    build_series,
+    default_catalog,
+    utc_midnight,
+)
+
+logger = logging.getLogger("tests.fakeusgs")
+
+
+@dataclass
+class RequestRecord:
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]  # keys in Title-Case ("X-Api-Key", "User-Agent")
+    url: str = ""
+    status: int | None = None  # filled in once the answer is decided
+
+
+class Faults:
+    """Switchable misbehaviour. All off by default; counters count down one per request they hit."""
+
+    def __init__(self, seed: int = 0) -> None:
+        object.__setattr__(self, "_lock", threading.Lock())
+        object.__setattr__(self, "_rng", random.Random(seed))
+        object.__setattr__(self, "_pages_served", 0)
+        self.reset()
+
+    def reset(self) -> None:
+        self.rate_limit_next = 0  # next N requests answer 429 OVER_RATE_LIMIT
+        self.rate_limit_until = 0.0  # time.monotonic() deadline: 429 until then
+        self.retry_after: float | int | str | None = 1  # Retry-After header on 429s (None: no header)
+        self.error_rate = 0.0  # this fraction of requests answer 500/502/503 (seeded RNG)
+        self.error_next = 0  # next N requests answer error_status
+        self.error_status = 500
+        self.slow_seconds = 0.0  # sleep before answering
+        self.drop_mid_body_next = 0  # send full Content-Length, half the body, then close
+        self.malformed_next = 0  # 200 with a body that is not JSON
+        self.fail_sites: set[str] = set()  # data requests touching these sites (or their series) answer 500
+        self.fail_after_pages: int | None = None  # N data pages succeed, then every data request answers 500
+        self.on_request: Callable[[RequestRecord], None] | None = None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "fail_after_pages":
+            object.__setattr__(self, "_pages_served", 0)  # count from when the fault is switched on
+        object.__setattr__(self, name, value)
+
+    def take(self, name: str) -> bool:
+        """Consume one unit of a countdown fault; True when this request is hit."""
+        with self._lock:
+            left = getattr(self, name)
+            if left > 0:
+                object.__setattr__(self, name, left - 1)
+                return True
+            return False
+
+    def roll_error(self) -> int | None:
+        with self._lock:
+            if self.error_rate > 0 and self._rng.random() < self.error_rate:
+                return self._rng.choice((500, 502, 503))
+        return None
+
+    def count_page(self) -> bool:
+        """Count a data page; True when fail_after_pages says this one must fail."""
+        with self._lock:
+            if self.fail_after_pages is None:
+                return False
+            if self._pages_served >= self.fail_after_pages:
+                return True
+            object.__setattr__(self, "_pages_served", self._pages_served + 1)
+            return False
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    drop_mid_body: bool = False
+
+
+class FakeUSGS(CollectionsMixin):
+    def __init__(
+        self,
+        stations: list[FakeStation] | None = None,
+        today: date = date(2026, 11, 20),
+        seed: int = 0,
+        *,
+        port: int = 0,
+        require_key: str | None = None,
+    ) -> None:
+        self.stations = list(stations) if stations is not None else default_catalog()
+        self.by_id = {s.monitoring_location_id: s for s in self.stations}
+        self.series: list[Series] = sorted(
+            (s for st in self.stations for s in build_series(st, seed)), key=lambda s: s.id
+        )
+        self.today = today
+        self.seed = seed
+        self.port = port
+        self.require_key = require_key
+        self.ratelimit_limit = 4000
+        self.ratelimit_remaining = 4000  # decremented per keyed request; at 0 every request answers 429
+        self.faults = Faults(seed)
+        self.link_base: str | None = None  # override the next-link base (e.g. a foreign host)
+        self.next_link_f_json = False  # v1 appends f=json to next links, v0 did not; default: the harder case
+        self.lazy_next_links = False  # True: a full last page still gets a next link (to an empty page)
+        self.requests: list[RequestRecord] = []
+        self.path_counts: Counter[str] = Counter()
+        self.base_url = ""
+        self._lock = threading.Lock()  # guards requests/path_counts
+        self._data_lock = threading.RLock()  # guards revisions while a page is computed
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle
+
+    def start(self, port: int | None = None, host: str = "127.0.0.1") -> str:
+        server = ThreadingHTTPServer((host, self.port if port is None else port), _Handler)
+        server.daemon_threads = True
+        server.block_on_close = False
+        server.fake = self  # type: ignore[attr-defined]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-usgs", daemon=True
+        )
+        self._thread.start()
+        self.base_url = f"http://{host}:{server.server_address[1]}/ogcapi/v1"
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeUSGS:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.path_counts.clear()
+
+    def now(self) -> datetime:
+        """The fake's clock: the end of ``today`` (UTC), so P7D means the last seven days of data."""
+        return utc_midnight(self.today + timedelta(days=1))
+
+    # -- test controls and truth
+
+    def series_of(self, monitoring_location_id: str, kind: str = "daily", primary: bool = True) -> Series:
+        for s in self.series:
+            if s.station.monitoring_location_id == monitoring_location_id and s.kind == kind and s.primary == primary:
+                return s
+        raise KeyError(f"{monitoring_location_id} has no {'primary' if primary else 'secondary'} {kind} series")
+
+    def primary_series_id(self, monitoring_location_id: str, kind: str = "daily") -> str:
+        return self.series_of(monitoring_location_id, kind).id
+
+    def revise(
+        self,
+        monitoring_location_id: str,
+        day: date | datetime,
+        new_value: float | None,
+        *,
+        kind: str = "daily",
+        last_modified: datetime,
+        approval_status: str | None = None,
+    ) -> None:
+        """A provisional value changes: new value, new last_modified, new feature id."""
+        series = self.series_of(monitoring_location_id, kind)
+        if (kind == "continuous") != isinstance(day, datetime):
+            raise TypeError("a daily revision needs a date; a continuous one the value's aware UTC datetime")
+        with self._data_lock:
+            series.revisions[day] = Revision(new_value, last_modified, approval_status)
+
+    def approve_through(self, monitoring_location_id: str, day: date, last_modified: datetime) -> None:
+        """Every value of the site up to ``day`` becomes Approved, refreshed at ``last_modified``."""
+        with self._data_lock:
+            for s in self.series:
+                if s.station.monitoring_location_id == monitoring_location_id:
+                    s.approvals.append((day, last_modified))
+
+    def expected_daily(self, monitoring_location_id: str, start: date, end: date) -> list[dict]:
+        series = self.series_of(monitoring_location_id, "daily")
+        with self._data_lock:
+            return [_truth(series, series.row(t, self.today)) for t in series.times(start, end, self.today)]
+
+    def expected_continuous(self, monitoring_location_id: str, start: datetime, end: datetime) -> list[dict]:
+        series = self.series_of(monitoring_location_id, "continuous")
+        with self._data_lock:
+            return [_truth(series, series.row(t, self.today)) for t in series.times(start, end, self.today)]
+
+    # -- request handling
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> Response:
+        split = urlsplit(raw_path)
+        ordered = parse_qsl(split.query, keep_blank_values=True)
+        record = RequestRecord(method, split.path, dict(ordered), headers, url=raw_path)
+        with self._lock:
+            self.requests.append(record)
+            self.path_counts[split.path] += 1
+        try:
+            hook = self.faults.on_request
+            if hook is not None:
+                hook(record)
+            if self.faults.slow_seconds:
+                time.sleep(self.faults.slow_seconds)
+            response = self._respond(record, ordered, headers.get("Host") or "127.0.0.1")
+        except q.QueryError as exc:
+            response = _json(exc.status, exc.body)
+        except Exception:  # a bug in the fake must show up as a 500, not as a hung client
+            logger.exception("fake USGS failed on %s", raw_path)
+            response = _json(500, {"code": "NoApplicableCode", "description": "fake server error"})
+        record.status = response.status
+        logger.info("%s %s -> %s (%d bytes)", method, raw_path, response.status, len(response.body))
+        return response
+
+    def _respond(self, record: RequestRecord, ordered: list[tuple[str, str]], host: str) -> Response:
+        parts = record.path.rstrip("/").split("/")
+        if len(parts) < 3 or parts[1] != "ogcapi" or parts[2] not in ("v0", "v1"):
+            return _json(404, q.NOT_FOUND_BODY)
+        gate = self._gateway(record)
+        if gate.status != 200:
+            return gate
+        extra = gate.headers
+        route = parts[3:]
+        link_base = self.link_base or f"http://{host}/ogcapi/v1"  # v0 answers with v1 links, like the real one
+        params = record.params
+        if route == []:
+            return _json(200, {"title": "Fake USGS Water Data OGC API", "links": []}, extra)
+        if route == ["collections"]:
+            ids = ["daily", "continuous", "monitoring-locations", "time-series-metadata", "latest-daily",
+                   "latest-continuous"]  # fmt: skip
+            return _json(200, {"collections": [{"id": c} for c in ids], "links": []}, extra)
+        if len(route) == 4 and route[:2] == ["collections", "monitoring-locations"] and route[2] == "items":
+            return self._location_item(route[3], params, link_base, extra)
+        if len(route) != 3 or route[0] != "collections" or route[2] != "items":
+            return _json(404, q.NOT_FOUND_BODY, extra)
+        collection = route[1]
+        handler = self.collection_handlers().get(collection)
+        if handler is None:
+            return _json(404, {"code": "NotFound", "description": f"Collection not found: {collection}"}, extra)
+        fmt = params.get("f", "json")
+        if fmt not in ("json", "geojson"):
+            raise q.bad_value(f"Invalid format: {fmt} (the fake answers f=json only)")
+        ctx = q.Context(collection, params, ordered, link_base, q.parse_limit(params.get("limit")))
+        if collection in ("daily", "continuous", "latest-daily", "latest-continuous"):
+            if self._touches_failing_site(params):
+                return _server_error(500, extra)
+            if self.faults.count_page():
+                return _server_error(500, extra)
+        with self._data_lock:
+            obj = handler(ctx)
+        body = q.json_bytes(obj)
+        if self.faults.take("malformed_next"):
+            return Response(200, body[: max(1, len(body) // 2)] + b"<", {"Content-Type": "application/json", **extra})
+        response = Response(200, body, {"Content-Type": "application/geo+json", **extra})
+        response.drop_mid_body = self.faults.take("drop_mid_body_next")
+        return response
+
+    def _gateway(self, record: RequestRecord) -> Response:
+        """What api.data.gov does before the API sees the request: key check, quota, rate limit; then faults."""
+        key = record.headers.get("X-Api-Key") or record.params.get("api_key")
+        if self.require_key is not None:
+            if not key:
+                return _json(403, q.KEY_MISSING_BODY)
+            if key != self.require_key:
+                return _json(403, q.KEY_INVALID_BODY)
+        headers: dict[str, str] = {}
+        if key:  # the gateway sends no quota headers to anonymous callers
+            with self._lock:
+                exhausted = self.ratelimit_remaining <= 0
+                self.ratelimit_remaining = max(0, self.ratelimit_remaining - 1)
+                headers = {
+                    "X-RateLimit-Limit": str(self.ratelimit_limit),
+                    "X-RateLimit-Remaining": str(self.ratelimit_remaining),
+                }
+            if exhausted:
+                return _json(429, q.RATE_LIMIT_BODY, headers)
+        faults = self.faults
+        if faults.take("rate_limit_next") or time.monotonic() < faults.rate_limit_until:
+            if faults.retry_after is not None:
+                headers = {**headers, "Retry-After": str(faults.retry_after)}
+            return _json(429, q.RATE_LIMIT_BODY, headers)
+        if faults.take("error_next"):
+            return _server_error(faults.error_status, headers)
+        status = faults.roll_error()
+        if status is not None:
+            return _server_error(status, headers)
+        return Response(200, b"", headers)
+
+    def _touches_failing_site(self, params: dict[str, str]) -> bool:
+        failing = self.faults.fail_sites
+        if not failing:
+            return False
+        sites = set(q.csv_values(params.get("monitoring_location_id")) or [])
+        series = set(q.csv_values(params.get("time_series_id")) or [])
+        if sites & failing:
+            return True
+        return any(s.id in series and s.station.monitoring_location_id in failing for s in self.series)
+
+    # -- shared paging
+
+    def page[T](
+        self, ctx: q.Context, items: Iterable[T], cursor_of: Callable[[T], str], render: Callable[[T], dict]
+    ) -> dict:
+        """One page of ``items`` (already filtered, ordered and started after the cursor), rendered as features.
+
+        Only the page is rendered; ``cursor_of`` gives the key the next page starts after.
+        """
+        taken = list(islice(items, ctx.limit + 1))
+        more = len(taken) > ctx.limit
+        page = taken[: ctx.limit]
+        links = []
+        if page and (more or (self.lazy_next_links and len(page) == ctx.limit)):
+            cursor = q.encode_cursor(cursor_of(page[-1]))
+            kept = [(k, v) for k, v in ctx.ordered if k not in ("cursor", "f", "api_key")]
+            tail = [("f", "json")] if self.next_link_f_json else []
+            href = f"{ctx.link_base}/collections/{ctx.collection}/items?" + urlencode(
+                [("cursor", cursor), *kept, *tail], safe=",:"
+            )
+            links.append({"rel": "next", "href": href, "type": "application/geo+json", "title": "Items (next)"})
+        self_query = urlencode([("f", "json"), *[(k, v) for k, v in ctx.ordered if k not in ("f", "api_key")]])
+        links.append(
+            {
+                "type": "application/geo+json",
+                "rel": "self",
+                "title": "This document as GeoJSON",
+                "href": f"{ctx.link_base}/collections/{ctx.collection}/items?{self_query}",
+            }
+        )
+        links.append(
+            {
+                "type": "application/json",
+                "rel": "collection",
+                "href": f"{ctx.link_base}/collections/{ctx.collection}",
+            }
+        )
+        return {
+            "type": "FeatureCollection",
+            "features": [render(item) for item in page],
+            "numberReturned": len(page),
+            "links": links,
+            "timeStamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+
+
+def _truth(series: Series, row: Row) -> dict:
+    return {
+        "time_series_id": series.id,
+        "time": row.time,
+        "value": None if row.value is None else float(row.value),
+        "qualifiers": list(row.qualifier or []),
+        "approval_status": row.approval_status,
+        "last_modified": row.last_modified,
+    }
+
+
+def _json(status: int, obj: object, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, q.json_bytes(obj), {"Content-Type": "application/json", **(headers or {})})
+
+
+def _server_error(status: int, headers: dict[str, str] | None = None) -> Response:
+    if status in (502, 503, 504):
+        # Proxies in front of pygeoapi answer these with HTML, not JSON.
+        text = {
+            502: "502 Bad Gateway",
+            503: "503 Service Temporarily Unavailable",
+            504: "504 Gateway Time-out",
+        }
+        page = f"<html><head><title>{text[status]}</title></head><body><h1>{text[status]}</h1></body></html>"
+        return Response(status, page.encode(), {"Content-Type": "text/html", **(headers or {})})
+    body = {"code": "NoApplicableCode", "type": "NoApplicableCode", "description": "Internal server error"}
+    return _json(status, body, headers)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real service; every answer has a Content-Length
+    server_version = "FakeUSGS/1.0"
+    timeout = 30  # close idle keep-alive connections eventually
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = q.json_bytes({"code": "InvalidQuery", "description": "POST/CQL2 is not implemented by the fake"})
+        self._write(Response(400, body, {"Content-Type": "application/json"}))
+
+    def _dispatch(self, method: str) -> None:
+        fake: FakeUSGS = self.server.fake  # type: ignore[attr-defined]
+        headers = {k.title(): v for k, v in self.headers.items()}
+        self._write(fake.handle(method, self.path, headers))
+
+    def _write(self, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if not response.drop_mid_body:
+            self.wfile.write(response.body)
+            return
+        # Promise the whole body, deliver half, hang up: what a reset connection looks like to the client.
+        self.wfile.write(response.body[: len(response.body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+        logger.debug(format, *args)
+
+
+__all__ = ["FakeUSGS", "Faults", "RequestRecord", "Response"]
