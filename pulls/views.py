@@ -248,7 +248,7 @@ def configuration_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
     config = get_object_or_404(PullConfiguration, pk=pk)
     try:
-        runs.enqueue_run(config.pk)
+        runs.enqueue_run(config.pk, triggered_by=request.user.get_username())
     except Exception:
         logger.exception("Could not enqueue a manual run of configuration %s (%s)", config.pk, config.name)
         messages.error(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
@@ -23,9 +20,9 @@ def _task(config) -> PeriodicTask:
 
 
 @pytest.fixture
-def enqueued(monkeypatch) -> list[int]:
-    calls: list[int] = []
-    monkeypatch.setattr("pulls.runs.enqueue_run", calls.append)
+def enqueued(monkeypatch) -> list[tuple[int, str]]:
+    calls: list[tuple[int, str]] = []
+    monkeypatch.setattr("pulls.runs.enqueue_run", lambda pk, triggered_by="": calls.append((pk, triggered_by)))
     return calls
 
 
@@ -166,7 +163,7 @@ def test_run_now_enqueues_the_task_and_returns_to_the_configuration(operator_cli
     response = operator_client.post(reverse("pulls:run_now", args=[config.pk]))
     assert response.status_code == 302
     assert response["Location"] == config.get_absolute_url()
-    assert enqueued == [config.pk]
+    assert enqueued == [(config.pk, "olivia-operator")]
     assert "is queued" in operator_client.get(response["Location"]).content.decode()
     assert PeriodicTask.objects.filter(name__startswith="pull-config-").count() == 1  # no one-off task
 
@@ -174,11 +171,11 @@ def test_run_now_enqueues_the_task_and_returns_to_the_configuration(operator_cli
 def test_run_now_with_htmx_redirects_the_browser(operator_client, config, enqueued):
     response = operator_client.post(reverse("pulls:run_now", args=[config.pk]), headers=HTMX)
     assert response["HX-Redirect"] == config.get_absolute_url()
-    assert enqueued == [config.pk]
+    assert enqueued == [(config.pk, "olivia-operator")]
 
 
 def test_run_now_says_so_when_the_queue_is_unreachable(operator_client, config, monkeypatch):
-    def broken(configuration_id):
+    def broken(configuration_id, triggered_by=""):
         raise ConnectionError("broker down")
 
     monkeypatch.setattr("pulls.runs.enqueue_run", broken)
@@ -193,11 +190,9 @@ def test_run_now_must_be_a_post(operator_client, config, enqueued):
 
 def test_enqueue_run_calls_the_task_delay_with_a_manual_trigger(monkeypatch):
     calls = []
-    fake = types.ModuleType("acquisition.tasks")
-    fake.run_configuration = types.SimpleNamespace(delay=lambda *args, **kwargs: calls.append((args, kwargs)))
-    monkeypatch.setitem(sys.modules, "acquisition.tasks", fake)
-    runs.enqueue_run(42)
-    assert calls == [((42,), {"trigger": "manual"})]
+    monkeypatch.setattr("acquisition.tasks.run_configuration.delay", lambda *a, **kw: calls.append((a, kw)))
+    runs.enqueue_run(42, triggered_by="olivia-operator")
+    assert calls == [((42,), {"trigger": "manual", "triggered_by": "olivia-operator"})]
 
 
 def test_the_delete_page_says_what_is_kept(operator_client, config):
