@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from . import cron
-from .models import PullConfiguration
+from .models import SCHEDULE_PRESETS, PullConfiguration
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ def _problems(config: PullConfiguration, task: PeriodicTask | None, fields: cron
 
 def _fields_or_none(config: PullConfiguration) -> cron.CronFields | None:
     try:
-        fields = cron.parse(config.cron_expression)
+        # A bulk update() of schedule_type alone skips save(), which fills the preset's expression; do it here.
+        fields = cron.parse(SCHEDULE_PRESETS.get(config.schedule_type, config.cron_expression))
     except cron.CronError:
         return None
     return fields if cron.is_valid_timezone(config.timezone) else None

@@ -158,6 +158,12 @@ def test_a_bulk_queryset_update_of_the_schedule_is_synced():
     assert _crontab(_task(config)) == ("30", "4", "*", "*", "1", "UTC")
 
 
+def test_a_bulk_update_of_the_schedule_type_alone_uses_the_presets_expression():
+    config = PullConfigurationFactory(schedule_type="custom", cron_expression="30 4 * * 1")
+    PullConfiguration.objects.filter(pk=config.pk).update(schedule_type="hourly")
+    assert _crontab(_task(config)) == ("0", "*", "*", "*", "*", "UTC")
+
+
 def test_reenabling_never_fires_a_catch_up_run():
     config = PullConfigurationFactory(schedule_type="hourly")
     task = _task(config)
