@@ -50,8 +50,14 @@ def hydrograph(
     width: int = 1000,
     height: int = 360,
     title: str = "",
+    gap: float | None = None,
+    values: int | None = None,
+    provisional: int | None = None,
 ) -> Hydrograph:
-    """rows: (epoch seconds, value or None, provisional) in time order, e.g. from `timeseries_rows()`."""
+    """rows: (epoch seconds, value or None, provisional) in time order, from `export.chart_data()`.
+
+    `gap` (seconds) breaks the line; by default it is inferred from the usual step between rows. `values` and
+    `provisional` count the stored values when the rows are already reduced per pixel column."""
     rows = rows if isinstance(rows, list) else list(rows)
     left, right, top, bottom = 64, 16, 16, 40
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -60,10 +66,11 @@ def hydrograph(
     ymin, ymax = _y_range(known)
     xscale, yscale = plot_w / span, plot_h / (ymax - ymin)
 
-    segments = _segments(rows, start, xscale, left, top + plot_h, ymin, yscale, _gap_threshold(rows, daily))
+    segments = _segments(rows, start, xscale, left, top + plot_h, ymin, yscale, gap or _gap_threshold(rows, daily))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'class="hydrograph" aria-label="{escape(title or "Hydrograph")}" font-size="11" font-family="sans-serif">',
+        f'class="hydrograph" aria-label="{escape(title or "Hydrograph")}" font-size="11" font-family="sans-serif" '
+        f'data-values="{len(rows) if values is None else values}" data-points="{{points}}">',
         f"<title>{escape(title or 'Hydrograph')}</title>",
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#ced4da"/>',
     ]
@@ -87,8 +94,10 @@ def hydrograph(
         )
     parts += _legend(left + 8, top + 8)
     parts.append("</svg>")
-    provisional = sum(1 for _, _, p in rows if p)
-    return Hydrograph("".join(parts), drawn, len(rows), provisional)
+    parts[0] = parts[0].replace("{points}", str(drawn))
+    if provisional is None:
+        provisional = sum(1 for _, _, p in rows if p)
+    return Hydrograph("".join(parts), drawn, len(rows) if values is None else values, provisional)
 
 
 def _y_range(values: Sequence[float]) -> tuple[float, float]:

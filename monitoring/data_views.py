@@ -14,7 +14,7 @@ from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 
 from . import charts
-from .export import csv_lines, data_extent, timeseries_rows
+from .export import chart_data, csv_lines, data_extent
 from .stats import configuration_statistics as compute_statistics
 
 DEFAULT_WINDOW = {TimeSeries.Kind.DAILY: dt.timedelta(days=365), TimeSeries.Kind.CONTINUOUS: dt.timedelta(days=30)}
@@ -62,14 +62,17 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
         if extent is not None:
             lo = start or extent[0]
             hi = end or extent[1]
-            rows = timeseries_rows(series, lo, hi)
             day = 86400.0
             start_epoch = (lo.toordinal() - dt.date(1970, 1, 1).toordinal()) * day
             end_epoch = (hi.toordinal() - dt.date(1970, 1, 1).toordinal()) * day + (
                 0 if series.kind == TimeSeries.Kind.DAILY else day
             )
+            data = chart_data(series, lo, hi, start_epoch=start_epoch, span=end_epoch - start_epoch, width=CHART_WIDTH)
             chart = charts.hydrograph(
-                rows,
+                data.rows,
+                gap=data.gap,
+                values=data.values,
+                provisional=data.provisional,
                 start=start_epoch,
                 end=end_epoch,
                 daily=series.kind == TimeSeries.Kind.DAILY,

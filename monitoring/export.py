@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
+import statistics
 from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models.expressions import RawSQL
 
 from acquisition.models import ApprovalStatus, ContinuousValue, DailyValue
 from stations.models import TimeSeries
@@ -94,3 +100,78 @@ def csv_lines(series: TimeSeries, start: dt.date | None, end: dt.date | None) ->
             chunk = []
     if chunk:
         yield "".join(chunk)
+
+
+# --- Chart data: exact rows for short ranges, min/max per pixel column from the database for long ones ----------
+
+_EPOCH_SQL = {
+    "postgresql": "EXTRACT(EPOCH FROM {col})::float8",
+    "sqlite": "((julianday({col}) - 2440587.5) * 86400.0)",
+}
+
+
+@dataclass
+class ChartData:
+    rows: list[tuple[float, float | None, bool]]  # what the chart draws: (epoch s, value, provisional?)
+    values: int  # values in the range (nulls included)
+    provisional: int
+    gap: float | None  # seconds between values that break the line; None: let the chart infer it
+    bucketed: bool
+
+
+def chart_data(series: TimeSeries, start: dt.date, end: dt.date, *, start_epoch: float, span: float, width: int):
+    """Up to 4 values per pixel column are read as they are; beyond that the database reduces each column
+    (and approval status) to its minimum and maximum, so 100,000 values cross the wire as ~2,000 rows."""
+    qs = values_in_range(series, start, end)
+    limit = 4 * width
+    if qs[: limit + 1].count() <= limit:
+        rows = timeseries_rows(series, start, end)
+        return ChartData(rows, len(rows), sum(1 for r in rows if r[2]), None, False)
+    return _bucketed(series, start, end, start_epoch, width / max(span, 1.0))
+
+
+def _bucketed(series: TimeSeries, start: dt.date, end: dt.date, start_epoch: float, scale: float) -> ChartData:
+    daily = series.kind == TimeSeries.Kind.DAILY
+    epoch = _EPOCH_SQL.get(connection.vendor, _EPOCH_SQL["postgresql"]).format(col="date" if daily else "time")
+    # The ORM writes the range filter (so dates and times are adapted as the backend stores them).
+    inner = (
+        values_in_range(series, start, end)
+        .order_by()
+        .annotate(t=RawSQL(epoch, []), p=RawSQL("approval_status = %s", [ApprovalStatus.PROVISIONAL]))
+        .values_list("t", "value", "p")
+    )
+    inner_sql, inner_params = inner.query.sql_with_params()
+    sql = f"""
+        SELECT CAST((t - %s) * %s AS INTEGER) AS b, p, MIN(t), MAX(t), MIN(value), MAX(value), COUNT(*), COUNT(value)
+        FROM ({inner_sql}) v GROUP BY b, p ORDER BY b, MIN(t)
+    """  # noqa: S608 - the inner query is the ORM's, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [start_epoch, scale, *inner_params])
+        buckets = cursor.fetchall()
+
+    steps = [(t_last - t_first) / (count - 1) for _, _, t_first, t_last, _, _, count, _ in buckets if count > 1]
+    gap = 1.5 * 86400 if daily else (2.5 * max(statistics.median(steps), 60.0) if steps else math.inf)
+    rows: list[tuple[float, float | None, bool]] = []
+    total = provisional = 0
+    previous_value = previous_t = None
+    for _, p, t_first, t_last, vmin, vmax, count, known in buckets:
+        p = bool(p)
+        total += count
+        provisional += count if p else 0
+        if previous_t is not None and t_first - previous_t > gap:
+            rows.append((previous_t, None, p))  # missing interval between two columns: a gap in the line
+        previous_t = t_last
+        if vmin is None:
+            rows.append((t_first, None, p))
+            continue
+        # Within one pixel column the order only matters for the joining line: start near the previous point.
+        low_first = previous_value is None or abs(previous_value - vmin) <= abs(previous_value - vmax)
+        first, second = (vmin, vmax) if low_first else (vmax, vmin)
+        rows.append((t_first, first, p))
+        if t_last > t_first:
+            rows.append((t_last, second, p))
+        previous_value = second
+        if known < count:
+            rows.append((t_last, None, p))  # a missing value inside the column: break the line after it
+    # Gaps are already marked in the rows; the chart must not infer any from the columns' spacing.
+    return ChartData(rows, total, provisional, math.inf, True)

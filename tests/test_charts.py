@@ -16,7 +16,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def _points(svg: str) -> int:
-    polylines = sum(len(p.split()) for p in re.findall(r'points="([^"]*)"', svg))
+    polylines = sum(len(p.split()) for p in re.findall(r' points="([^"]*)"', svg))
     return polylines + svg.count("<circle")
 
 
@@ -74,7 +74,7 @@ def test_gaps_and_null_values_break_the_line():
 def test_a_status_change_starts_a_new_line_joined_to_the_previous_point():
     rows = [(i * 86400.0, float(i), i >= 5) for i in range(10)]
     svg = charts.hydrograph(rows, start=0, end=9 * 86400.0, daily=True, unit="ft^3/s").svg
-    approved, provisional = re.findall(r'points="([^"]*)"', svg)
+    approved, provisional = re.findall(r' points="([^"]*)"', svg)
     assert approved.split()[-1] == provisional.split()[0]
 
 
@@ -83,7 +83,7 @@ def test_min_and_max_of_each_pixel_column_survive_downsampling():
     rows[5_000] = (5_000.0, 900.0, False)  # a one-sample peak
     rows[7_000] = (7_000.0, 1.0, False)
     chart = charts.hydrograph(rows, start=0, end=9_999, daily=False, unit="ft^3/s", width=300)
-    ys = [float(p.split(",")[1]) for p in re.findall(r'points="([^"]*)"', chart.svg)[0].split()]
+    ys = [float(p.split(",")[1]) for p in re.findall(r' points="([^"]*)"', chart.svg)[0].split()]
     assert chart.points <= 2 * 300
     # The peak is the highest point drawn (smallest y) and the trough the lowest.
     assert min(ys) < 40 and max(ys) > 300
@@ -129,3 +129,18 @@ def test_date_ticks_are_readable_for_long_and_short_ranges():
     hours = charts._x_ticks(0, 86400.0)
     assert hours and all(":" in label for _, label in hours)
     assert dt.datetime.fromtimestamp(year[1][0], dt.UTC).month == 1
+
+
+@pytest.mark.django_db
+def test_a_long_range_is_reduced_in_the_database_and_still_shows_gaps(viewer_client):
+    from acquisition.models import ContinuousValue
+
+    series = continuous_series_with_values(20_000)  # ~69 days of 5-minute values
+    ContinuousValue.objects.filter(
+        series=series, time__gte=dt.datetime(2025, 2, 1, tzinfo=dt.UTC), time__lt=dt.datetime(2025, 2, 3, tzinfo=dt.UTC)
+    ).delete()
+    response = viewer_client.get(_url(series, kind="continuous", start="2025-01-01", end="2025-03-31"), **HTMX)
+    chart = response.context["chart"]
+    assert chart.values == 20_000 - 2 * 288
+    assert chart.points <= 2_100
+    assert chart.svg.count('<polyline class="series approved"') == 2

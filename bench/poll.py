@@ -1,0 +1,195 @@
+"""Run-log poll benchmark: p50/p95 of the run page's poll (?after=<id>) with 1,000,000 log lines on PostgreSQL.
+
+    .venv/bin/python bench/poll.py [--lines 1000000] [--database-url postgres://postgres@127.0.0.1:5432/sf_mon_bench]
+
+Loads the log table with COPY (lines spread over 100 runs; the polled run is active with 5 stations and 10,000
+lines), then times the HTMX poll through the Django test client (session, auth, the run + stations + new-lines
+queries, template) beside the raw SQL of the new-lines query, for "5 new lines" and "nothing new".
+Goal (DESIGN §9, issue 6): p95 < 20 ms. --reuse keeps a table that already holds the lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = 100
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 50)
+    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
+    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "streamflow.settings"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def ensure_database(database_url: str) -> None:
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1].split("?")[0]
+    admin = database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def load(lines: int):
+    """A configuration with 5 stations, RUNS runs (the last one active), and `lines` log lines, interleaved by run
+    the way concurrent runs write them. Returns the active run."""
+    from django.db import connection
+
+    from monitoring.models import PullRun, PullRunStation
+    from pulls.models import PullConfiguration
+    from stations.models import MonitoringLocation
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE monitoring_pulllogentry, monitoring_pullrunstation, monitoring_pullrun CASCADE")
+    # bulk_create: no schedule-sync signal, the benchmark needs no beat task.
+    config = (
+        PullConfiguration.objects.filter(name="bench-poll").first()
+        or PullConfiguration.objects.bulk_create(
+            [PullConfiguration(name="bench-poll", start_date="2020-01-01", enabled=False)]
+        )[0]
+    )
+    locations = [
+        MonitoringLocation.objects.get_or_create(
+            monitoring_location_id=f"USGS-9900000{i}", defaults={"site_number": f"9900000{i}", "name": f"BENCH {i}"}
+        )[0]
+        for i in range(5)
+    ]
+    runs = [
+        PullRun.objects.create(
+            configuration=config if i == RUNS - 1 else None,
+            configuration_name="bench-poll",
+            status=PullRun.Status.RUNNING if i == RUNS - 1 else PullRun.Status.SUCCEEDED,
+            data_type="daily_mean",
+            strategy="append",
+            stations_total=5,
+        )
+        for i in range(RUNS)
+    ]
+    active = runs[-1]
+    for loc in locations:
+        PullRunStation.objects.create(
+            run=active, location=loc, status="running", windows_total=10, windows_done=4, values_received=12_000
+        )
+    polled_lines = 10_000
+    other = [r.pk for r in runs[:-1]]
+    with connection.cursor() as cursor:
+        raw = cursor.connection
+        columns = "run_id, created_at, level, location_id, message"
+        with raw.cursor() as pg, pg.copy(f"COPY monitoring_pulllogentry ({columns}) FROM STDIN") as copy:
+            for i in range(lines):
+                # The polled run's lines are spread through the table, like a long run beside others.
+                mine = i % (lines // polled_lines) == 0
+                run_id = active.pk if mine else other[i % len(other)]
+                loc = locations[i % 5].pk
+                copy.write_row(
+                    (
+                        run_id,
+                        "2026-01-01T00:00:00Z",
+                        20,
+                        loc,
+                        f"Fetched page {i % 40 + 1} of window {i % 7}: 5000 values",
+                    )
+                )
+        cursor.execute("VACUUM ANALYZE monitoring_pulllogentry")
+    print(f"Loaded {lines:,} log lines with COPY in {time.perf_counter() - started:.1f} s", flush=True)
+    return active
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sf_mon_bench"),
+    )
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--reuse", action="store_true", help="keep the table if it already holds --lines rows")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the new-lines query")
+    args = parser.parse_args()
+    if not args.database_url.startswith("postgres"):
+        parser.error("the benchmark needs PostgreSQL (--database-url postgres://…)")
+
+    ensure_database(args.database_url)
+    setup_django(args.database_url)
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from monitoring.models import PullLogEntry, PullRun
+
+    call_command("migrate", verbosity=0)
+    active = PullRun.objects.filter(configuration_name="bench-poll", status=PullRun.Status.RUNNING).first()
+    if not (args.reuse and active and PullLogEntry.objects.count() == args.lines):
+        active = load(args.lines)
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-poll")
+    client = Client()
+    client.force_login(user)
+    url = f"/monitoring/runs/{active.pk}/"
+    ids = list(PullLogEntry.objects.filter(run=active).order_by("-pk").values_list("pk", flat=True)[:6])
+    cases = {"5 new lines": ids[5], "nothing new": ids[0]}
+    total = PullLogEntry.objects.count()
+    mine = PullLogEntry.objects.filter(run=active).count()
+
+    print(f"\n{total:,} log lines in the table ({mine:,} of the polled run); {args.repeat} polls per case")
+    print(f"Load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"{'poll':16} {'view p50':>9} {'view p95':>9} {'py CPU':>9} {'SQL p50':>9} {'SQL p95':>9} {'bytes':>7}  lines"
+    )
+    worst = 0.0
+    for label, after in cases.items():
+        view_times, cpu_times = [], []
+        for i in range(args.repeat + 10):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            response = client.get(url, {"after": after}, headers={"HX-Request": "true"})
+            if i >= 10:
+                view_times.append((time.perf_counter() - started) * 1000)
+                cpu_times.append((time.process_time() - cpu_started) * 1000)
+        assert response.status_code == 200 and b"<html" not in response.content, response.status_code
+        returned = response.content.count(b'class="log-line')
+        sql, params = (
+            PullLogEntry.objects.filter(run=active, pk__gt=after).order_by("pk")[:1000].query.sql_with_params()
+        )
+        sql_times = []
+        with connection.cursor() as cursor:
+            for i in range(args.repeat + 10):
+                started = time.perf_counter()
+                cursor.execute(sql, params)
+                cursor.fetchall()
+                if i >= 10:
+                    sql_times.append((time.perf_counter() - started) * 1000)
+            if args.explain:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
+                print("\n".join("      " + row[0] for row in cursor.fetchall()))
+        v50, v95 = percentiles(view_times)
+        s50, s95 = percentiles(sql_times)
+        worst = max(worst, v95)
+        cpu, size = statistics.median(cpu_times), len(response.content)
+        print(f"{label:16} {v50:9.2f} {v95:9.2f} {cpu:9.2f} {s50:9.3f} {s95:9.3f} {size:7,}  {returned}")
+    print(f"\nworst view p95: {worst:.1f} ms (goal: < 20 ms); load average after: {os.getloadavg()[0]:.2f}")
+    print("py CPU: median CPU time of this process per poll (view + template + test client), not PostgreSQL's")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
