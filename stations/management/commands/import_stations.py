@@ -49,10 +49,6 @@ class Command(BaseCommand):
             raise CommandError("Say what to import: --file PATH, or --state / --huc / --bbox for the USGS API.")
 
     # --- reporting -------------------------------------------------------------------------------------------
-    def _progress(self, counts: UpsertCounts) -> None:
-        if counts.total // self.progress_every != (counts.total - 1) // self.progress_every or counts.total < 2:
-            self.stdout.write(f"  … {counts.total} rows written")
-
     def report(self, counts: UpsertCounts, rejected: list[Rejection], what: str = "locations") -> None:
         self.stdout.write(
             self.style.SUCCESS(
