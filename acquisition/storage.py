@@ -3,7 +3,8 @@
 Every write of daily or continuous values goes through `store_readings`. It upserts one series' readings and
 reports how many rows were inserted, updated (value, qualifiers or approval status changed) and unchanged (came back
 identical, not rewritten). On PostgreSQL the rows are COPYed into a temporary staging table and merged with one
-`INSERT … ON CONFLICT … DO UPDATE … WHERE … IS DISTINCT FROM …`; on SQLite they go through a temporary table and
+`INSERT … ON CONFLICT … DO UPDATE … WHERE … IS DISTINCT FROM …` (or, when nothing of the series is stored in the
+range yet, COPYed straight into the table, since no row can conflict); on SQLite they go through a temporary table and
 the same upsert, since SQLite has no COPY. `replace=(start, end)` turns the upsert into a replacement of that range
 (the `overwrite` strategy): rows of the range that did not come back are deleted, in the caller's transaction.
 
@@ -26,6 +27,8 @@ from acquisition.models import ContinuousValue, DailyValue
 Kind = Literal["daily", "continuous"]
 
 _COLUMNS = ("series_id", "{key}", "value", "qualifiers", "approval_status", "last_modified")
+# pg_advisory_xact_lock(space, series pk): one lock space per observation table.
+_LOCK_SPACE = {"date": 7301, "time": 7302}
 
 
 @dataclass
@@ -134,16 +137,33 @@ def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, repla
     counts = StoreCounts(received=len(by_time))
     columns = ", ".join(c.format(key=key) for c in _COLUMNS)
     with connection.cursor() as cursor:
+        # Writers of one series queue up (two configurations may share a station): the emptiness check below and
+        # the write that relies on it must see the same table.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_SPACE[key], series_pk])
+        if by_time and replace is None and not _any_stored(cursor, table, key, series_pk, by_time):
+            # Nothing stored in this range yet (first load, backfill of a gap): no row can conflict, so the rows
+            # go straight into the table, at COPY's own rate.
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                copy.write(copy_text(series_pk, by_time.values()))
+            counts.inserted = counts.received
+            return counts
         stage = _ensure_stage_pg(cursor, key)
         if by_time:
-            raw = cursor.cursor  # psycopg's own cursor, for COPY
-            with raw.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
                 copy.write(copy_text(series_pk, by_time.values()))
+            # The join drops rows that came back identical before the upsert sees them: ON CONFLICT would lock
+            # (and so write) every conflicting row even when its WHERE then skips the update.
             cursor.execute(
                 f"""
                 WITH ups AS (
                     INSERT INTO {table} AS t ({columns})
-                    SELECT {columns} FROM {stage} ORDER BY {key}
+                    SELECT s.series_id, s.{key}, s.value, s.qualifiers, s.approval_status, s.last_modified
+                      FROM {stage} s
+                      LEFT JOIN {table} cur ON cur.series_id = %s AND cur.{key} = s.{key}
+                     WHERE cur.id IS NULL
+                        OR (cur.value, cur.qualifiers, cur.approval_status)
+                           IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
+                     ORDER BY s.{key}
                     ON CONFLICT (series_id, {key}) DO UPDATE
                        SET value = EXCLUDED.value, qualifiers = EXCLUDED.qualifiers,
                            approval_status = EXCLUDED.approval_status, last_modified = EXCLUDED.last_modified
@@ -152,7 +172,8 @@ def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, repla
                     RETURNING (xmax = 0) AS inserted
                 )
                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM ups
-                """
+                """,
+                [series_pk],
             )
             counts.inserted, counts.updated = cursor.fetchone()
             counts.unchanged = counts.received - counts.inserted - counts.updated
@@ -167,6 +188,14 @@ def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, repla
             )
             counts.deleted = cursor.rowcount
     return counts
+
+
+def _any_stored(cursor, table: str, key: str, series_pk: int, by_time: dict) -> bool:
+    cursor.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE series_id = %s AND {key} BETWEEN %s AND %s)",
+        [series_pk, min(by_time), max(by_time)],
+    )
+    return cursor.fetchone()[0]
 
 
 # ----------------------------------------------------------------------------------------------------
