@@ -1,0 +1,50 @@
+"""The observation admin is read-only for everyone, superusers included."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from acquisition.models import DailyValue
+from tests.factories import TimeSeriesFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_the_daily_values_list_shows_values_without_an_add_button(admin_client):
+    series = TimeSeriesFactory()
+    DailyValue.objects.create(series=series, date=dt.date(2026, 1, 2), value=12.5, approval_status="Provisional")
+
+    response = admin_client.get(reverse("admin:acquisition_dailyvalue_changelist"))
+
+    assert response.status_code == 200
+    assert b"12.5" in response.content
+    assert reverse("admin:acquisition_dailyvalue_add").encode() not in response.content
+
+
+def test_a_daily_value_cannot_be_changed_or_deleted_in_the_admin(admin_client):
+    value = DailyValue.objects.create(series=TimeSeriesFactory(), date=dt.date(2026, 1, 2), value=12.5)
+
+    response = admin_client.post(reverse("admin:acquisition_dailyvalue_change", args=[value.pk]), {"value": "99"})
+    delete = admin_client.post(reverse("admin:acquisition_dailyvalue_delete", args=[value.pk]), {"post": "yes"})
+
+    assert response.status_code == 403 and delete.status_code == 403
+    value.refresh_from_db()
+    assert value.value == 12.5
+
+
+def test_the_continuous_values_list_searches_by_station(admin_client):
+    series = TimeSeriesFactory(kind="continuous")
+    url = reverse("admin:acquisition_continuousvalue_changelist")
+
+    response = admin_client.get(url, {"q": series.location.monitoring_location_id})
+
+    assert response.status_code == 200
