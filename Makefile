@@ -22,6 +22,18 @@ run: install
 	@$(RUN_ENV) $(PY) manage.py migrate --noinput -v0
 	@$(RUN_ENV) $(PY) manage.py runstack
 
+# make demo: its own SQLite file, the local fake USGS server (slowed a little so live logs are visible), a sample
+# catalog and two configurations on two-minute schedules. Log in as demo / demo. Real use: `make run` + the real API.
+DEMO_PORT ?= 8765
+DEMO_ENV := $(RUN_ENV) DATABASE_URL=$${DEMO_DATABASE_URL:-sqlite:///$(CURDIR)/var/demo.sqlite3} \
+	USGS_API_URL=http://127.0.0.1:$(DEMO_PORT)/ogcapi/v1 USGS_API_KEY= \
+	DJANGO_SUPERUSER_USERNAME=$${DJANGO_SUPERUSER_USERNAME:-demo} DJANGO_SUPERUSER_PASSWORD=$${DJANGO_SUPERUSER_PASSWORD:-demo} \
+	DJANGO_SUPERUSER_EMAIL=$${DJANGO_SUPERUSER_EMAIL:-demo@localhost}
+demo: install
+	@$(DEMO_ENV) $(PY) manage.py migrate --noinput -v0
+	@$(DEMO_ENV) $(PY) manage.py demo_setup
+	@$(DEMO_ENV) $(PY) manage.py runstack --extra "fakeusgs=$(PY) -m tests.fakeusgs --port $(DEMO_PORT) --slow 0.2"
+
 test: install
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -49,6 +61,18 @@ bench: bench-install
 	@for b in search ingest poll chart; do \
 	  if [ -f bench/$$b.py ]; then echo "== bench/$$b.py"; $(TEST_ENV) $(PY) bench/$$b.py --database-url "$(BENCH_DB)" || exit 1; fi; \
 	done
+
+# Faults: real workers + a private redis-server on port 6390 (started and stopped by the suite) + PostgreSQL
+# (FAULTS_DATABASE_URL, default database sf_faults; pytest uses test_<name>). Prints a scenario → result table.
+FAULTS_DB ?= $${FAULTS_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sf_faults}
+faults: install
+	STREAMFLOW_FAULTS=1 DATABASE_URL=$(FAULTS_DB) CELERY_BROKER_URL=redis://127.0.0.1:6390/0 STREAMFLOW_REQUIRE_ALL=1 \
+	  $(TEST_ENV) $(PY) -m pytest tests/faults -q -p no:logging $(FAULTS_ARGS)
+
+# Load: gunicorn + PostgreSQL (database streamflow_load, recreated and dropped) under locust; prints p50/p95/p99.
+LOAD_ARGS ?=
+load: bench-install
+	@$(PY) bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) var/broker var/*.sqlite3* var/staticfiles

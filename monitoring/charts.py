@@ -221,7 +221,9 @@ def _x_axis(start, end, left, baseline, plot_w, xscale, daily) -> list[str]:
     for t, label in _x_ticks(start, end):
         x = left + (t - start) * xscale
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{baseline}" y2="{baseline + 4}" stroke="#adb5bd"/>')
-        parts.append(f'<text x="{x:.1f}" y="{baseline + 16}" text-anchor="middle" fill="#495057">{label}</text>')
+        # Labels at the plot's edges are anchored inward so they are not cut off.
+        anchor = "end" if x > left + plot_w - 30 else "start" if x < left + 30 else "middle"
+        parts.append(f'<text x="{x:.1f}" y="{baseline + 16}" text-anchor="{anchor}" fill="#495057">{label}</text>')
     axis = "Date" if daily else "Time (UTC)"
     parts.append(f'<text x="{left + plot_w / 2}" y="{baseline + 32}" text-anchor="middle" fill="#212529">{axis}</text>')
     return parts

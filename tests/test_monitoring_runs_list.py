@@ -31,7 +31,7 @@ def test_it_lists_runs_with_duration_counts_and_values(viewer_client):
     assert response.status_code == 200
     assert "<html" in body
     assert f'href="{run.get_absolute_url()}"' in body
-    assert "0:01:15" in body and "4 / 1" in body and "12,345" in body and ">67<" in body
+    assert "1 min 15 s" in body and "4 / 1" in body and "12,345" in body and ">67<" in body
 
 
 def test_it_filters_by_status_configuration_and_trigger(viewer_client):
