@@ -102,8 +102,8 @@ def settle(config: PullConfiguration, sc, *, run_id: int | None = None, attempts
             stuck = run.stations.filter(status__in=runs.UNFINISHED).count()
             sc.found(f"run #{run.pk} stuck 'running' ({stuck} station tasks lost); no sign of life since "
                      f"{run.heartbeat_at:%H:%M:%S}")  # fmt: skip
-            sc.did("let the janitor's stale time pass: janitor(stale_after=0)")
-            runs.janitor(stale_after=dt.timedelta(0))
+            sc.did("let the janitor's stale time pass: janitor(stale_after=1 s)")
+            runs.janitor(stale_after=dt.timedelta(seconds=1))
             run.refresh_from_db()
         sc.found(
             f"run #{run.pk} ended {run.status}: {run.stations_succeeded}/{run.stations_total} stations, "

@@ -8,6 +8,7 @@ so that a station's window takes many requests.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import subprocess
 import sys
 import threading
@@ -45,6 +46,7 @@ MD = ["USGS-01646500", "USGS-01638500", "USGS-01643000", "USGS-01645000", "USGS-
 @pytest.fixture
 def env(transactional_db, private_redis, fake_usgs):  # noqa: F811
     """The fake (with slow-ish pages, so faults land mid-station) and the workers started, stopped at the end."""
+    logging.getLogger("tests.fakeusgs").setLevel(logging.WARNING)  # one line per request drowns the report
     fake_usgs.faults.slow_seconds = 0.05
     started = []
 
@@ -120,7 +122,7 @@ def _terminate_worker_connections() -> int:
 
 def test_3_postgresql_connections_terminated_during_a_run(env, scenario):
     fake, worker = env
-    worker(concurrency=2)
+    w = worker(concurrency=2)
     config = make_configuration(fake, MD[:4], start_date=START, name="PG terminate")
     fake.faults.slow_seconds = 0.1
     trigger(config)
@@ -133,6 +135,8 @@ def test_3_postgresql_connections_terminated_during_a_run(env, scenario):
     scenario.did(f"pg_terminate_backend() on the worker's connections 8 times over 3 s ({killed} connections)")
     fake.faults.slow_seconds = 0.05
     settle(config, scenario, run_id=run.pk)
+    errors = [line.strip()[:150] for line in w.output().splitlines() if "Error" in line and "Traceback" not in line]
+    scenario.found(f"worker log: {len(errors)} error lines, e.g. {errors[:2]}")
     _exact(scenario, fake, config)
     scenario.passed("no partial commit; the worker reconnected; exact match after recovery")
 
@@ -251,7 +255,7 @@ def test_7_beat_restarted_during_edits_and_configuration_deleted_while_it_runs(e
     run, ended = wait_run_end(run.pk)
     if not ended:
         scenario.found(f"run #{run.pk} did not end by itself (still {run.status})", ok=False)
-        runs.janitor(stale_after=dt.timedelta(0))
+        runs.janitor(stale_after=dt.timedelta(seconds=1))
         run.refresh_from_db()
     lines = PullLogEntry.objects.filter(run=run).count()
     kept = run.configuration_id is None and run.configuration_name == "Deleted mid-run" and lines > 0

@@ -1,0 +1,292 @@
+"""Security rules (DESIGN §8) checked over every URL the resolver knows, so a new URL is covered automatically.
+
+- Anonymous users reach only the login page and /health/ (plus Django's password-reset pages, which Django marks
+  public); everything else redirects to the login page, for GET and POST alike.
+- Every state-changing request needs the CSRF token, plain or htmx: without it, 403 and nothing changes.
+- Viewers cannot change or run anything: every URL, POSTed with a plausible payload, answers 403/405 and leaves the
+  database and the task queue untouched (the session basket is a viewer's own state and is allowed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from unittest import mock
+
+import pytest
+from django.apps import apps
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.factories import (
+    MonitoringLocationFactory,
+    PullConfigurationFactory,
+    PullLogEntryFactory,
+    PullRunFactory,
+    PullRunStationFactory,
+    TimeSeriesFactory,
+)
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+PUBLIC = {"login", "health"}
+# Django marks these login_not_required itself; they send mail only to an address already on an account.
+DJANGO_PUBLIC = {"password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete"}
+# A viewer's own session (the basket) and own account (log out, change password) are theirs to change.
+VIEWER_ALLOWED = {
+    "stations:basket-add",
+    "stations:basket-add-all",
+    "stations:basket-remove",
+    "stations:basket-clear",
+    "logout",
+    "password_change",
+    "password_reset",
+    "password_reset_confirm",
+    "login",
+}
+UNSAFE = ("post", "put", "patch", "delete")
+# Every table a request could write; compared row by row before and after.
+WATCHED = [
+    "stations.MonitoringLocation",
+    "stations.TimeSeries",
+    "pulls.PullConfiguration",
+    "pulls.PullConfigurationStation",
+    "pulls.StationProgress",
+    "monitoring.PullRun",
+    "monitoring.PullRunStation",
+    "monitoring.PullLogEntry",
+    "monitoring.AlertState",
+    "acquisition.DailyValue",
+    "acquisition.ContinuousValue",
+    "django_celery_beat.PeriodicTask",
+    "django_celery_beat.CrontabSchedule",
+    "auth.User",
+    "auth.Group",
+]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # "namespace:name"
+    pattern: str
+    params: tuple[str, ...]
+
+
+def discover_routes() -> list[Route]:
+    """Every named URL of the project except the admin (superusers only, Django's own)."""
+    found: list[Route] = []
+
+    def walk(patterns, prefix: str, namespace: str | None) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                ns = p.namespace or namespace
+                full_ns = f"{namespace}:{p.namespace}" if namespace and p.namespace else ns
+                if full_ns == "admin":
+                    continue
+                walk(p.url_patterns, prefix + str(p.pattern), full_ns)
+            elif isinstance(p, URLPattern) and p.name:
+                pattern = prefix + str(p.pattern)
+                name = f"{namespace}:{p.name}" if namespace else p.name
+                found.append(Route(name, pattern, tuple(re.findall(r"<(?:\w+:)?(\w+)>", pattern))))
+
+    walk(get_resolver().url_patterns, "", None)
+    return found
+
+
+ROUTES = discover_routes()
+
+
+@pytest.fixture
+def world(db):
+    """One of everything a URL can point at."""
+    location = MonitoringLocationFactory(monitoring_location_id="USGS-01646500", site_number="01646500")
+    TimeSeriesFactory(location=location)
+    config = PullConfigurationFactory(name="Potomac daily")
+    config.memberships.create(location=location)
+    run = PullRunFactory(configuration=config)
+    PullRunStationFactory(run=run, location=location)
+    PullLogEntryFactory(run=run, location=location)
+    return {"config": config, "run": run, "location": location}
+
+
+def url_for(route: Route, world: dict) -> str:
+    """The concrete URL of a route. A new parameter name must be taught here, so it is never skipped silently."""
+    kwargs = {}
+    for param in route.params:
+        if param == "monitoring_location_id":
+            kwargs[param] = world["location"].monitoring_location_id
+        elif param == "pk" and route.name.startswith("monitoring:run"):
+            kwargs[param] = world["run"].pk
+        elif param == "pk":
+            kwargs[param] = world["config"].pk
+        elif param in ("uidb64", "token"):
+            kwargs[param] = "MQ" if param == "uidb64" else "set-password"
+        else:
+            raise AssertionError(f"{route.name} ({route.pattern}) has a parameter {param!r} this test cannot fill")
+    return reverse(route.name, kwargs=kwargs)
+
+
+def snapshot() -> dict[str, list]:
+    # last_login moves with every login (force_login included); it is not something a request "changes".
+    return {
+        label: [{k: v for k, v in row.items() if k != "last_login"} for row in apps.get_model(label).objects.values()]
+        for label in WATCHED
+    }
+
+
+def plausible_payload(world: dict) -> dict:
+    """Fields a careless view would happily act on: a valid-looking configuration, a station id, toggles."""
+    return {
+        "name": "Written by an intruder",
+        "description": "x",
+        "data_type": "daily_mean",
+        "strategy": "append",
+        "start_date": "2026-01-01",
+        "schedule_type": "hourly",
+        "cron_expression": "0 * * * *",
+        "timezone": "UTC",
+        "enabled": "0",
+        "stations": [world["location"].monitoring_location_id],
+        "id": world["location"].monitoring_location_id,
+        "action": "save",
+        "range_start": "2026-01-01",
+        "range_end": "2026-02-01",
+    }
+
+
+@pytest.fixture
+def no_tasks():
+    """Record every task sent, instead of sending it."""
+    with mock.patch("celery.app.task.Task.apply_async") as sent:
+        yield sent
+
+
+def test_every_route_is_discovered_and_can_be_filled(world):
+    names = {r.name for r in ROUTES}
+    assert {"login", "health", "stations:search", "pulls:run_now", "monitoring:run_detail"} <= names
+    for route in ROUTES:
+        assert url_for(route, world).startswith("/")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_anonymous_users_reach_only_login_and_health(route, world, anonymous_client, no_tasks):
+    url = url_for(route, world)
+    before = snapshot()
+    get = anonymous_client.get(url)
+    post = anonymous_client.post(url, plausible_payload(world), **HTMX)
+    if route.name in PUBLIC | DJANGO_PUBLIC:
+        assert get.status_code in (200, 302, 503)
+    else:
+        login = reverse("login")
+        assert get.status_code == 302 and get["Location"].startswith(login), (route.name, get.status_code)
+        assert post.status_code == 302 and post["Location"].startswith(login), (route.name, post.status_code)
+    assert snapshot() == before
+    assert not no_tasks.called
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_every_state_changing_request_needs_the_csrf_token(route, htmx, world, operator, no_tasks):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    client.get(reverse("stations:search"))  # a csrftoken cookie exists; only the token in the request is missing
+    url = url_for(route, world)
+    before = snapshot()
+    for method in UNSAFE:
+        extra = HTMX if htmx else {}
+        response = getattr(client, method)(url, plausible_payload(world) if method == "post" else "", **extra)
+        assert response.status_code == 403, (route.name, method, response.status_code)
+    assert snapshot() == before
+    assert not no_tasks.called
+
+
+def test_the_same_request_with_the_token_is_accepted(world, operator):
+    """The control for the test above: it is the missing token that is refused, not the request."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    client.get(reverse("stations:search"))
+    token = client.cookies["csrftoken"].value
+    response = client.post(reverse("stations:basket-add"), {"id": "USGS-01646500"}, HTTP_X_CSRFTOKEN=token, **HTMX)
+    assert response.status_code == 200
+    assert client.session["basket"] == ["USGS-01646500"]
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.name not in VIEWER_ALLOWED], ids=lambda r: r.name)
+def test_viewers_cannot_change_or_run_anything(route, world, viewer, operator, no_tasks):
+    """A viewer's POST changes nothing and sends no task. Where the same POST by an operator does change something
+    (the route mutates), the viewer must have been refused outright with 403/405."""
+    url = url_for(route, world)
+    before = snapshot()
+    viewer_answers = []
+    for headers in ({}, HTMX):
+        client = Client()
+        client.force_login(viewer)
+        viewer_answers.append(client.post(url, plausible_payload(world), **headers).status_code)
+    assert snapshot() == before, route.name
+    assert not no_tasks.called, route.name
+    assert 500 not in viewer_answers
+
+    client = Client()
+    client.force_login(operator)
+    client.post(url, plausible_payload(world))
+    mutates = snapshot() != before or no_tasks.called
+    if mutates:
+        assert set(viewer_answers) <= {403, 405}, (route.name, viewer_answers)
+
+
+@pytest.mark.parametrize("name", ["pulls:create", "pulls:edit", "pulls:delete"])
+def test_viewers_do_not_even_get_the_forms_that_change_things(name, world, viewer_client):
+    route = next(r for r in ROUTES if r.name == name)
+    assert viewer_client.get(url_for(route, world)).status_code == 403
+
+
+def test_an_operator_can_run_what_a_viewer_cannot(world, operator_client, no_tasks):
+    """The control for the viewer test: the same POST by an operator does enqueue the run."""
+    response = operator_client.post(reverse("pulls:run_now", args=[world["config"].pk]))
+    assert response.status_code in (200, 302)
+    assert no_tasks.called
+
+
+def test_responses_carry_the_browser_security_headers(operator_client):
+    response = operator_client.get(reverse("stations:search"))
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-eval" not in csp.split("script-src")[1].split(";")[0]
+
+
+def test_a_hostile_station_name_and_log_line_are_escaped(world, operator_client):
+    world["location"].name = '<script>alert("x")</script> CREEK'
+    world["location"].save()
+    PullLogEntryFactory(run=world["run"], location=world["location"], message="<img src=x onerror=alert(1)>")
+    for url in (
+        reverse("stations:search") + "?q=creek",
+        reverse("stations:detail", args=[world["location"].monitoring_location_id]),
+        reverse("monitoring:run_detail", args=[world["run"].pk]),
+    ):
+        body = operator_client.get(url).content.decode()
+        assert "<script>alert" not in body and "<img src=x" not in body, url
+
+
+def test_a_login_sets_an_httponly_samesite_session_cookie(client, operator):
+    from tests.conftest import PASSWORD
+
+    page = client.get(reverse("login"))
+    assert page.status_code == 200
+    response = client.post(reverse("login"), {"username": operator.username, "password": PASSWORD})
+    assert response.status_code == 302
+    cookie = response.cookies["sessionid"]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert not cookie["secure"]  # plain HTTP on a laptop; the TLS settings turn it on (test_security_settings)
+
+
+def test_with_tls_settings_the_session_and_csrf_cookies_are_secure(client, operator, settings):
+    from tests.conftest import PASSWORD
+
+    settings.SESSION_COOKIE_SECURE = True
+    settings.CSRF_COOKIE_SECURE = True
+    client.get(reverse("login"), secure=True)
+    response = client.post(reverse("login"), {"username": operator.username, "password": PASSWORD}, secure=True)
+    assert response.status_code == 302
+    assert response.cookies["sessionid"]["secure"] is True
+    assert response.cookies["sessionid"]["httponly"] is True

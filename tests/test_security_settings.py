@@ -1,0 +1,86 @@
+"""Production settings: cookie flags and DEBUG, read from a fresh interpreter with a production-like environment.
+
+tests/test_settings_security.py covers the secret key; this file covers what the cookies and headers become.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION = {"SECRET_KEY": "p" * 50}
+NAMES = [
+    "DEBUG",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+    "CSRF_COOKIE_SECURE",
+    "CSRF_COOKIE_SAMESITE",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_CONTENT_TYPE_NOSNIFF",
+    "X_FRAME_OPTIONS",
+    "SECURE_PROXY_SSL_HEADER",
+    "SECURE_HSTS_SECONDS",
+]
+
+
+def production_settings(**env: str) -> dict:
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG") and not k.startswith("SECURE_")}
+    clean.pop("SESSION_COOKIE_SECURE", None)
+    clean.update(PRODUCTION)
+    clean.update(env)
+    code = (
+        "import json, streamflow.settings as s; "
+        f"print(json.dumps({{n: getattr(s, n, None) for n in {NAMES!r}}}, default=str))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_debug_stays_off_even_when_tls_is_configured():
+    assert production_settings(SECURE_SSL_REDIRECT="1")["DEBUG"] is False
+
+
+def test_behind_tls_the_session_and_csrf_cookies_are_secure_httponly_and_samesite():
+    s = production_settings(SECURE_SSL_REDIRECT="1")
+    assert s["SESSION_COOKIE_SECURE"] is True
+    assert s["CSRF_COOKIE_SECURE"] is True
+    assert s["SESSION_COOKIE_HTTPONLY"] is True
+    assert s["SESSION_COOKIE_SAMESITE"] in ("Lax", "Strict")
+    assert s["CSRF_COOKIE_SAMESITE"] in ("Lax", "Strict")
+
+
+def test_session_cookie_secure_can_be_asked_for_without_the_redirect():
+    s = production_settings(SESSION_COOKIE_SECURE="1")
+    assert s["SESSION_COOKIE_SECURE"] is True and s["CSRF_COOKIE_SECURE"] is True
+
+
+def test_without_tls_cookies_stay_httponly_and_samesite_but_not_secure():
+    """Plain HTTP (a laptop, a private network): a secure cookie would never come back and login would loop."""
+    s = production_settings()
+    assert s["SESSION_COOKIE_SECURE"] is False
+    assert s["SESSION_COOKIE_HTTPONLY"] is True
+    assert s["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_headers_refuse_framing_and_sniffing_in_production():
+    s = production_settings()
+    assert s["X_FRAME_OPTIONS"] == "DENY"
+    assert s["SECURE_CONTENT_TYPE_NOSNIFF"] is True
+
+
+def test_a_tls_proxy_header_is_trusted_only_when_asked_for():
+    assert production_settings()["SECURE_PROXY_SSL_HEADER"] is None
+    assert production_settings(BEHIND_TLS_PROXY="1")["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes"])
+def test_debug_is_on_only_when_asked_for_explicitly(value):
+    assert production_settings(DEBUG=value)["DEBUG"] is True
