@@ -203,23 +203,24 @@ def pull_station(
     site = run_station.location.monitoring_location_id
     events = StationEvents(run_station, site)
     events.echo = echo
-    client = client_factory(on_event=events, on_throttle_wait=events.throttled)
-    events.client = client
+    client = None
     started = timezone.now()
     try:
+        client = events.client = client_factory(on_event=events, on_throttle_wait=events.throttled)
         _pull(run, run_station, client, events, started)
     except Exception as exc:
         message = str(exc) or type(exc).__name__
         if not isinstance(exc, StationError | OSError) and type(exc).__module__ != "acquisition.usgs":
             logger.exception("station %s of run %s failed", site, run_id)
             message = f"{type(exc).__name__}: {message}"
-        runs.fail_station(run_station, message, requests_made=client.requests_made)
+        runs.fail_station(run_station, message, requests_made=getattr(client, "requests_made", 0))
         events.say(
             f"{site} failed: {message} Its stored values and progress are unchanged; the next run retries this window.",
             level=ERROR,
         )
     finally:
-        client.close()
+        if client is not None:
+            client.close()
     runs.station_finished(run_id)
     return PullRunStation.objects.get(pk=run_station.pk)
 
