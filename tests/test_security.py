@@ -97,6 +97,10 @@ ROUTES = discover_routes()
 
 @pytest.fixture
 def world(db):
+    return make_world()
+
+
+def make_world() -> dict:
     """One of everything a URL can point at."""
     location = MonitoringLocationFactory(monitoring_location_id="USGS-01646500", site_number="01646500")
     TimeSeriesFactory(location=location)
@@ -128,7 +132,10 @@ def url_for(route: Route, world: dict) -> str:
 def snapshot() -> dict[str, list]:
     # last_login moves with every login (force_login included); it is not something a request "changes".
     return {
-        label: [{k: v for k, v in row.items() if k != "last_login"} for row in apps.get_model(label).objects.values()]
+        label: [
+            {k: v for k, v in row.items() if k != "last_login"}
+            for row in apps.get_model(label).objects.order_by("pk").values()
+        ]
         for label in WATCHED
     }
 
