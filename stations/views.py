@@ -105,13 +105,15 @@ def _stored_data(series: TimeSeries) -> dict:
 def detail(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
     location = get_object_or_404(MonitoringLocation, monitoring_location_id=monitoring_location_id)
     series = list(location.series.order_by("kind", "-primary", "time_series_id"))
+    stored = [_stored_data(s) for s in series]
     return render(
         request,
         "stations/detail.html",
         {
             "location": location,
             "series": series,
-            "stored": [_stored_data(s) for s in series],
+            "stored": stored,
+            "has_stored_values": any(row["count"] for row in stored),
             "configurations": location.pull_configurations.order_by("name"),
             "basket_ids": set(basket_store.get_ids(request)),
             "next_url": location.get_absolute_url(),

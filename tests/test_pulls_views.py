@@ -63,7 +63,7 @@ def test_viewers_see_the_list_read_only(viewer_client, config):
         assert button not in body
 
 
-def test_the_detail_page_shows_settings_stations_progress_runs_and_the_statistics_placeholder(operator_client, config):
+def test_the_detail_page_shows_settings_stations_progress_runs_and_loads_the_statistics(operator_client, config):
     location = config.stations.first()
     StationProgress.objects.filter(configuration=config, location=location).update(
         last_error="HTTP 503 from USGS", consecutive_failures=3
@@ -75,8 +75,7 @@ def test_the_detail_page_shows_settings_stations_progress_runs_and_the_statistic
     assert "HTTP 503 from USGS" in body
     assert '<td class="num">3</td>' in body
     assert f'href="/monitoring/runs/{run.pk}/"' in body
-    assert '<section id="config-statistics">' in body
-    assert "Statistics appear here once runs exist." in body
+    assert '<section id="config-statistics" hx-get="/monitoring/configurations/' in body
     assert body.count("<time datetime=") >= 5  # next five runs
     assert "Run now" in body and "Pause schedule" in body
 
