@@ -21,10 +21,16 @@ DEFAULT_WINDOW = {TimeSeries.Kind.DAILY: dt.timedelta(days=365), TimeSeries.Kind
 CHART_WIDTH = 1000  # SVG user units: one point pair per unit column at most
 
 
+def plausible_date(value: dt.date) -> None:
+    # Far-off years would overflow date arithmetic (9999-12-31 + 1 day); no stream gage reaches them.
+    if not 1800 <= value.year <= 2200:
+        raise forms.ValidationError("Pick a date between the years 1800 and 2200.")
+
+
 class RangeForm(forms.Form):
     kind = forms.ChoiceField(choices=TimeSeries.Kind.choices, required=False)
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(required=False, validators=[plausible_date], widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, validators=[plausible_date], widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()

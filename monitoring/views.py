@@ -17,6 +17,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation
 
+from .data_views import plausible_date
 from .models import PullLogEntry, PullRun
 from .stats import dashboard_summary, run_progress_percent
 
@@ -44,8 +45,12 @@ class RunFilterForm(forms.Form):
         queryset=PullConfiguration.objects.only("pk", "name"), required=False, empty_label="Any configuration"
     )
     trigger = forms.ChoiceField(choices=[("", "Any trigger"), *PullRun.Trigger.choices], required=False)
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        required=False, label="From", validators=[plausible_date], widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", validators=[plausible_date], widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -72,6 +72,8 @@ def test_the_run_page_grows_live_and_stops_polling_when_the_run_ends(viewer_page
     )
     page.wait_for_function("() => document.getElementById('run-status').textContent.trim() === 'Succeeded'")
     assert page.locator(LINES).count() == expected + 1
+    # htmx settles attributes of same-id elements a moment after the swap (for CSS transitions): wait for it.
+    page.wait_for_function("() => document.getElementById('overall-progress').style.width === '100%'")
     assert _overall(page) == 100
     assert page.locator("#run-live").get_attribute("hx-trigger") is None
 

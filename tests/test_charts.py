@@ -144,3 +144,14 @@ def test_a_long_range_is_reduced_in_the_database_and_still_shows_gaps(viewer_cli
     assert chart.values == 20_000 - 2 * 288
     assert chart.points <= 2_100
     assert chart.svg.count('<polyline class="series approved"') == 2
+
+
+@pytest.mark.django_db
+def test_far_off_dates_are_refused_not_a_server_error(viewer_client):
+    series = continuous_series_with_values(10)
+    response = viewer_client.get(_url(series, kind="continuous", start="2025-01-01", end="9999-12-31"), **HTMX)
+    assert response.status_code == 200
+    assert "between the years 1800 and 2200" in response.content.decode()
+    csv_url = reverse("monitoring:station_data_csv", args=[series.location.monitoring_location_id])
+    assert viewer_client.get(csv_url, {"kind": "continuous", "end": "9999-12-31"}).status_code == 400
+    assert viewer_client.get(reverse("monitoring:runs"), {"date_to": "9999-12-31"}).status_code == 200
