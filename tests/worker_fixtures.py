@@ -92,10 +92,12 @@ class WorkerProcess:
         env.update(self.extra_env)
         return env
 
-    def start(self, timeout: float = 30.0) -> WorkerProcess:
+    def start(self, timeout: float = 30.0, *, purge: bool = True) -> WorkerProcess:
+        """Start and wait until the worker says it is ready. `purge=False` keeps queued tasks (a restart)."""
         from streamflow.celery import app
 
-        app.control.purge()  # tasks left by an earlier test must not run against this one's data
+        if purge:
+            app.control.purge()  # tasks left by an earlier test must not run against this one's data
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
