@@ -19,8 +19,12 @@ class HeartbeatScheduler(DatabaseScheduler):
         if now - self._last_heartbeat >= self.heartbeat_every:
             self._last_heartbeat = now
             try:
+                from django.db import close_old_connections
+
                 from monitoring.heartbeats import record_heartbeat
 
+                # Beat holds one long-lived connection; drop it if the server closed it meanwhile.
+                close_old_connections()
                 record_heartbeat("beat")
             except Exception:
                 logger.warning("could not record beat heartbeat", exc_info=True)

@@ -35,9 +35,13 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
             self.tref = None
 
     def _beat(self):
+        from django.db import close_old_connections
+
         from monitoring.heartbeats import record_heartbeat
 
         try:
+            # The timer thread keeps its own long-lived connection; drop it if the server closed it.
+            close_old_connections()
             record_heartbeat(f"worker:{self.hostname}")
         except Exception:  # a database hiccup must never take the worker down
             import logging

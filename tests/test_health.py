@@ -46,7 +46,9 @@ def test_it_names_an_unreachable_broker(anonymous_client, settings, monkeypatch)
 
     record_heartbeat("beat")
     record_heartbeat("worker:w1")
-    monkeypatch.setattr(celery_module.app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    connect = celery_module.app.connection_for_write
+    monkeypatch.setattr(celery_module.app, "connection_for_write", lambda: connect(url="redis://127.0.0.1:1/0"))
     response = anonymous_client.get("/health/")
     assert response.status_code == 503
     assert response.json()["failing"] == ["broker"]
+    assert "broker unreachable" in response.json()["checks"]["broker"]["error"]
