@@ -306,6 +306,9 @@ def main() -> int:
                     str(Path(sys.executable).with_name("gunicorn")), "streamflow.wsgi:application",
                     "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--threads", str(args.threads),
                     "--worker-class", "gthread", "--access-logfile", "-", "--log-level", "warning",
+                    # Longer than the 2 s poll interval: with gunicorn's default of 2 s, an idle keep-alive
+                    # connection closes just as the next poll is sent (ECONNRESET on the client, not an app error).
+                    "--keep-alive", "10",
                 ],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
