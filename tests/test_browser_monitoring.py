@@ -74,11 +74,13 @@ def test_the_run_page_grows_live_and_stops_polling_when_the_run_ends(viewer_page
     assert page.locator(LINES).count() == expected + 1
     # htmx settles attributes of same-id elements a moment after the swap (for CSS transitions): wait for it.
     page.wait_for_function("() => document.getElementById('overall-progress').style.width === '100%'")
-    assert _overall(page) == 100
     assert page.locator("#run-live").get_attribute("hx-trigger") is None
 
     polls_at_end = len(polls)
     page.wait_for_timeout(5_000)  # two and a half poll intervals
     assert len(polls) == polls_at_end, "the page kept polling after the run ended"
+    # Once settled, the final state stays: complete, every line once.
+    assert _overall(page) == 100
+    assert page.locator(LINES).count() == expected + 1
     assert page.url == page_url  # never reloaded
     assert polls_at_end >= 3
