@@ -198,6 +198,8 @@ if not 1 <= USGS_PAGE_LIMIT <= 50000:
     )
 # Requests per hour shared by every worker (the api.data.gov gateway allows ~4000/h with a key).
 USGS_REQUESTS_PER_HOUR = env.int("USGS_REQUESTS_PER_HOUR", default=3600)
+# First retry wait (s) after a 429/5xx; doubles with full jitter up to 30 s. Tests shorten it.
+USGS_BACKOFF_BASE = env.float("USGS_BACKOFF_BASE", default=0.5)
 
 # --- Celery -------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -223,6 +225,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3600)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+# The janitor fails a run with no sign of life for this long (its station tasks vanished).
+ACQUISITION_STALE_RUN_SECONDS = env.int("ACQUISITION_STALE_RUN_SECONDS", default=CELERY_TASK_TIME_LIMIT + 600)
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
