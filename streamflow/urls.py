@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
@@ -8,7 +9,11 @@ from . import views
 urlpatterns = [
     path("", include("monitoring.urls")),
     path("health/", views.health, name="health"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Only login is public (DESIGN §8): no self-service password reset; an administrator resets passwords.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("stations/", include("stations.urls")),
     path("pulls/", include("pulls.urls")),
     path("admin/", admin.site.urls),

@@ -68,3 +68,21 @@ def test_pages_send_a_content_security_policy(viewer_client):
     policy = response.headers.get("Content-Security-Policy", "")
     assert "script-src 'self'" in policy
     assert "default-src 'self'" in policy
+
+
+def test_there_is_no_public_password_reset(anonymous_client):
+    assert anonymous_client.get("/accounts/password_reset/").status_code == 404
+
+
+def test_a_user_can_change_their_password(viewer_client, viewer):
+    response = viewer_client.post(
+        reverse("password_change"),
+        {
+            "old_password": "correct-horse-battery-staple",
+            "new_password1": "a-much-longer-new-passphrase",
+            "new_password2": "a-much-longer-new-passphrase",
+        },
+    )
+    assert response.status_code == 302
+    viewer.refresh_from_db()
+    assert viewer.check_password("a-much-longer-new-passphrase")

@@ -1,7 +1,7 @@
 """Security rules (DESIGN §8) checked over every URL the resolver knows, so a new URL is covered automatically.
 
-- Anonymous users reach only the login page and /health/ (plus Django's password-reset pages, which Django marks
-  public); everything else redirects to the login page, for GET and POST alike.
+- Anonymous users reach only the login page and /health/; everything else redirects to the login page, for GET and
+  POST alike. There is no public password-reset flow.
 - Every state-changing request needs the CSRF token, plain or htmx: without it, 403 and nothing changes.
 - Viewers cannot change or run anything: every URL, POSTed with a plausible payload, answers 403/405 and leaves the
   database and the task queue untouched (the session basket is a viewer's own state and is allowed).
@@ -29,8 +29,6 @@ from tests.factories import (
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 PUBLIC = {"login", "health"}
-# Django marks these login_not_required itself; they send mail only to an address already on an account.
-DJANGO_PUBLIC = {"password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete"}
 # A viewer's own session (the basket) and own account (log out, change password) are theirs to change.
 VIEWER_ALLOWED = {
     "stations:basket-add",
@@ -39,8 +37,6 @@ VIEWER_ALLOWED = {
     "stations:basket-clear",
     "logout",
     "password_change",
-    "password_reset",
-    "password_reset_confirm",
     "login",
 }
 UNSAFE = ("post", "put", "patch", "delete")
@@ -180,7 +176,7 @@ def test_anonymous_users_reach_only_login_and_health(route, world, anonymous_cli
     before = snapshot()
     get = anonymous_client.get(url)
     post = anonymous_client.post(url, plausible_payload(world), **HTMX)
-    if route.name in PUBLIC | DJANGO_PUBLIC:
+    if route.name in PUBLIC:
         assert get.status_code in (200, 302, 503)
     else:
         login = reverse("login")
