@@ -57,7 +57,7 @@ def _chosen_range(form: RangeForm, series: TimeSeries, extent) -> tuple[dt.date 
 
 
 def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
-    location = get_object_or_404(MonitoringLocation, monitoring_location_id=monitoring_location_id)
+    location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
     form = RangeForm(request.GET or None)
     series, kinds = _series_for(location, request.GET.get("kind"))
     context = {"location": location, "form": form, "series": series, "kinds": kinds}
@@ -108,7 +108,7 @@ def _presets(series: TimeSeries, extent) -> list[tuple[str, str]]:
 
 
 def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
-    location = get_object_or_404(MonitoringLocation, monitoring_location_id=monitoring_location_id)
+    location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
     form = RangeForm(request.GET or None)
     if request.GET and not form.is_valid():
         return HttpResponse("Those dates are not valid: use YYYY-MM-DD, start before end.", status=400)

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import re
+
 from django.db import models
+from django.http import Http404
 from django.urls import reverse
 
 from . import lookups  # noqa: F401  (registers the `prefix` lookup used below)
+
+# "AGENCY-NUMBER": USGS-01646500, MD007-…; anything else cannot name a location (and never reaches the database,
+# where e.g. a NUL byte would be an error rather than "not found").
+MONITORING_LOCATION_ID = re.compile(r"[A-Za-z0-9]{1,20}-[A-Za-z0-9]{1,40}")
 
 
 class MonitoringLocationQuerySet(models.QuerySet):
@@ -14,6 +21,14 @@ class MonitoringLocationQuerySet(models.QuerySet):
         if kind == TimeSeries.Kind.CONTINUOUS:
             return self.filter(has_continuous=True)
         return self
+
+    def get_or_404(self, monitoring_location_id: str) -> MonitoringLocation:
+        """The location with this id, or a 404 that names it (also for ids that cannot be valid)."""
+        if MONITORING_LOCATION_ID.fullmatch(monitoring_location_id or ""):
+            location = self.filter(monitoring_location_id=monitoring_location_id).first()
+            if location is not None:
+                return location
+        raise Http404(f"No station {monitoring_location_id[:60]!r} in the catalog. Import it first (import_stations).")
 
     def in_state(self, postal_code: str) -> MonitoringLocationQuerySet:
         return self.filter(state_code=postal_code) if postal_code else self

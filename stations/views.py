@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -103,7 +103,7 @@ def _stored_data(series: TimeSeries) -> dict:
 
 @require_GET
 def detail(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
-    location = get_object_or_404(MonitoringLocation, monitoring_location_id=monitoring_location_id)
+    location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
     series = list(location.series.order_by("kind", "-primary", "time_series_id"))
     stored = [_stored_data(s) for s in series]
     return render(
@@ -158,7 +158,7 @@ def _button_response(request: HttpRequest, location: MonitoringLocation) -> Http
 
 @require_POST
 def basket_add(request: HttpRequest) -> HttpResponse:
-    location = get_object_or_404(MonitoringLocation, monitoring_location_id=request.POST.get("id", ""))
+    location = MonitoringLocation.objects.get_or_404(request.POST.get("id", ""))
     added = basket_store.add(request, [location.monitoring_location_id])
     if _wants_fragment(request):
         return _button_response(request, location)
@@ -177,7 +177,7 @@ def basket_remove(request: HttpRequest) -> HttpResponse:
         if request.POST.get("fragment") == "basket-list":
             html = render_to_string("stations/basket.html#basket-list", _basket_context(request), request)
             return _with_counter(request, html)
-        location = get_object_or_404(MonitoringLocation, monitoring_location_id=location_id)
+        location = MonitoringLocation.objects.get_or_404(location_id)
         return _button_response(request, location)
     messages.success(request, f"Removed {location_id} from the basket.")
     return redirect(_next_url(request, reverse("stations:basket")))

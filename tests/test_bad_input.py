@@ -168,14 +168,7 @@ BAD_FIELDS = [
     ("timezone", "../../etc/localtime"),
     ("data_type", "hourly_max"),
     ("strategy", "delete_everything"),
-    pytest.param(
-        "schedule_type",
-        "every_second",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="templates/pulls/form.html renders no error for schedule_type: the save is refused silently",
-        ),
-    ),
+    ("schedule_type", "every_second"),
 ]
 
 
