@@ -233,7 +233,7 @@ def configuration_toggle(request: HttpRequest, pk: int) -> HttpResponse:
         config.auto_disabled_reason = ""
     config.updated_by = request.user
     config.save(update_fields=["enabled", "auto_disabled_reason", "updated_by", "updated_at"])  # post_save syncs
-    state = "enabled" if config.enabled else "disabled"
+    state = "active again" if config.enabled else "paused"
     if request.htmx:
         if (request.htmx.target or "").startswith("config-row"):
             row = _schedule_summary(PullConfiguration.objects.with_station_count().with_last_run().get(pk=pk))

@@ -78,13 +78,13 @@ def test_an_operator_creates_a_custom_schedule_from_the_basket_and_toggles_it_in
     expect(row).to_contain_text("Every 15 minutes")
     page.evaluate("window.__sameDocument = true")  # survives only if the toggle does not reload the page
 
-    row.get_by_role("button", name="Enabled").click()
-    expect(row.get_by_role("button", name="Disabled")).to_be_visible()
+    row.get_by_role("button", name="Pause").click()
+    expect(row.get_by_role("button", name="Resume")).to_be_visible()
     expect(row).to_contain_text("paused")
     assert _task_enabled(config) is False
 
-    row.get_by_role("button", name="Disabled").click()
-    expect(row.get_by_role("button", name="Enabled")).to_be_visible()
+    row.get_by_role("button", name="Resume").click()
+    expect(row.get_by_role("button", name="Pause")).to_be_visible()
     assert _task_enabled(config) is True
     assert page.evaluate("window.__sameDocument") is True
 

@@ -58,7 +58,7 @@ def test_the_list_fragment_is_the_table_only(operator_client, config):
 def test_viewers_see_the_list_read_only(viewer_client, config):
     body = viewer_client.get(reverse("pulls:list")).content.decode()
     assert "Potomac &lt;daily&gt;" in body
-    assert "Enabled</span>" in body
+    assert "Active</span>" in body
     for button in ("New configuration", "Run now", ">Edit<", ">Delete<", "/toggle/", "/run/"):
         assert button not in body
 
@@ -77,7 +77,7 @@ def test_the_detail_page_shows_settings_stations_progress_runs_and_loads_the_sta
     assert f'href="/monitoring/runs/{run.pk}/"' in body
     assert '<section id="config-statistics" hx-get="/monitoring/configurations/' in body
     assert body.count("<time datetime=") >= 5  # next five runs
-    assert "Run now" in body and "Pause schedule" in body
+    assert "Run now" in body and ">Pause</button>" in body and "Active</span>" in body
 
 
 def test_the_detail_fragment_is_the_recent_runs(operator_client, config):
@@ -90,7 +90,7 @@ def test_the_detail_fragment_is_the_recent_runs(operator_client, config):
 def test_viewers_see_the_detail_page_without_buttons(viewer_client, config):
     body = viewer_client.get(reverse("pulls:detail", args=[config.pk])).content.decode()
     assert "Potomac &lt;daily&gt;" in body
-    for button in ("Run now", "Pause schedule", ">Edit<", ">Delete<"):
+    for button in ("Run now", ">Pause<", ">Edit<", ">Delete<"):
         assert button not in body
 
 
@@ -101,7 +101,8 @@ def test_the_toggle_swaps_the_list_row_in_place_and_syncs_the_task(operator_clie
     assert response.status_code == 200
     assert "<html" not in body
     assert body.strip().startswith(f'<tr id="config-row-{config.pk}">')
-    assert "Disabled" in body and "paused" in body
+    assert "Paused</span>" in body and ">Resume</button>" in body and "paused" in body
+    assert "Disabled" not in body and "Enabled" not in body
     config.refresh_from_db()
     assert config.enabled is False
     assert _task(config).enabled is False
@@ -125,7 +126,8 @@ def test_the_toggle_on_the_detail_page_returns_the_status_fragment(operator_clie
         reverse("pulls:toggle", args=[config.pk]), {"enabled": "0"}, headers={**HTMX, "HX-Target": "config-status"}
     )
     assert response.content.decode().strip().startswith('<div id="config-status"')
-    assert "Resume schedule" in response.content.decode()
+    assert ">Resume</button>" in response.content.decode()
+    assert "Paused</span>" in response.content.decode()
 
 
 def test_the_toggle_without_javascript_redirects_with_a_message(operator_client, config):
@@ -134,7 +136,7 @@ def test_the_toggle_without_javascript_redirects_with_a_message(operator_client,
     )
     assert response.status_code == 302
     assert response["Location"] == config.get_absolute_url()
-    assert "is now disabled" in operator_client.get(response["Location"]).content.decode()
+    assert "is now paused" in operator_client.get(response["Location"]).content.decode()
     response = operator_client.post(reverse("pulls:toggle", args=[config.pk]), {"next": "https://evil.example/"})
     assert response["Location"] == reverse("pulls:list")
 
