@@ -16,6 +16,12 @@ from .models import SCHEDULE_PRESETS, PullConfiguration
 EARLIEST_START = dt.date(1850, 1, 1)
 
 
+def default_start_date(today: dt.date | None = None) -> dt.date:
+    """1 January of last year: a full calendar year of history for a new configuration, daily or continuous."""
+    today = today or timezone.localdate()
+    return dt.date(today.year - 1, 1, 1)
+
+
 class ConfigurationRulesMixin:
     """Field rules shared by the page form and the admin form; both must refuse what beat cannot run."""
 
@@ -103,6 +109,11 @@ class PullConfigurationForm(ConfigurationRulesMixin, forms.ModelForm):
     def __init__(self, *args, stations: list[MonitoringLocation] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.stations = list(stations or [])
+        self.fields["start_date"].error_messages["required"] = (
+            "Pick the first day to pull, for example 1 January of last year (YYYY-MM-DD)."
+        )
+        if not self.is_bound and not self.instance.pk and not self.initial.get("start_date"):
+            self.initial["start_date"] = default_start_date()
         self.fields["timezone"].widget.attrs.update({"list": "timezone-options", "autocomplete": "off"})
         self.fields["name"].widget.attrs["autocomplete"] = "off"
 

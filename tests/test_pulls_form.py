@@ -298,3 +298,20 @@ def test_viewers_cannot_open_or_post_the_form(viewer_client, two_stations):
     config.refresh_from_db()
     assert config.name == "Untouchable"
     assert PullConfiguration.objects.count() == 1
+
+
+def test_a_new_form_starts_on_the_first_of_january_of_last_year(operator_client, two_stations):
+    _basket(operator_client, *two_stations)
+    body = operator_client.get(reverse("pulls:create")).content.decode()
+    expected = dt.date(timezone.localdate().year - 1, 1, 1).isoformat()
+    assert "<html" in body
+    assert f'value="{expected}"' in body
+    assert "1 January of last year" in body
+
+
+def test_a_blank_start_date_is_refused_with_a_sentence_and_nothing_is_saved(operator_client, two_stations):
+    _basket(operator_client, *two_stations)
+    response = operator_client.post(reverse("pulls:create"), _form(start_date=""))
+    assert response.status_code == 200
+    assert "Pick the first day to pull" in response.content.decode()
+    assert not PullConfiguration.objects.exists()
