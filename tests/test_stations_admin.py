@@ -33,3 +33,17 @@ def test_it_shows_a_location_with_its_series_inline(admin_client):
     assert response.status_code == 200 and "c" * 32 in response.content.decode()
     listing = admin_client.get("/admin/stations/timeseries/", {"kind__exact": "daily"})
     assert listing.status_code == 200 and "c" * 32 in listing.content.decode()
+
+
+def test_the_location_list_keeps_to_four_columns_that_fit_a_laptop_screen(admin_client):
+    MonitoringLocationFactory(name="NORTH BRANCH POTOMAC RIVER AT STEYER, MD", drainage_area_sqmi=73.0)
+    response = admin_client.get("/admin/stations/monitoringlocation/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert list(response.context["cl"].list_display)[1:] == [
+        "monitoring_location_id",
+        "name",
+        "state_code",
+        "drainage_area_sqmi",
+    ]
+    assert "73.0" in body and "column-huc" not in body
