@@ -13,7 +13,7 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -165,8 +165,10 @@ def station_finished(run_id: int) -> PullRun | None:
 
 
 def _totals(run_id: int) -> dict:
+    """The run's totals, from its station rows, in one aggregate query (never read-modify-write increments)."""
     agg = PullRunStation.objects.filter(run_id=run_id).aggregate(
         total=Count("pk"),
+        unfinished=Count("pk", filter=Q(status__in=UNFINISHED)),
         succeeded=Count("pk", filter=Q(status=PullRunStation.Status.SUCCEEDED)),
         failed=Count("pk", filter=Q(status=PullRunStation.Status.FAILED)),
         requests=Coalesce(Sum("requests_made"), 0),
@@ -179,7 +181,9 @@ def _totals(run_id: int) -> dict:
 
 def _refresh_totals(run_id: int) -> dict:
     agg = _totals(run_id)
-    PullRun.objects.filter(pk=run_id).update(
+    # Only while the run is active: a station whose read was overtaken by the finalizer must not write its older
+    # (smaller) totals over the final ones.
+    PullRun.objects.filter(pk=run_id, status__in=PullRun.ACTIVE_STATUSES).update(
         heartbeat_at=timezone.now(),
         stations_succeeded=agg["succeeded"],
         stations_failed=agg["failed"],
@@ -221,24 +225,34 @@ def _outcome(agg: dict, run_id: int) -> tuple[str, str]:
 
 
 def finalize_run(run_id: int) -> PullRun | None:
-    """End the run if no station is unfinished. Returns the run if this call ended it (exactly one caller does)."""
-    if PullRunStation.objects.filter(run_id=run_id, status__in=UNFINISHED).exists():
-        return None
+    """End the run if no station is unfinished. Returns the run if this call ended it (exactly one caller does).
+
+    Finished station rows never change again, so once the aggregate sees none unfinished its totals are final. The
+    UPDATE re-checks both conditions itself (`status` active, no unfinished station), so of two stations finishing
+    at once exactly one ends the run, and a station put back to pending (resumed) in between stops it.
+    """
     agg = _totals(run_id)
+    if agg["unfinished"]:
+        return None
     status, message = _outcome(agg, run_id)
     now = timezone.now()
+    unfinished = PullRunStation.objects.filter(run_id=run_id, status__in=UNFINISHED)
     with transaction.atomic():
-        ended = PullRun.objects.filter(pk=run_id, status__in=PullRun.ACTIVE_STATUSES).update(
-            status=status,
-            finished_at=now,
-            heartbeat_at=now,
-            message=message,
-            stations_succeeded=agg["succeeded"],
-            stations_failed=agg["failed"],
-            requests_made=agg["requests"],
-            values_inserted=agg["inserted"],
-            values_updated=agg["updated"],
-            values_unchanged=agg["unchanged"],
+        ended = (
+            PullRun.objects.filter(pk=run_id, status__in=PullRun.ACTIVE_STATUSES)
+            .exclude(Exists(unfinished))
+            .update(
+                status=status,
+                finished_at=now,
+                heartbeat_at=now,
+                message=message,
+                stations_succeeded=agg["succeeded"],
+                stations_failed=agg["failed"],
+                requests_made=agg["requests"],
+                values_inserted=agg["inserted"],
+                values_updated=agg["updated"],
+                values_unchanged=agg["unchanged"],
+            )
         )
         if ended:
             log(

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from acquisition import runs
@@ -234,3 +235,78 @@ def test_the_token_bucket_sleeps_until_a_token_is_there():
 
     assert waits and 0 < waits[0] <= 0.2
     assert slept and slept[0] == waits[0]
+
+
+@pytest.mark.django_db
+def test_a_station_whose_totals_read_was_overtaken_by_the_finalizer_leaves_the_final_totals(alerts, monkeypatch):
+    config = configuration_with(2)
+    run = runs.start_run(config)
+    first, second = run.stations.order_by("pk")
+    runs.claim_station(run.pk, first.location_id)
+    runs.claim_station(run.pk, second.location_id)
+    runs.mark_station_succeeded(first.pk, values_inserted=5, requests_made=2)
+    stale = runs._totals(run.pk)  # the first station's task reads the totals, then stalls...
+    runs.mark_station_succeeded(second.pk, values_inserted=7, requests_made=3)
+    assert runs.station_finished(run.pk) is not None  # ...while the second one finishes and ends the run
+
+    monkeypatch.setattr(runs, "_totals", lambda run_id: dict(stale))
+    assert runs.station_finished(run.pk) is None  # the first one resumes with its old read
+
+    run.refresh_from_db()
+    assert run.status == PullRun.Status.SUCCEEDED
+    assert (run.values_inserted, run.requests_made, run.stations_succeeded) == (12, 5, 2)
+    assert alerts == [(run.pk, "succeeded")]
+
+
+def _wait_while_locked(execute, sql, params, many, context):
+    """SQLite's test database is in memory with a shared cache, whose table locks fail at once instead of waiting
+    like the busy timeout of the real (file) database: wait here the way the busy timeout would."""
+    for _ in range(2000):
+        try:
+            return execute(sql, params, many, context)
+        except OperationalError as exc:
+            if connection.vendor != "sqlite" or "locked" not in str(exc):
+                raise
+            time.sleep(0.002)
+    return execute(sql, params, many, context)
+
+
+def _finish_stations_together(n: int) -> tuple[PullRun, list[PullRun | None], list[BaseException]]:
+    run = runs.start_run(configuration_with(n))
+    stations = list(run.stations.order_by("pk"))
+    barrier = threading.Barrier(len(stations))
+    ended: list[PullRun | None] = []
+    errors: list[BaseException] = []
+
+    def finish(i: int, station: PullRunStation) -> None:
+        try:
+            with connection.execute_wrapper(_wait_while_locked):
+                runs.claim_station(run.pk, station.location_id)
+                barrier.wait()
+                runs.mark_station_succeeded(station.pk, values_inserted=1000 + i, requests_made=1)
+                ended.append(runs.station_finished(run.pk))
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller's assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=finish, args=(i, s)) for i, s in enumerate(stations)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run.refresh_from_db()
+    return run, ended, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stations_finishing_at_the_same_moment_give_exact_totals_and_one_finalizer(alerts):
+    for _ in range(4):
+        alerts.clear()
+        run, ended, errors = _finish_stations_together(5)
+
+        assert errors == []
+        assert len([e for e in ended if e is not None]) == 1
+        assert run.status == PullRun.Status.SUCCEEDED
+        assert (run.values_inserted, run.requests_made, run.stations_succeeded) == (5010, 5, 5)
+        assert alerts == [(run.pk, "succeeded")]
