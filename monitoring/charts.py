@@ -261,16 +261,19 @@ def bar_chart(
     title: str,
     unit: str,
     color: str = "#1f6feb",
-    width: int = 480,
-    height: int = 120,
+    width: int = 360,
+    height: int = 140,
 ) -> str:
-    left, bottom, top = 48, 18, 18
+    # Drawn at its own size (one unit per CSS pixel, shrunk only on screens narrower than the chart), so the
+    # 12-unit labels stay 12 px instead of scaling down with a half-width column.
+    left, bottom, top = 60, 20, 22
     plot_w, plot_h = width - left - 8, height - top - bottom
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-label="{escape(title)}" font-size="10" font-family="sans-serif" class="bar-chart">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'style="max-width:100%;height:auto" role="img" aria-label="{escape(title)}" font-size="12" '
+        f'font-family="sans-serif" class="bar-chart">',
         f"<title>{escape(title)}</title>",
-        f'<text x="{left}" y="12" fill="#212529">{escape(title)}</text>',
+        f'<text x="{left}" y="15" fill="#212529">{escape(title)}</text>',
     ]
     top_value = max(values, default=0) or 1
     parts.append(f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" fill="#6c757d">{_short(top_value)}</text>')

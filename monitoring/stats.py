@@ -149,13 +149,14 @@ def configuration_statistics(config: PullConfiguration) -> dict:
         "mean_duration": dt.timedelta(seconds=round(statistics.fmean(durations))) if durations else None,
         "last_success": last_success,
         "recent_runs": recent,
-        "stations": station_statistics(config),
     }
 
 
 def station_statistics(config: PullConfiguration) -> list[StationStats]:
+    """Per station, in the order they were added: this configuration's progress, and how many values the shared
+    series holds (other configurations may have stored them, so values can exist before this one's first run)."""
     progress = {p.location_id: p for p in StationProgress.objects.filter(configuration=config)}
-    locations = list(config.stations.order_by("monitoring_location_id"))
+    locations = [m.location for m in config.memberships.select_related("location")]
     series_ids = [p.time_series_id for p in progress.values() if p.time_series_id]
     series_by_location = {
         s.location_id: s for s in TimeSeries.objects.filter(pk__in=series_ids).order_by("location_id", "-primary")

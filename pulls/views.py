@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from monitoring.stats import station_statistics
 from stations import basket
 from stations.models import MonitoringLocation
 
@@ -106,11 +107,9 @@ def configuration_list(request: HttpRequest) -> HttpResponse:
 @permission_required("pulls.view_pullconfiguration", raise_exception=True)
 def configuration_detail(request: HttpRequest, pk: int) -> HttpResponse:
     config = _schedule_summary(get_object_or_404(PullConfiguration.objects.with_station_count(), pk=pk))
-    progress = {p.location_id: p for p in config.progress.select_related("time_series")}
-    stations = [(m.location, progress.get(m.location_id)) for m in config.memberships.select_related("location")]
     context = {
         "config": config,
-        "stations": stations,
+        "stations": station_statistics(config),
         "recent_runs": config.runs.all()[:10],
         "preview": cron.preview(config.cron_expression, config.timezone),
     }

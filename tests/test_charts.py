@@ -155,3 +155,11 @@ def test_far_off_dates_are_refused_not_a_server_error(viewer_client):
     csv_url = reverse("monitoring:station_data_csv", args=[series.location.monitoring_location_id])
     assert viewer_client.get(csv_url, {"kind": "continuous", "end": "9999-12-31"}).status_code == 400
     assert viewer_client.get(reverse("monitoring:runs"), {"date_to": "9999-12-31"}).status_code == 200
+
+
+def test_bar_chart_labels_are_readable_at_half_width():
+    svg = charts.bar_chart([3.0, 5.0], ["#1", "#2"], title="Run duration", unit="s")
+    size = int(svg.split('font-size="')[1].split('"')[0])
+    width = svg.split('viewBox="0 0 ')[1].split()[0]
+    assert size >= 11
+    assert f'width="{width}"' in svg  # drawn one unit per pixel, not stretched or squeezed by its column

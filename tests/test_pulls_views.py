@@ -73,7 +73,7 @@ def test_the_detail_page_shows_settings_stations_progress_runs_and_loads_the_sta
     assert "<html" in body
     assert location.monitoring_location_id in body
     assert "HTTP 503 from USGS" in body
-    assert '<td class="num">3</td>' in body
+    assert '<td class="num d-none d-sm-table-cell">3</td>' in body
     assert f'href="/monitoring/runs/{run.pk}/"' in body
     assert '<section id="config-statistics" hx-get="/monitoring/configurations/' in body
     assert body.count("<time datetime=") >= 5  # next five runs
