@@ -1,14 +1,13 @@
 """Server-side SVG charts: a hydrograph downsampled to the plot width, and small bar charts for statistics.
 
-The hydrograph keeps at most two points (the minimum and the maximum, in time order) per pixel column of each line
-segment, so 100,000 values become a few thousand points that look the same on screen: peaks and troughs survive,
+The hydrograph draws the values themselves while a pixel column holds at most two of them; beyond that it keeps
+two points (the minimum and the maximum, in time order) per pixel column of each line segment, so 100,000 values become a few thousand points that look the same on screen: peaks and troughs survive,
 which averaging would flatten. Lines break at gaps (a null value or a missing interval) and where the approval
 status changes, so provisional values can be drawn differently from approved ones.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import math
 import statistics
@@ -26,6 +25,7 @@ UNIT_LABELS = {"ft^3/s": "ft³/s", "ft3/s": "ft³/s", "m^3/s": "m³/s"}
 class Segment:
     provisional: bool
     points: list[tuple[float, float]] = field(default_factory=list)  # (x px, y px)
+    joined: bool = False  # starts with the previous segment's last point (not a value of its own)
 
 
 @dataclass
@@ -53,11 +53,14 @@ def hydrograph(
     gap: float | None = None,
     values: int | None = None,
     provisional: int | None = None,
+    tz: dt.tzinfo | None = None,
+    zone_label: str = "UTC",
 ) -> Hydrograph:
     """rows: (epoch seconds, value or None, provisional) in time order, from `export.chart_data()`.
 
     `gap` (seconds) breaks the line; by default it is inferred from the usual step between rows. `values` and
-    `provisional` count the stored values when the rows are already reduced per pixel column."""
+    `provisional` count the stored values when the rows are already reduced per pixel column. Continuous data:
+    the time axis is labelled in `tz` (the station's zone), named `zone_label` under the axis."""
     rows = rows if isinstance(rows, list) else list(rows)
     left, right, top, bottom = 64, 16, 16, 40
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -75,12 +78,12 @@ def hydrograph(
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#ced4da"/>',
     ]
     parts += _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit_label(unit))
-    parts += _x_axis(start, end, left, top + plot_h, plot_w, xscale, daily)
+    parts += _x_axis(start, end, left, top + plot_h, plot_w, xscale, daily, tz or dt.UTC, zone_label)
     drawn = 0
     for segment in segments:
         style = PROVISIONAL_STYLE if segment.provisional else APPROVED_STYLE
         css = "series provisional" if segment.provisional else "series approved"
-        drawn += len(segment.points)
+        drawn += len(segment.points) - segment.joined
         if len(segment.points) == 1:
             (x, y), color = segment.points[0], "#d9480f" if segment.provisional else "#1f6feb"
             parts.append(f'<circle class="{css}" cx="{x:.1f}" cy="{y:.1f}" r="1.5" fill="{color}"/>')
@@ -131,7 +134,8 @@ def _segments(rows, start, xscale, x0, y0, ymin, yscale, gap) -> list[Segment]:
     def flush():
         if current is None or lo is None:
             return
-        for t, v in ((lo, hi) if lo[0] <= hi[0] else (hi, lo)) if lo is not hi else (lo,):
+        # One value in the column is one point: min and max are the same (t, value) then.
+        for t, v in ((lo, hi) if lo[0] <= hi[0] else (hi, lo)) if lo != hi else (lo,):
             current.points.append((x0 + (t - start) * xscale, y0 - (v - ymin) * yscale))
 
     for t, value, provisional in rows:
@@ -143,7 +147,7 @@ def _segments(rows, start, xscale, x0, y0, ymin, yscale, gap) -> list[Segment]:
         if current is None or broke or provisional != current.provisional:
             flush()
             last = current.points[-1] if current and current.points and not broke else None
-            current = Segment(provisional)
+            current = Segment(provisional, joined=last is not None)
             segments.append(current)
             if last is not None:
                 current.points.append(last)  # join a status change without a visual break
@@ -189,19 +193,21 @@ def _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit) -> list[str]:
 
 
 _DAY = 86400
-_SPANS = [(3600 * h, "%b %d %H:%M") for h in (1, 3, 6, 12)] + [(_DAY * d, "%b %d") for d in (1, 2, 7, 14)]
+_SPANS = [(3600 * h, "%m-%d %H:%M") for h in (1, 3, 6, 12)] + [(_DAY * d, "%Y-%m-%d") for d in (1, 2, 7, 14)]
 _MONTHS = (1, 2, 3, 6, 12, 24, 60, 120, 240, 600)
 
 
-def _x_ticks(start: float, end: float) -> list[tuple[float, str]]:
+def _x_ticks(start: float, end: float, tz: dt.tzinfo = dt.UTC) -> list[tuple[float, str]]:
+    """ISO-style labels on round local times: midnights and whole hours of `tz`, the first of a month."""
     span = end - start
     for seconds, fmt in _SPANS:
         if span / seconds <= 8:
-            first = math.ceil(start / seconds) * seconds
-            return [(t, _fmt(t, fmt)) for t in _range(first, end, seconds)]
+            offset = dt.datetime.fromtimestamp(start, tz).utcoffset().total_seconds()
+            first = math.ceil((start + offset) / seconds) * seconds - offset
+            return [(t, _fmt(t, fmt, tz)) for t in _range(first, end, seconds)]
     months = next((m for m in _MONTHS if span / (m * 30.44 * _DAY) <= 8), _MONTHS[-1])
-    fmt = "%Y" if months >= 12 else "%b %Y"
-    first = dt.datetime.fromtimestamp(start, dt.UTC)
+    fmt = "%Y" if months >= 12 else "%Y-%m"
+    first = dt.datetime.fromtimestamp(start, tz)
     index = first.year * 12 + first.month - 1
     if (first.day, first.hour, first.minute, first.second) != (1, 0, 0, 0):
         index += 1
@@ -209,22 +215,22 @@ def _x_ticks(start: float, end: float) -> list[tuple[float, str]]:
     ticks = []
     while True:
         year, month = divmod(index, 12)
-        t = calendar.timegm((year, month + 1, 1, 0, 0, 0))
+        t = dt.datetime(year, month + 1, 1, tzinfo=tz).timestamp()
         if t > end:
             return ticks
-        ticks.append((t, _fmt(t, fmt)))
+        ticks.append((t, _fmt(t, fmt, tz)))
         index += months
 
 
-def _x_axis(start, end, left, baseline, plot_w, xscale, daily) -> list[str]:
+def _x_axis(start, end, left, baseline, plot_w, xscale, daily, tz=dt.UTC, zone_label="UTC") -> list[str]:
     parts = [f'<line x1="{left}" x2="{left + plot_w}" y1="{baseline}" y2="{baseline}" stroke="#adb5bd"/>']
-    for t, label in _x_ticks(start, end):
+    for t, label in _x_ticks(start, end, dt.UTC if daily else tz):
         x = left + (t - start) * xscale
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{baseline}" y2="{baseline + 4}" stroke="#adb5bd"/>')
         # Labels at the plot's edges are anchored inward so they are not cut off.
         anchor = "end" if x > left + plot_w - 30 else "start" if x < left + 30 else "middle"
         parts.append(f'<text x="{x:.1f}" y="{baseline + 16}" text-anchor="{anchor}" fill="#495057">{label}</text>')
-    axis = "Date" if daily else "Time (UTC)"
+    axis = "Date" if daily else f"Time ({escape(zone_label)})"
     parts.append(f'<text x="{left + plot_w / 2}" y="{baseline + 32}" text-anchor="middle" fill="#212529">{axis}</text>')
     return parts
 
@@ -237,8 +243,8 @@ def _range(first: float, end: float, step: float) -> list[float]:
     return out
 
 
-def _fmt(t: float, fmt: str) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime(fmt)
+def _fmt(t: float, fmt: str, tz: dt.tzinfo = dt.UTC) -> str:
+    return dt.datetime.fromtimestamp(t, tz).strftime(fmt)
 
 
 def _legend(x: int, y: int) -> list[str]:

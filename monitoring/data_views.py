@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -19,6 +20,25 @@ from .stats import configuration_statistics as compute_statistics
 
 DEFAULT_WINDOW = {TimeSeries.Kind.DAILY: dt.timedelta(days=365), TimeSeries.Kind.CONTINUOUS: dt.timedelta(days=30)}
 CHART_WIDTH = 1000  # SVG user units: one point pair per unit column at most
+# USGS site time zone codes; MST without daylight saving time is Arizona.
+STATION_ZONES = {
+    "EST": "America/New_York",
+    "CST": "America/Chicago",
+    "MST": "America/Denver",
+    "PST": "America/Los_Angeles",
+    "AKST": "America/Anchorage",
+    "HST": "Pacific/Honolulu",
+    "AST": "America/Puerto_Rico",
+}
+
+
+def station_zone(location: MonitoringLocation) -> ZoneInfo | None:
+    """The IANA zone of a station from its USGS time zone code, or None where unknown (times stay in UTC)."""
+    code = (location.tz_abbreviation or "").strip().upper()
+    if code == "MST" and location.uses_dst is False:
+        return ZoneInfo("America/Phoenix")
+    name = STATION_ZONES.get(code)
+    return ZoneInfo(name) if name else None
 
 
 def plausible_date(value: dt.date) -> None:
@@ -47,13 +67,19 @@ def _series_for(location: MonitoringLocation, kind: str | None) -> tuple[TimeSer
     return next((s for s in series if s.kind == wanted), None), kinds
 
 
-def _chosen_range(form: RangeForm, series: TimeSeries, extent) -> tuple[dt.date | None, dt.date | None]:
+def _chosen_range(form: RangeForm, series: TimeSeries, extent) -> tuple[dt.date, dt.date]:
+    """The range drawn: the dates asked for (open ends filled from the record), else the default window.
+    A bad request falls back to the default window; the page then says so and shows that range everywhere."""
+    first, last = extent
     data = form.cleaned_data if form.is_valid() else {}
     start, end = data.get("start"), data.get("end")
-    if start or end or extent is None:
-        return start, end
-    first, last = extent
+    if start or end:
+        return start or first, end or last
     return max(first, last - DEFAULT_WINDOW[series.kind]), last
+
+
+def _epoch(day: dt.date, tz: dt.tzinfo) -> float:
+    return dt.datetime.combine(day, dt.time.min, tz).timestamp()
 
 
 def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
@@ -62,18 +88,22 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
     series, kinds = _series_for(location, request.GET.get("kind"))
     context = {"location": location, "form": form, "series": series, "kinds": kinds}
     if series is not None:
-        extent = data_extent(series)
-        start, end = _chosen_range(form, series, extent)
-        context.update({"extent": extent, "start": start, "end": end})
+        daily = series.kind == TimeSeries.Kind.DAILY
+        zone = None if daily else station_zone(location)
+        tz = zone or dt.UTC
+        extent = data_extent(series, tz)
+        context.update({"extent": extent, "zone": zone})
         if extent is not None:
-            lo = start or extent[0]
-            hi = end or extent[1]
-            day = 86400.0
-            start_epoch = (lo.toordinal() - dt.date(1970, 1, 1).toordinal()) * day
-            end_epoch = (hi.toordinal() - dt.date(1970, 1, 1).toordinal()) * day + (
-                0 if series.kind == TimeSeries.Kind.DAILY else day
+            lo, hi = _chosen_range(form, series, extent)
+            # The form's inputs, the chart, the caption and the CSV link all show this one range.
+            context.update({"start": lo, "end": hi, "unit": charts.unit_label(series.unit)})
+            start_epoch = _epoch(lo, tz)
+            end_epoch = _epoch(hi, tz) if daily else _epoch(hi + dt.timedelta(days=1), tz)
+            zone_label = f"{zone.key}, {dt.datetime.fromtimestamp(start_epoch, zone):%Z}" if zone else "UTC"
+            context["zone_label"] = zone_label
+            data = chart_data(
+                series, lo, hi, start_epoch=start_epoch, span=end_epoch - start_epoch, width=CHART_WIDTH, tz=tz
             )
-            data = chart_data(series, lo, hi, start_epoch=start_epoch, span=end_epoch - start_epoch, width=CHART_WIDTH)
             chart = charts.hydrograph(
                 data.rows,
                 gap=data.gap,
@@ -81,10 +111,12 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
                 provisional=data.provisional,
                 start=start_epoch,
                 end=end_epoch,
-                daily=series.kind == TimeSeries.Kind.DAILY,
+                daily=daily,
                 unit=series.unit,
                 width=CHART_WIDTH,
                 title=f"{location.monitoring_location_id} {series.get_kind_display().lower()} discharge, {lo} to {hi}",
+                tz=tz,
+                zone_label=zone_label,
             )
             context.update({"chart": chart, "svg": mark_safe(chart.svg)})  # noqa: S308 - built with escape()
             context["presets"] = _presets(series, extent)
@@ -117,8 +149,12 @@ def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpR
         return HttpResponse("This station has no stored discharge series to export.", status=404)
     data = form.cleaned_data if form.is_bound else {}
     start, end = data.get("start"), data.get("end")
-    name = f"{location.monitoring_location_id}_{series.kind}_{start or 'first'}_{end or 'last'}.csv"
-    response = StreamingHttpResponse(csv_lines(series, start, end), content_type="text/csv; charset=utf-8")
+    daily = series.kind == TimeSeries.Kind.DAILY
+    # Days are the station's local days (as on the page); the times in the file are UTC, as its name says.
+    tz = (None if daily else station_zone(location)) or dt.UTC
+    suffix = "" if daily else "_times_utc"
+    name = f"{location.monitoring_location_id}_{series.kind}_{start or 'first'}_{end or 'last'}{suffix}.csv"
+    response = StreamingHttpResponse(csv_lines(series, start, end, tz), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

@@ -19,9 +19,9 @@ EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 CSV_CHUNK_ROWS = 2000
 
 
-def values_in_range(series: TimeSeries, start: dt.date | None, end: dt.date | None):
-    """Values of the series between two calendar days (inclusive), oldest first; served by the
-    (series, date) / (series, time) unique index."""
+def values_in_range(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo = dt.UTC):
+    """Values of the series between two calendar days (inclusive) of time zone `tz` (continuous data: the station's
+    local days where known), oldest first; served by the (series, date) / (series, time) unique index."""
     if series.kind == TimeSeries.Kind.DAILY:
         qs = DailyValue.objects.filter(series=series).order_by("date")
         if start:
@@ -31,23 +31,25 @@ def values_in_range(series: TimeSeries, start: dt.date | None, end: dt.date | No
         return qs
     qs = ContinuousValue.objects.filter(series=series).order_by("time")
     if start:
-        qs = qs.filter(time__gte=dt.datetime.combine(start, dt.time.min, dt.UTC))
+        qs = qs.filter(time__gte=dt.datetime.combine(start, dt.time.min, tz))
     if end:
-        qs = qs.filter(time__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, dt.UTC))
+        qs = qs.filter(time__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tz))
     return qs
 
 
-def timeseries_rows(series: TimeSeries, start: dt.date | None, end: dt.date | None) -> list[tuple]:
+def timeseries_rows(
+    series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo = dt.UTC
+) -> list[tuple]:
     """(epoch seconds, value, provisional?) for the chart; tuples, not model instances, for speed."""
     provisional = ApprovalStatus.PROVISIONAL
     if series.kind == TimeSeries.Kind.DAILY:
         rows = values_in_range(series, start, end).values_list("date", "value", "approval_status")
         return [((d.toordinal() - EPOCH_ORDINAL) * 86400.0, v, s == provisional) for d, v, s in rows]
-    rows = values_in_range(series, start, end).values_list("time", "value", "approval_status")
+    rows = values_in_range(series, start, end, tz).values_list("time", "value", "approval_status")
     return [(t.timestamp(), v, s == provisional) for t, v, s in rows]
 
 
-def data_extent(series: TimeSeries) -> tuple[dt.date, dt.date] | None:
+def data_extent(series: TimeSeries, tz: dt.tzinfo = dt.UTC) -> tuple[dt.date, dt.date] | None:
     """First and last calendar day stored (two index lookups, not an aggregate over the table)."""
     qs = values_in_range(series, None, None)
     field = "date" if series.kind == TimeSeries.Kind.DAILY else "time"
@@ -55,7 +57,7 @@ def data_extent(series: TimeSeries) -> tuple[dt.date, dt.date] | None:
     if first is None:
         return None
     last = qs.order_by(f"-{field}").values_list(field, flat=True).first()
-    as_day = (lambda v: v) if field == "date" else (lambda v: v.astimezone(dt.UTC).date())
+    as_day = (lambda v: v) if field == "date" else (lambda v: v.astimezone(tz).date())
     return as_day(first), as_day(last)
 
 
@@ -69,15 +71,18 @@ def format_value(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
-def csv_lines(series: TimeSeries, start: dt.date | None, end: dt.date | None) -> Iterator[str]:
-    """The CSV in chunks of rows, read from the database in chunks: memory stays flat for any range."""
+def csv_lines(
+    series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo = dt.UTC
+) -> Iterator[str]:
+    """The CSV in chunks of rows, read from the database in chunks: memory stays flat for any range. Times are
+    always UTC (the column says so); `tz` only says whose calendar days `start` and `end` are."""
     writer = csv.writer(_Echo(), lineterminator="\n")
     daily = series.kind == TimeSeries.Kind.DAILY
     field = "date" if daily else "time"
     yield writer.writerow(
-        [field if daily else "time_utc", "value", "unit", "approval_status", "qualifiers", "last_modified"]
+        [field if daily else "time_utc", "value", "unit_usgs", "approval_status", "qualifiers", "last_modified_utc"]
     )
-    rows = values_in_range(series, start, end).values_list(
+    rows = values_in_range(series, start, end, tz).values_list(
         field, "value", "approval_status", "qualifiers", "last_modified"
     )
     chunk = []
@@ -119,23 +124,34 @@ class ChartData:
     bucketed: bool
 
 
-def chart_data(series: TimeSeries, start: dt.date, end: dt.date, *, start_epoch: float, span: float, width: int):
+def chart_data(
+    series: TimeSeries,
+    start: dt.date,
+    end: dt.date,
+    *,
+    start_epoch: float,
+    span: float,
+    width: int,
+    tz: dt.tzinfo = dt.UTC,
+):
     """Up to 4 values per pixel column are read as they are; beyond that the database reduces each column
     (and approval status) to its minimum and maximum, so 100,000 values cross the wire as ~2,000 rows."""
-    qs = values_in_range(series, start, end)
+    qs = values_in_range(series, start, end, tz)
     limit = 4 * width
     if qs[: limit + 1].count() <= limit:
-        rows = timeseries_rows(series, start, end)
+        rows = timeseries_rows(series, start, end, tz)
         return ChartData(rows, len(rows), sum(1 for r in rows if r[2]), None, False)
-    return _bucketed(series, start, end, start_epoch, width / max(span, 1.0))
+    return _bucketed(series, start, end, start_epoch, width / max(span, 1.0), tz)
 
 
-def _bucketed(series: TimeSeries, start: dt.date, end: dt.date, start_epoch: float, scale: float) -> ChartData:
+def _bucketed(
+    series: TimeSeries, start: dt.date, end: dt.date, start_epoch: float, scale: float, tz: dt.tzinfo = dt.UTC
+) -> ChartData:
     daily = series.kind == TimeSeries.Kind.DAILY
     epoch = _EPOCH_SQL.get(connection.vendor, _EPOCH_SQL["postgresql"]).format(col="date" if daily else "time")
     # The ORM writes the range filter (so dates and times are adapted as the backend stores them).
     inner = (
-        values_in_range(series, start, end)
+        values_in_range(series, start, end, tz)
         .order_by()
         .annotate(t=RawSQL(epoch, []), p=RawSQL("approval_status = %s", [ApprovalStatus.PROVISIONAL]))
         .values_list("t", "value", "p")

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from acquisition.models import ContinuousValue, DailyValue
+from stations.models import MonitoringLocation
 from tests.monitoring_factories import continuous_series_with_values, daily_series_with_values
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +59,7 @@ def test_the_export_covers_only_the_selected_range(viewer_client):
 
 def test_continuous_values_export_with_utc_times(viewer_client):
     series = continuous_series_with_values(300)
+    MonitoringLocation.objects.filter(pk=series.location_id).update(tz_abbreviation="")  # no zone: UTC days
     _, rows = _csv(viewer_client, series, kind="continuous", start="2025-01-01", end="2025-01-01")
     stored = list(
         ContinuousValue.objects.filter(series=series, time__date=dt.date(2025, 1, 1))
