@@ -41,7 +41,7 @@ def test_the_list_shows_each_configuration_with_its_schedule_and_last_run(operat
     assert "<html" in body
     assert "Potomac &lt;daily&gt;" in body
     assert "Every 15 minutes, between 06:00 and 18:59, Monday through Friday" in body
-    assert '<td class="num">2</td>' in body
+    assert '<td class="num d-none d-sm-table-cell">2</td>' in body
     assert ">Failed</a>" in body
     assert f'id="config-row-{config.pk}"' in body
     assert "<time datetime=" in body  # next run
