@@ -2,8 +2,9 @@
 
 The hydrograph draws the values themselves while a pixel column holds at most two of them; beyond that it keeps
 two points (the minimum and the maximum, in time order) per pixel column of each line segment, so 100,000 values
-become a few thousand points that look the same on screen: peaks and troughs survive, which averaging would flatten. Lines break at gaps (a null value or a missing interval) and where the approval
-status changes, so provisional values can be drawn differently from approved ones.
+become a few thousand points that look the same on screen: peaks and troughs survive, which averaging would flatten.
+Lines break at gaps (a null value or a missing interval) and where the approval status changes, so provisional
+values can be drawn differently from approved ones.
 """
 
 from __future__ import annotations
