@@ -204,6 +204,8 @@ USGS_BACKOFF_BASE = env.float("USGS_BACKOFF_BASE", default=0.5)
 # --- Celery -------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Kombu's filesystem transport with atomic writes (see streamflow/broker.py).
+    CELERY_BROKER_TRANSPORT = "streamflow.broker:Transport"
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("in", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)

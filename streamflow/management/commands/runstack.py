@@ -13,6 +13,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import BaseCommand, call_command
 
 
+MAX_RESTARTS = 3  # per process within RESTART_WINDOW seconds
+RESTART_WINDOW = 60.0
+
+
 class Command(BaseCommand):
     help = "Run the web server, a Celery worker and Celery beat together (what `make run` starts)."
 
@@ -71,12 +75,21 @@ class Command(BaseCommand):
             for name, command in commands.items():
                 # Own process group each, so Ctrl-C reaches them only through us, in order.
                 procs[name] = subprocess.Popen(command, start_new_session=True)
+            restarts: dict[str, list[float]] = {name: [] for name in commands}
             while not stopping:
                 for name, proc in procs.items():
-                    if proc.poll() is not None:
+                    if proc.poll() is None:
+                        continue
+                    # A crashed worker or beat comes back (its tasks are idempotent); the web server, or a
+                    # process that keeps crashing, stops everything so the problem is seen.
+                    recent = [t for t in restarts[name] if time.monotonic() - t < RESTART_WINDOW]
+                    if name == "web" or len(recent) >= MAX_RESTARTS:
                         self.stderr.write(f"{name} exited with code {proc.returncode}; stopping the others.")
                         stopping = True
                         break
+                    self.stderr.write(f"{name} exited with code {proc.returncode}; restarting it.")
+                    restarts[name] = [*recent, time.monotonic()]
+                    procs[name] = subprocess.Popen(commands[name], start_new_session=True)
                 time.sleep(0.5)
         finally:
             self._stop_all(procs)
