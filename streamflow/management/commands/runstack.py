@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import BaseCommand, call_command
 
-
 MAX_RESTARTS = 3  # per process within RESTART_WINDOW seconds
 RESTART_WINDOW = 60.0
 
