@@ -99,7 +99,10 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
             context.update({"start": lo, "end": hi, "unit": charts.unit_label(series.unit)})
             start_epoch = _epoch(lo, tz)
             end_epoch = _epoch(hi, tz) if daily else _epoch(hi + dt.timedelta(days=1), tz)
-            zone_label = f"{zone.key}, {dt.datetime.fromtimestamp(start_epoch, zone):%Z}" if zone else "UTC"
+            zone_label = "UTC"
+            if zone:  # both abbreviations when the range crosses a daylight-saving change ("EDT/EST")
+                names = dict.fromkeys(f"{dt.datetime.fromtimestamp(t, zone):%Z}" for t in (start_epoch, end_epoch - 1))
+                zone_label = f"{zone.key}, {'/'.join(names)}"
             context["zone_label"] = zone_label
             data = chart_data(
                 series, lo, hi, start_epoch=start_epoch, span=end_epoch - start_epoch, width=CHART_WIDTH, tz=tz
