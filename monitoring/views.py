@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
+from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -128,52 +131,131 @@ def _filtered_log(run: PullRun, filters: dict):
 
 
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The run page. Its live fragment polls this same URL with ?after=<last id> while the run is active."""
+    """The run page. Its live fragment polls this same URL with ?after=<cursor> while the run is active."""
     run = get_object_or_404(PullRun.objects.select_related("configuration"), pk=pk)
     filters = _log_filters(request, run)
-    stations = list(run.stations.select_related("location").order_by("pk"))
-    names = {s.location_id: s.location.monitoring_location_id for s in stations}
+    if request.htmx and "after" in request.GET and run.is_active:
+        return _poll(request, run, filters)
     entries_qs = _filtered_log(run, filters)
     polling = request.htmx and "after" in request.GET
-    if polling:
-        try:
-            after = max(0, int(request.GET["after"]))
-        except ValueError:
-            after = 0
-        # One range scan on the (run, id) index: only lines the page does not have yet.
-        entries = list(entries_qs.filter(pk__gt=after).order_by("pk")[:POLL_BATCH])
-        if not run.is_active:
-            # The final answer redraws the tail instead of appending: a line committed late by a slow
-            # writer (with a lower id than one already shown) still appears once the run is over.
-            entries = _tail(entries_qs)
+    # Lines first, station rows second: a station's progress is written before the line saying so, so rows read
+    # after the cursor's line already show everything that line (and every earlier one) announced.
+    if _is_filtered(filters) and not polling:
+        cursor = PullLogEntry.objects.filter(run=run).order_by("-pk").values_list("pk", flat=True).first() or 0
+        entries = _tail(entries_qs.filter(pk__lte=cursor))
     else:
-        after = 0
+        # The final poll redraws the tail instead of appending: a line committed late by a slow writer (with a
+        # lower id than one already shown) still appears once the run is over.
         entries = _tail(entries_qs)
-    for entry in entries:
-        entry.station_name = names.get(entry.location_id, "")
-    last_id = entries[-1].pk if entries else after
+        cursor = entries[-1].pk if entries else 0
+    stations = list(run.stations.select_related("location").order_by("pk"))
+    _name_stations(entries, stations)
+    progress = run_progress_percent(run, stations)
     context = {
         "run": run,
         "stations": stations,
-        "progress": run_progress_percent(run, stations),
+        "progress": progress,
         "entries": entries,
-        "last_id": last_id,
+        "last_id": cursor,
         "filters": filters,
         "levels": PullLogEntry.Level.choices,
-        "poll_url": _poll_url(run, filters, last_id),
+        "poll_url": _poll_url(run, filters, cursor, _totals_signature(run, progress)),
         "polling": polling,
+        # The final poll and a filter change redraw header and progress: the page may be behind on both.
+        "refresh": bool(request.htmx),
         "truncated": not polling and len(entries) >= LOG_TAIL,
         "can_run": request.user.has_perm("pulls.run_pullconfiguration"),
     }
     template = "monitoring/run_detail.html"
     if polling:
         response = render(request, template + "#run-live", context)
-        if not run.is_active:
-            response.status_code = HTMX_STOP_POLLING
+        response.status_code = HTMX_STOP_POLLING
         return response
     if request.htmx:
         return render(request, template + "#run-log", context)
     return render(request, template, context)
+
+
+def _poll(request: HttpRequest, run: PullRun, filters: dict) -> HttpResponse:
+    """One poll of an active run: the new lines, and only the parts of the page that moved since the last poll.
+
+    The cursor `after` is the id of the newest line (of any level or station) the page has accounted for. The
+    acquisition code logs a line naming the station on every page and outcome, right after writing the station's
+    progress (a window's count follows its last page's line by milliseconds), so the stations named by recent lines
+    are the rows that moved. The overall bar and the run's counters are redrawn when their signature `v` differs,
+    the header when the status does; the run's end redraws everything.
+    """
+    after = _id_param(request, "after")
+    # Rows are redrawn by the poll that sees their station's line and by the next one: a progress write landing
+    # just after its line (a window count, or a line whose id was taken before a poll but committed after it)
+    # still reaches the page.
+    since = min(after, _id_param(request, "since", default=after))
+    if _is_filtered(filters):
+        # The filter hides lines, not progress: the moved stations come from all the run's new lines.
+        moved_rows = list(
+            PullLogEntry.objects.filter(run=run, pk__gt=since).values("location_id").annotate(last=Max("pk"))
+        )
+        cursor = max((row["last"] for row in moved_rows), default=after)
+        moved = {row["location_id"] for row in moved_rows}
+        entries = []
+        if cursor > after:
+            entries = list(_filtered_log(run, filters).filter(pk__gt=after, pk__lte=cursor).order_by("pk")[:POLL_BATCH])
+            if len(entries) == POLL_BATCH:
+                cursor = entries[-1].pk  # the next poll fetches the rest (and redraws those stations again)
+    else:
+        # One range scan on the (run, id) index. The lines before `after` were sent by the last poll (at most
+        # POLL_BATCH of them); they only name stations to redraw again.
+        recent = list(PullLogEntry.objects.filter(run=run, pk__gt=since).order_by("pk")[: 2 * POLL_BATCH])
+        entries = [entry for entry in recent if entry.pk > after][:POLL_BATCH]
+        cursor = entries[-1].pk if entries else after
+        moved = {entry.location_id for entry in recent if entry.pk <= cursor}
+    moved.discard(None)
+    changed = []
+    if moved:
+        changed = list(run.stations.filter(location_id__in=moved).select_related("location").order_by("pk"))
+    _name_stations(entries, changed)
+    # The overall bar is the mean over every station: three small columns, no join.
+    progress = run_progress_percent(run, list(run.stations.only("status", "windows_done", "windows_total")))
+    signature = _totals_signature(run, progress)
+    context = {
+        "run": run,
+        "stations": changed,
+        "progress": progress,
+        "entries": entries,
+        "last_id": cursor,
+        "filters": filters,
+        "poll_url": _poll_url(run, filters, cursor, signature, since=after),
+        "polling": True,
+        "header_changed": request.GET.get("state") != run.status,
+        "totals_changed": request.GET.get("v") != signature,
+        "can_run": request.user.has_perm("pulls.run_pullconfiguration"),
+    }
+    return render(request, "monitoring/run_detail.html#run-live", context)
+
+
+def _is_filtered(filters: dict) -> bool:
+    return bool(filters["level"] or filters["station"])
+
+
+def _name_stations(entries: list[PullLogEntry], stations: list) -> None:
+    names = {s.location_id: s.location.monitoring_location_id for s in stations}
+    for entry in entries:
+        entry.station_name = names.get(entry.location_id, "")
+
+
+def _totals_signature(run: PullRun, progress: int) -> str:
+    """A short digest of what the overall bar and the run's counters show: unchanged digest, nothing to redraw."""
+    shown = (
+        progress,
+        run.stations_total,
+        run.stations_succeeded,
+        run.stations_failed,
+        run.values_inserted,
+        run.values_updated,
+        run.values_unchanged,
+        run.requests_made,
+    )
+    return format(zlib.crc32(repr(shown).encode()), "08x")
 
 
 def _tail(entries_qs) -> list[PullLogEntry]:
@@ -182,12 +264,22 @@ def _tail(entries_qs) -> list[PullLogEntry]:
     return entries
 
 
-def _poll_url(run: PullRun, filters: dict, last_id: int) -> str:
+def _id_param(request: HttpRequest, name: str, default: int = 0) -> int:
+    try:
+        return max(0, int(request.GET[name]))
+    except (KeyError, ValueError):
+        return default
+
+
+def _poll_url(run: PullRun, filters: dict, last_id: int, signature: str, since: int | None = None) -> str:
     params = f"after={last_id}"
     if filters["level"]:
         params += f"&level={filters['level']}"
     if filters["station"]:
-        params += "&station=" + filters["station"]
+        params += "&" + urlencode({"station": filters["station"]})
+    if since is not None and since != last_id:
+        params += f"&since={since}"
+    params += f"&state={run.status}&v={signature}"
     return f"{reverse('monitoring:run_detail', args=[run.pk])}?{params}"
 
 
@@ -219,11 +311,25 @@ def run_again(request: HttpRequest, pk: int) -> HttpResponse:
     if config is None:
         messages.error(request, "This run's configuration has been deleted, so it cannot run again.")
         return redirect(run)
-    # Imported here: only this view (and Celery routing) may depend on acquisition (DESIGN §2).
-    from acquisition.tasks import run_configuration
+    # The same path as "Run now": the run is recorded at once (queued, or skipped with its reason).
+    import logging
 
-    run_configuration.delay(config.pk, trigger=PullRun.Trigger.MANUAL, triggered_by=request.user.get_username())
-    messages.success(
-        request, f"A new run of “{config.name}” is queued; it appears at the top of this list within seconds."
-    )
-    return redirect(f"{reverse('monitoring:runs')}?configuration={config.pk}")
+    from pulls.runs import enqueue_run
+
+    try:
+        new = enqueue_run(config.pk, triggered_by=request.user.get_username())
+    except Exception:
+        logging.getLogger(__name__).exception("Could not enqueue a run of configuration %s", config.pk)
+        messages.error(
+            request,
+            "The run could not be queued: the task queue is not reachable. Check /health/ and try again in a minute.",
+        )
+        return redirect(run)
+    if new.status == PullRun.Status.SKIPPED:
+        messages.warning(request, f"Not started: {new.message}")
+        return redirect(run)
+    if not new.is_active:
+        messages.error(request, new.message or f"Run #{new.pk} ended at once ({new.status}).")
+        return redirect(new)
+    messages.success(request, f"Run #{new.pk} of “{config.name}” is queued; its log follows live below.")
+    return redirect(new)

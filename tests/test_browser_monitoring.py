@@ -54,11 +54,22 @@ def test_the_run_page_grows_live_and_stops_polling_when_the_run_ends(viewer_page
             name = station.location.monitoring_location_id
             PullLogEntry.objects.create(run=run, location=station.location, message=f"{name}: window {window}")
             PullRunStation.objects.filter(pk=station.pk).update(windows_done=window)
+        PullRun.objects.filter(pk=run.pk).update(requests_made=10 * window)
         expected += 5
         _wait_for_lines(page, expected)
+        # The run's counters are redrawn out of band when they move.
+        page.wait_for_function(
+            "t => document.getElementById('run-values').textContent.includes(t)", arg=f"{10 * window} requests"
+        )
         page.wait_for_function(
             "p => parseInt(document.getElementById('overall-progress').style.width) >= p", arg=25 * window
         )
+        # Each station's row is redrawn on its own (an out-of-band table row), with its new window count.
+        for station in stations:
+            cell = f"#station-{station.location.monitoring_location_id} td.num"
+            page.wait_for_function(
+                "([s, t]) => document.querySelector(s).textContent.trim() === t", arg=[cell, f"{window} / 4"]
+            )
         # No line arrives twice: the poll asks only after the last id the page has.
         assert page.locator(LINES).count() == expected
     assert page.locator(LINES).last.inner_text().endswith("window 3")
@@ -75,6 +86,8 @@ def test_the_run_page_grows_live_and_stops_polling_when_the_run_ends(viewer_page
     # htmx settles attributes of same-id elements a moment after the swap (for CSS transitions): wait for it.
     page.wait_for_function("() => document.getElementById('overall-progress').style.width === '100%'")
     assert page.locator("#run-live").get_attribute("hx-trigger") is None
+    assert page.locator("#run-progress .badge", has_text="Succeeded").count() == 5
+    assert page.locator("#run-stations-total").inner_text() == "5 succeeded, 0 failed of 5"
 
     polls_at_end = len(polls)
     page.wait_for_timeout(5_000)  # two and a half poll intervals
