@@ -16,13 +16,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from acquisition import runs
 from acquisition.client import build_client
-from acquisition.runlog import ERROR, StationEvents
+from acquisition.runlog import ERROR, WARNING, StationEvents, plural, when
 from acquisition.storage import StoreCounts, store_readings
 from acquisition.usgs import USGSClient, choose_primary
 from monitoring.models import PullRun, PullRunStation
@@ -43,6 +43,10 @@ FAR_FUTURE_TIME = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
 class StationError(Exception):
     """A station cannot be pulled for a reason the operator can act on; the message says what to do."""
+
+
+class StationSkipped(Exception):
+    """The station left the configuration during the run: nothing to pull, nothing failed."""
 
 
 @dataclass
@@ -121,27 +125,62 @@ def _count_windows(client: USGSClient, kind: str, window: Window, now: dt.dateti
     return main, rev
 
 
-def _fetch(client: USGSClient, series: TimeSeries, window: Window, now: dt.datetime, window_done: Callable) -> list:
-    """Every reading of the window (and of the revision pass), all pages read. Nothing is stored here."""
+def _fetch(
+    client: USGSClient,
+    series: TimeSeries,
+    window: Window,
+    now: dt.datetime,
+    window_done: Callable,
+    phase: Callable[[str], None] = lambda label: None,
+) -> list:
+    """Every reading of the window (and of the revision pass), all pages read. Nothing is stored here.
+
+    `phase` is told which request the next pages answer ("window 2026-11-01 → now", "revisions since …"), so the
+    log can say which "page 1" is which.
+    """
     ts = series.time_series_id
     readings: list = []
     if series.kind == TimeSeries.Kind.DAILY:
         if window.revisions_since:
+            phase(f"revisions since {when(window.revisions_since)}")
             readings += client.daily(time_series_id=ts, start=None, last_modified_since=window.revisions_since)
             window_done()
+        phase(f"window {when(window.start)} → {when(window.end) if window.end else 'now'}")
         readings += client.daily(time_series_id=ts, start=window.start, end=window.end)
         window_done()
     else:
-        on_window = lambda *_: window_done()  # noqa: E731 - the client passes (number, total, start, end)
+
+        def pass_of(label: str, start, end):
+            pieces = client.continuous_windows(start, end)
+
+            def label_of(number: int) -> str:
+                a, b = pieces[number - 1]
+                part = f" (part {number} of {len(pieces)}: {when(a)} → {when(b)})" if len(pieces) > 1 else ""
+                return label + part
+
+            phase(label_of(1))
+
+            def on_window(number: int, total: int, *_):
+                window_done()
+                if number < len(pieces):
+                    phase(label_of(number + 1))
+
+            return on_window
+
         if window.revisions_since:
+            label = f"revisions since {when(window.revisions_since)}"
             readings += client.continuous(
                 time_series_id=ts,
                 start=window.revisions_from,
                 end=now,
                 last_modified_since=window.revisions_since,
-                on_window=on_window,
+                on_window=pass_of(label, window.revisions_from, now),
             )
-        readings += client.continuous(time_series_id=ts, start=window.start, end=window.end or now, on_window=on_window)
+        label = f"window {when(window.start)} → {when(window.end) if window.end else 'now'}"
+        end = window.end or now
+        readings += client.continuous(
+            time_series_id=ts, start=window.start, end=end, on_window=pass_of(label, window.start, end)
+        )
     # Keep the chosen series only: a query by series id returns nothing else, but never store a stranger's rows.
     return [r for r in readings if r.time_series_id in (ts, "")]
 
@@ -157,9 +196,20 @@ def _commit(
 ) -> StoreCounts:
     """Values, progress and the station's run row in one transaction."""
     daily = series.kind == TimeSeries.Kind.DAILY
+    if window.replace and not readings and _stored_in(series, window.replace):
+        # The series may be shared with other configurations: an empty answer (an outage, a series renamed
+        # upstream) must not wipe what they rely on.
+        raise StationError(
+            f"USGS returned nothing for {when(window.replace[0])} → now; the stored values were kept. "
+            "Run it again later; if USGS keeps answering nothing, check the station on waterdata.usgs.gov."
+        )
     with transaction.atomic():
         counts = store_readings(series.kind, series.pk, readings, replace=window.replace)
-        progress = StationProgress.objects.select_for_update().get(pk=progress.pk)
+        progress = StationProgress.objects.select_for_update().filter(pk=progress.pk).first()
+        if progress is None:  # the configuration was deleted, or the station removed from it, meanwhile
+            if not PullConfiguration.objects.filter(pk=run_station.run.configuration_id).exists():
+                raise StationError(runs.CONFIGURATION_DELETED)
+            raise StationSkipped(_removed(run_station))
         newest = max((r.time for r in readings), default=None)
         field = "newest_date" if daily else "newest_time"
         old = getattr(progress, field)
@@ -181,8 +231,23 @@ def _commit(
             values_unchanged=counts.unchanged,
             requests_made=requests_made,
         ):
-            raise StationError("The run was closed before this station finished; nothing was stored for it.")
+            raise StationError(
+                "Another attempt of this station (or the janitor) finished it first; this attempt stored nothing."
+            )
     return counts
+
+
+def _removed(run_station: PullRunStation) -> str:
+    return (
+        f"{run_station.location.monitoring_location_id} was removed from “{run_station.run.configuration_name}” "
+        "during this run; it was skipped and nothing was stored for it."
+    )
+
+
+def _stored_in(series: TimeSeries, replace: tuple) -> bool:
+    model = series.daily_values if series.kind == TimeSeries.Kind.DAILY else series.continuous_values
+    key = "date" if series.kind == TimeSeries.Kind.DAILY else "time"
+    return model.filter(**{f"{key}__range": replace}).exists()
 
 
 def pull_station(
@@ -191,31 +256,48 @@ def pull_station(
     *,
     client_factory: Callable[..., USGSClient] = build_client,
     echo: Callable[[str], None] | None = None,
+    worker: str = "",
+    db_errors: bool = False,
 ) -> PullRunStation | None:
     """Pull one station of run `run_id`, record the outcome, and finalize the run if it was the last station.
 
-    Returns the station's run row, or None when there was nothing to do (run over, station already finished).
+    Returns the station's run row, or None when there was nothing to do (run over, station finished or being
+    pulled by another task). With `db_errors=True` (the Celery task) a database error is raised to the caller,
+    which retries on a fresh connection; otherwise it is recorded as the station's failure.
     """
-    run_station = runs.claim_station(run_id, location_id)
+    run_station = runs.claim_station(run_id, location_id, worker=worker)
     if run_station is None:
+        runs.finalize_run(run_id)  # a duplicate of the last station's task: make sure the run is not left open
         return None
     run = run_station.run
     site = run_station.location.monitoring_location_id
     events = StationEvents(run_station, site)
     events.echo = echo
+    if run_station.attempts > 1:
+        events.say(
+            f"Attempt {run_station.attempts}: pulling this station again (earlier attempts made "
+            f"{run_station.requests_made} requests and stored nothing).",
+            level=WARNING,
+        )
     client = None
     started = timezone.now()
     try:
         client = events.client = client_factory(on_event=events, on_throttle_wait=events.throttled)
         _pull(run, run_station, client, events, started)
+    except StationSkipped as exc:
+        runs.fail_station(run_station, str(exc), status=PullRunStation.Status.SKIPPED)
+        events.say(str(exc), level=WARNING)
     except Exception as exc:
+        if db_errors and isinstance(exc, OperationalError | InterfaceError):
+            connection.close_if_unusable_or_obsolete()
+            raise
         message = str(exc) or type(exc).__name__
         if not isinstance(exc, StationError | OSError) and type(exc).__module__ != "acquisition.usgs":
             logger.exception("station %s of run %s failed", site, run_id)
             message = f"{type(exc).__name__}: {message}"
-        runs.fail_station(run_station, message, requests_made=getattr(client, "requests_made", 0))
+        runs.fail_station(run_station, message, requests_made=events.requests())
         events.say(
-            f"{site} failed: {message} Its stored values and progress are unchanged; the next run retries this window.",
+            f"Failed: {message} Its stored values and progress are unchanged; the next run retries this window.",
             level=ERROR,
         )
     finally:
@@ -229,10 +311,13 @@ def _pull(run: PullRun, run_station: PullRunStation, client: USGSClient, events:
     config = run.configuration
     location = run_station.location
     site = location.monitoring_location_id
-    if config is None:
-        raise StationError("The configuration was deleted while this run was going; nothing was stored.")
+    if config is None or not PullConfiguration.objects.filter(pk=config.pk).exists():
+        raise StationError(runs.CONFIGURATION_DELETED)
+    if not config.memberships.filter(location=location).exists():
+        raise StationSkipped(_removed(run_station))
     kind = config.series_kind
     progress, _ = StationProgress.objects.get_or_create(configuration=config, location=location)
+    events.set_phase("series list")
     series = choose_series(progress, location, kind, client)
     if series is None:
         raise StationError(
@@ -253,24 +338,26 @@ def _pull(run: PullRun, run_station: PullRunStation, client: USGSClient, events:
         ),
         windows_total=main + rev,
     )
-    end_text = "now" if window.end is None else str(window.end)
-    asked = f"{site}: asking {kind} values {window.start} → {end_text} (series {series.time_series_id}"
+    end_text = "now" if window.end is None else when(window.end)
+    asked = f"Asking {kind} values {when(window.start)} → {end_text} (series {series.time_series_id}"
     asked += f", {main} window{'s' if main != 1 else ''}"
     if window.revisions_since:
-        asked += f", plus values revised since {window.revisions_since:%Y-%m-%d %H:%M} UTC"
+        asked += f", plus values revised since {when(window.revisions_since)}"
     if window.replace:
         asked += ", replacing the stored range"
     events.say(asked + ").")
 
     def window_done() -> None:
-        PullRunStation.objects.filter(pk=run_station.pk).update(windows_done=F("windows_done") + 1)
+        PullRunStation.objects.filter(pk=run_station.pk).update(
+            windows_done=F("windows_done") + 1, heartbeat_at=timezone.now()
+        )
 
-    readings = _fetch(client, series, window, started, window_done)
-    counts = _commit(run_station, progress, series, window, readings, started, client.requests_made)
+    readings = _fetch(client, series, window, started, window_done, events.set_phase)
+    counts = _commit(run_station, progress, series, window, readings, started, events.requests())
     deleted = f", deleted {counts.deleted}" if counts.deleted else ""
     events.say(
-        f"{site}: {counts.received} values received ({events.pages} pages fetched); inserted {counts.inserted}, "
-        f"updated {counts.updated}, unchanged {counts.unchanged}{deleted}."
+        f"{plural(counts.received, 'value')} received ({plural(events.pages, 'page')} fetched); inserted "
+        f"{counts.inserted}, updated {counts.updated}, unchanged {counts.unchanged}{deleted}."
     )
 
 

@@ -1,19 +1,20 @@
 """Celery tasks: thin wrappers around acquisition.runs and acquisition.smart_append.
 
-`run_configuration` creates the run and enqueues one small `run_station` task per station. No chord or result
-backend is involved: each station task finishes its own row with a conditional update, and whichever finishes last
-finalizes the run with a conditional `UPDATE … WHERE status = 'running'`. A station task killed with its worker is
-redelivered (acks_late + reject_on_worker_lost) and repeats its idempotent upsert; if it never comes back, the
-`janitor` fails the run.
+`run_configuration` starts (or takes over a queued) run and enqueues one small `run_station` task per station. No
+chord or result backend is involved: each station task finishes its own row with a conditional update, and whichever
+finishes last finalizes the run with a conditional `UPDATE … WHERE status = 'running'`. A station task whose worker
+is lost is resumed by the `janitor` (every minute, from the workers' heartbeats); a redelivered or duplicate task
+finds its station claimed or finished and does nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from acquisition import runs, smart_append
 from monitoring.models import PullRun
@@ -21,12 +22,14 @@ from pulls.models import PullConfiguration
 
 logger = logging.getLogger(__name__)
 
-# Creating a run is a couple of inserts; a database blip is worth a retry (a retried call that finds the run it
-# created already active records a `skipped` run, never a second active one).
+# A database blip (server restarted, connection terminated) is worth a retry on a fresh connection.
 _DB_ERRORS = (OperationalError, InterfaceError)
+STATION_DB_RETRIES = 3
+STATION_DB_RETRY_SECONDS = 5  # doubled on each retry: 5, 10, 20 s
 
 
 @shared_task(
+    bind=True,
     name="acquisition.tasks.run_configuration",
     acks_late=True,
     reject_on_worker_lost=True,
@@ -36,35 +39,72 @@ _DB_ERRORS = (OperationalError, InterfaceError)
     soft_time_limit=120,
     time_limit=180,
 )
-def run_configuration(config_id: int, trigger: str = PullRun.Trigger.SCHEDULE, triggered_by: str = "") -> dict:
-    """Start a run of configuration `config_id` and fan out its stations."""
-    config = PullConfiguration.objects.filter(pk=config_id).first()
-    if config is None:
-        logger.warning("configuration %s no longer exists; nothing to run", config_id)
-        return {"run": None, "status": "missing"}
-    run = runs.start_run(config, trigger=trigger, triggered_by=triggered_by)
+def run_configuration(
+    self,
+    config_id: int,
+    trigger: str = PullRun.Trigger.SCHEDULE,
+    triggered_by: str = "",
+    run_id: int | None = None,
+) -> dict:
+    """Start a run of configuration `config_id` (or take over the queued run `run_id`) and fan out its stations.
+
+    The run records this task's id, so a retry or redelivery of the same task that finds its own run active sends
+    the stations still pending again instead of recording itself as skipped (claim_station ignores duplicates).
+    """
+    close_old_connections()  # a retry after a database error must not reuse the broken connection
+    task_id = self.request.id or ""
+    if run_id is not None:
+        run = runs.take_over(run_id, task_id)
+        if run is None:
+            status = PullRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
+            return {"run": run_id, "status": status, "note": "not this task's run"}
+    else:
+        config = PullConfiguration.objects.filter(pk=config_id).first()
+        if config is None:
+            logger.warning("configuration %s no longer exists; nothing to run", config_id)
+            return {"run": None, "status": "missing"}
+        run = runs.own_active_run(config_id, task_id) or runs.start_run(
+            config, trigger=trigger, triggered_by=triggered_by, task_id=task_id
+        )
     if run.is_active:
-        for location_id in run.stations.values_list("location_id", flat=True):
+        for location_id in runs.pending_locations(run.pk):
             run_station.delay(run.pk, location_id)
     return {"run": run.pk, "status": run.status}
 
 
 @shared_task(
+    bind=True,
     name="acquisition.tasks.run_station",
     acks_late=True,
     reject_on_worker_lost=True,
-    # No autoretry: a failed station is recorded as failed and the next run retries its window. Only a lost
-    # worker re-runs it (redelivery), which the idempotent upsert makes safe.
+    max_retries=STATION_DB_RETRIES,
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
-def run_station(run_id: int, location_id: int) -> dict:
-    """Pull one station of a run (see acquisition.smart_append.pull_station)."""
-    station = smart_append.pull_station(run_id, location_id)
+def run_station(self, run_id: int, location_id: int) -> dict:
+    """Pull one station of a run (see acquisition.smart_append.pull_station).
+
+    USGS failures are recorded as the station's failure (the next run retries its window). A database error is not
+    the station's fault: the station goes back to pending and the task retries on a fresh connection, a few times.
+    """
+    try:
+        station = smart_append.pull_station(run_id, location_id, worker=self.request.hostname or "", db_errors=True)
+    except _DB_ERRORS as exc:
+        close_old_connections()
+        if self.request.retries < self.max_retries:
+            with suppress(*_DB_ERRORS):  # still down: the janitor resumes it once the station's heartbeat is old
+                runs.release_station(run_id, location_id)
+            raise self.retry(exc=exc, countdown=STATION_DB_RETRY_SECONDS * 2**self.request.retries) from exc
+        station = runs.give_up_station(
+            run_id,
+            location_id,
+            f"The database connection kept failing ({type(exc).__name__}: {exc}). Nothing was stored for this "
+            "station; the next run retries its window.",
+        )
     return {"run": run_id, "location": location_id, "status": None if station is None else station.status}
 
 
-@shared_task(name="acquisition.tasks.janitor", acks_late=True, soft_time_limit=240, time_limit=300)
+@shared_task(name="acquisition.tasks.janitor", acks_late=True, soft_time_limit=50, time_limit=55)
 def janitor() -> list[int]:
-    """Fail runs whose station tasks vanished (see acquisition.runs.janitor)."""
+    """Resume stations whose worker was lost; finalize what is over (see acquisition.runs.janitor)."""
     return runs.janitor()

@@ -59,6 +59,8 @@ class PullRun(models.Model):
     values_unchanged = models.PositiveBigIntegerField(default=0)
     message = models.TextField(blank=True, help_text="Why it was skipped or failed, in a sentence.")
     triggered_by = models.CharField(max_length=150, blank=True)
+    # The run_configuration task that fans this run out: its retry (same id) resumes the fan-out of its own run.
+    task_id = models.CharField(max_length=255, blank=True)
 
     objects = PullRunQuerySet.as_manager()
 
@@ -121,6 +123,10 @@ class PullRunStation(models.Model):
     values_updated = models.PositiveBigIntegerField(default=0)
     values_unchanged = models.PositiveBigIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
+    # Who works on it and when it last showed life: the janitor resumes a station whose worker stopped beating.
+    worker = models.CharField(max_length=255, blank=True, help_text="Celery hostname of the worker running it.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of this station.")
+    resumes = models.PositiveIntegerField(default=0, help_text="Times the janitor sent its task again.")
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
-from acquisition import tasks
+from acquisition import runs, smart_append, tasks
 from acquisition.models import ContinuousValue, DailyValue
 from acquisition.runs import start_run
-from monitoring.models import PullRun, PullRunStation
+from monitoring.models import Heartbeat, PullLogEntry, PullRun, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
 from streamflow.celery import app
 from tests.acquisition_factories import make_configuration
@@ -71,12 +72,100 @@ def test_a_station_task_for_a_finished_run_does_nothing(fake_usgs, eager):
     assert fake_usgs.requests == []
 
 
-def test_the_janitor_task_fails_stale_runs(fake_usgs, eager):
-    config = make_configuration(fake_usgs, SITES[:1])
+def test_the_janitor_task_resumes_a_station_whose_worker_was_lost(fake_usgs, eager):
+    config = make_configuration(fake_usgs, SITES[:1], start_date=dt.date(2026, 11, 1))
     run = start_run(config)
-    PullRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - dt.timedelta(days=1))
+    location_id = run.stations.get().location_id
+    runs.claim_station(run.pk, location_id, worker="gone@host")
+    Heartbeat.objects.create(name="worker:gone@host", seen_at=timezone.now() - dt.timedelta(minutes=3))
 
-    assert tasks.janitor.delay().get() == [run.pk]
+    tasks.janitor.delay().get()  # eager: the re-sent station task runs (and ends the run) inside this call
+
+    run.refresh_from_db()
+    station = run.stations.get()
+    assert run.status == PullRun.Status.SUCCEEDED
+    assert (station.attempts, station.resumes, station.status) == (2, 1, PullRunStation.Status.SUCCEEDED)
+    assert PullLogEntry.objects.filter(run=run, message__contains="station resumed (attempt 2)").exists()
+
+
+def test_run_configuration_takes_over_the_queued_run_it_is_given(fake_usgs, eager):
+    config = make_configuration(fake_usgs, SITES[:2], start_date=dt.date(2026, 11, 1))
+    queued = runs.queue_run(config, PullRun.Trigger.MANUAL, "olivia")
+    assert queued.status == PullRun.Status.QUEUED and queued.stations.count() == 2
+
+    result = tasks.run_configuration.delay(config.pk, trigger="manual", triggered_by="olivia", run_id=queued.pk).get()
+
+    assert result == {"run": queued.pk, "status": "running"}
+    assert PullRun.objects.count() == 1
+    queued.refresh_from_db()
+    assert queued.status == PullRun.Status.SUCCEEDED and queued.started_at is not None
+    assert queued.task_id != ""
+
+
+def test_a_second_trigger_while_a_run_is_queued_is_recorded_as_skipped(fake_usgs):
+    config = make_configuration(fake_usgs, SITES[:1])
+    queued = runs.queue_run(config, PullRun.Trigger.MANUAL, "olivia")
+
+    again = runs.queue_run(config, PullRun.Trigger.MANUAL, "olivia")
+
+    assert again.status == PullRun.Status.SKIPPED and f"run #{queued.pk}" in again.message
+    assert PullRun.objects.active().get() == queued
+
+
+def test_a_retried_fan_out_sends_the_pending_stations_of_its_own_run(fake_usgs, eager, monkeypatch):
+    config = make_configuration(fake_usgs, SITES, start_date=dt.date(2026, 11, 1))
+    # The first attempt committed its run and sent one station, then died before sending the others.
+    run = start_run(config, task_id="task-1")
+    first = run.stations.order_by("pk").first()
+    tasks.run_station.delay(run.pk, first.location_id).get()
+
+    result = tasks.run_configuration.apply(args=[config.pk], task_id="task-1").get()
+
+    assert result == {"run": run.pk, "status": "running"}
+    assert PullRun.objects.count() == 1  # not a `skipped` run of its own
+    run.refresh_from_db()
+    assert run.status == PullRun.Status.SUCCEEDED and run.stations_succeeded == 3
+    assert PullRunStation.objects.get(pk=first.pk).attempts == 1  # the finished station was not pulled again
+
+
+def test_a_station_task_retries_a_database_error_on_a_fresh_connection(fake_usgs, eager, monkeypatch):
+    config = make_configuration(fake_usgs, SITES[:1], start_date=dt.date(2026, 11, 1))
+    run = start_run(config)
+    real = smart_append._commit
+    calls = []
+
+    def commit_once_broken(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("terminating connection due to administrator command")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(smart_append, "_commit", commit_once_broken)
+    monkeypatch.setattr(tasks, "STATION_DB_RETRY_SECONDS", 0)
+
+    tasks.run_station.delay(run.pk, run.stations.get().location_id).get()
+
+    station = run.stations.get()
+    assert len(calls) == 2 and (station.status, station.attempts) == (PullRunStation.Status.SUCCEEDED, 2)
+    assert station.requests_made == len(fake_usgs.requests)  # both attempts' requests, not just the last
+    assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.SUCCEEDED
+
+
+def test_a_station_task_gives_up_after_repeated_database_errors_and_ends_the_run(fake_usgs, eager, monkeypatch):
+    config = make_configuration(fake_usgs, SITES[:1], start_date=dt.date(2026, 11, 1))
+    run = start_run(config)
+
+    def broken(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(smart_append, "_commit", broken)
+    monkeypatch.setattr(tasks, "STATION_DB_RETRY_SECONDS", 0)
+
+    tasks.run_station.apply(args=[run.pk, run.stations.get().location_id])
+
+    station = run.stations.get()
+    assert station.status == PullRunStation.Status.FAILED and "database connection kept failing" in station.error
+    assert station.attempts == tasks.STATION_DB_RETRIES + 1
     assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.FAILED
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from acquisition import runs
 from acquisition.client import DatabaseTokenBucket
 from acquisition.models import RateLimitBucket
-from monitoring.models import PullLogEntry, PullRun, PullRunStation
+from monitoring.models import Heartbeat, PullLogEntry, PullRun, PullRunStation
 from pulls.models import PullConfigurationStation, StationProgress
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory
 
@@ -116,15 +116,32 @@ def test_a_finished_station_cannot_be_claimed_or_failed_again(alerts):
 
 
 @pytest.mark.django_db
-def test_a_redelivered_station_task_claims_its_station_again(alerts):
+def test_a_duplicate_station_task_leaves_a_station_that_is_being_pulled_alone(alerts):
     config = configuration_with(1)
     run = runs.start_run(config)
     location_id = run.stations.get().location_id
-    runs.claim_station(run.pk, location_id)
+    runs.claim_station(run.pk, location_id, worker="w1@host")
 
-    again = runs.claim_station(run.pk, location_id)
+    assert runs.claim_station(run.pk, location_id, worker="w2@host") is None
+
+    station = run.stations.get()
+    assert (station.attempts, station.worker, station.status) == (1, "w1@host", PullRunStation.Status.RUNNING)
+
+
+@pytest.mark.django_db
+def test_a_redelivered_station_task_claims_a_silent_station_again_and_keeps_its_request_count(alerts):
+    config = configuration_with(1)
+    run = runs.start_run(config)
+    location_id = run.stations.get().location_id
+    runs.claim_station(run.pk, location_id, worker="w1@host")
+    PullRunStation.objects.filter(run=run).update(
+        requests_made=7, heartbeat_at=timezone.now() - runs.station_silent_after() - dt.timedelta(seconds=1)
+    )
+
+    again = runs.claim_station(run.pk, location_id, worker="w2@host")
 
     assert again is not None and again.attempts == 2 and again.status == PullRunStation.Status.RUNNING
+    assert (again.worker, again.requests_made) == ("w2@host", 7)
 
 
 @pytest.mark.django_db
@@ -145,32 +162,92 @@ def test_an_alert_failure_never_changes_the_run(monkeypatch):
     assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.SUCCEEDED
 
 
+@pytest.fixture
+def sent(monkeypatch):
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(runs, "_send_station", lambda run_id, location_id: calls.append((run_id, location_id)))
+    return calls
+
+
+def _worker_seen(name: str, ago: dt.timedelta) -> None:
+    Heartbeat.objects.update_or_create(name=f"worker:{name}", defaults={"seen_at": timezone.now() - ago})
+
+
 @pytest.mark.django_db
-def test_the_janitor_fails_runs_that_stopped_showing_signs_of_life(alerts):
-    stale_config, live_config = configuration_with(2), configuration_with(1)
-    stale = runs.start_run(stale_config)
-    live = runs.start_run(live_config)
-    done, lost = stale.stations.order_by("pk")
-    runs.claim_station(stale.pk, done.location_id)
+def test_the_janitor_resumes_the_station_of_a_lost_worker_and_leaves_live_ones_alone(alerts, sent):
+    config = configuration_with(3)
+    run = runs.start_run(config)
+    done, lost, live = run.stations.order_by("pk")
+    runs.claim_station(run.pk, done.location_id, worker="dead@host")
     runs.mark_station_succeeded(done.pk, values_inserted=3)
-    runs.claim_station(stale.pk, lost.location_id)
-    long_ago = timezone.now() - dt.timedelta(hours=3)
-    PullRun.objects.filter(pk=stale.pk).update(heartbeat_at=long_ago)
+    runs.claim_station(run.pk, lost.location_id, worker="dead@host")
+    runs.claim_station(run.pk, live.location_id, worker="alive@host")
+    _worker_seen("dead@host", dt.timedelta(minutes=3))
+    _worker_seen("alive@host", dt.timedelta(seconds=10))
 
-    ended = runs.janitor(stale_after=dt.timedelta(hours=1))
+    assert runs.janitor() == []
 
-    assert ended == [stale.pk]
-    stale.refresh_from_db()
-    assert stale.status == PullRun.Status.PARTIAL and stale.values_inserted == 3
+    assert sent == [(run.pk, lost.location_id)]
     lost.refresh_from_db()
-    assert lost.status == PullRunStation.Status.FAILED and "worker was lost" in lost.error
-    assert StationProgress.objects.get(location=lost.location).consecutive_failures == 1
-    assert PullLogEntry.objects.filter(
-        run=stale, level=PullLogEntry.Level.ERROR, message__startswith="Janitor"
-    ).exists()
     live.refresh_from_db()
-    assert live.status == PullRun.Status.RUNNING
-    assert alerts == [(stale.pk, "partial")]
+    assert (lost.status, lost.worker, lost.resumes) == (PullRunStation.Status.PENDING, "", 1)
+    assert (live.status, live.worker, live.resumes) == (PullRunStation.Status.RUNNING, "alive@host", 0)
+    line = PullLogEntry.objects.get(run=run, location=lost.location, level=PullLogEntry.Level.WARNING)
+    assert line.message.startswith("Worker dead@host lost") and "station resumed (attempt 2)" in line.message
+    run.refresh_from_db()
+    assert run.status == PullRun.Status.RUNNING and alerts == []
+
+    again = runs.claim_station(run.pk, lost.location_id, worker="alive@host")  # the re-sent task arrives
+    assert again.attempts == 2 and again.worker == "alive@host"
+
+
+@pytest.mark.django_db
+def test_the_janitor_leaves_queued_stations_waiting_until_a_long_silence(alerts, sent):
+    config = configuration_with(2)
+    run = runs.start_run(config)
+    waiting = run.stations.order_by("pk").first()
+    quiet = timezone.now() - runs.stale_after_default() + dt.timedelta(minutes=1)
+    PullRunStation.objects.filter(run=run).update(heartbeat_at=quiet)
+    PullRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=3))
+
+    assert runs.janitor() == [] and sent == []  # behind other runs in the queue: not touched, not failed
+
+    PullRunStation.objects.filter(pk=waiting.pk).update(heartbeat_at=quiet - dt.timedelta(minutes=2))
+    assert runs.janitor() == []
+    assert sent == [(run.pk, waiting.location_id)]
+    assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_the_janitor_fails_a_station_lost_three_times_and_ends_the_run(alerts, sent):
+    config = configuration_with(2)
+    run = runs.start_run(config)
+    done, lost = run.stations.order_by("pk")
+    runs.claim_station(run.pk, done.location_id)
+    runs.mark_station_succeeded(done.pk, values_inserted=3)
+    runs.claim_station(run.pk, lost.location_id, worker="dead@host")
+    PullRunStation.objects.filter(pk=lost.pk).update(resumes=runs.MAX_RESUMES)
+    _worker_seen("dead@host", dt.timedelta(minutes=3))
+
+    assert runs.janitor() == [run.pk]
+
+    assert sent == []
+    lost.refresh_from_db()
+    assert lost.status == PullRunStation.Status.FAILED and "given up after 3 resumes" in lost.error
+    assert StationProgress.objects.get(location=lost.location).consecutive_failures == 1
+    run.refresh_from_db()
+    assert run.status == PullRun.Status.PARTIAL and run.values_inserted == 3
+    assert alerts == [(run.pk, "partial")]
+
+
+@pytest.mark.django_db
+def test_a_zero_stale_after_means_zero_not_the_default(alerts, sent):
+    config = configuration_with(1)
+    run = runs.start_run(config)
+
+    runs.janitor(stale_after=dt.timedelta(0), now=timezone.now() + dt.timedelta(seconds=1))
+
+    assert sent == [(run.pk, run.stations.get().location_id)]
 
 
 @pytest.mark.django_db

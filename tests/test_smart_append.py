@@ -4,10 +4,12 @@ DATABASE_URL): windows, revisions, idempotent reruns, overwrite, failures, accou
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
 
+from acquisition import runs, smart_append
 from acquisition.models import DailyValue
 from acquisition.smart_append import run_inline
 from monitoring.models import PullLogEntry, PullRun, PullRunStation
@@ -204,7 +206,9 @@ def test_one_station_failing_makes_the_run_partial_and_leaves_that_station_untou
     assert after.last_attempt_at > progress.last_attempt_at
     station = run.stations.get(location__monitoring_location_id=failing)
     assert station.status == PullRunStation.Status.FAILED and "/daily/items" in station.error
-    assert PullLogEntry.objects.filter(run=run, level=PullLogEntry.Level.ERROR, message__contains=failing).exists()
+    assert PullLogEntry.objects.filter(
+        run=run, level=PullLogEntry.Level.ERROR, location__monitoring_location_id=failing, message__contains="HTTP 500"
+    ).exists()
     for site in set(SITES) - {failing}:
         assert StationProgress.objects.get(location__monitoring_location_id=site).newest_date == fake_usgs.today
 
@@ -252,7 +256,7 @@ def test_overwrite_replaces_the_range_and_removes_what_usgs_no_longer_has(fake_u
     assert run.values_updated == 1 and run.values_inserted == 0
     assert stored(SITES[0]) == fake_usgs.expected_daily(SITES[0], START, fake_usgs.today)
     assert (
-        "replacing the stored range" in PullLogEntry.objects.filter(run=run, message__contains="asking").get().message
+        "replacing the stored range" in PullLogEntry.objects.filter(run=run, message__startswith="Asking").get().message
     )
 
 
@@ -298,3 +302,80 @@ def test_a_station_without_a_series_of_that_kind_fails_with_a_sentence(fake_usgs
     assert run.status == PullRun.Status.PARTIAL
     error = run.stations.get(location__monitoring_location_id=site).error
     assert error.startswith(f"USGS lists no daily discharge series for {site}.")
+
+
+def test_an_overwrite_answered_with_nothing_keeps_the_values_of_a_shared_series(fake_usgs, monkeypatch):
+    append = make_configuration(fake_usgs, SITES[:1], start_date=START)
+    overwrite = make_configuration(
+        fake_usgs, SITES[:1], start_date=START, strategy=PullConfiguration.Strategy.OVERWRITE
+    )
+    run_inline(append)
+    before = stored(SITES[0])
+    monkeypatch.setattr(smart_append, "_fetch", lambda *args, **kwargs: [])  # USGS answers every page empty
+
+    run = run_inline(overwrite)
+
+    assert stored(SITES[0]) == before and len(before) > 300
+    station = run.stations.get()
+    assert station.status == PullRunStation.Status.FAILED
+    assert station.error.startswith(f"USGS returned nothing for {START:%Y-%m-%d} → now; the stored values were kept.")
+    assert run.status == PullRun.Status.FAILED
+
+
+def test_a_configuration_deleted_mid_run_ends_the_run_with_a_sentence(fake_usgs, monkeypatch):
+    config = make_configuration(fake_usgs, SITES[:2], start_date=START)
+    real_fetch = smart_append._fetch
+
+    def fetch_then_delete(*args, **kwargs):
+        readings = real_fetch(*args, **kwargs)
+        PullConfiguration.objects.filter(pk=config.pk).delete()  # the operator deletes it while pages arrive
+        return readings
+
+    monkeypatch.setattr(smart_append, "_fetch", fetch_then_delete)
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.FAILED and run.configuration_id is None
+    assert run.message == runs.CONFIGURATION_DELETED
+    errors = set(run.stations.values_list("error", flat=True))
+    assert errors == {runs.CONFIGURATION_DELETED}
+    assert not StationProgress.objects.exists() and not DailyValue.objects.exists()
+
+
+def test_a_station_removed_from_the_configuration_mid_run_is_skipped_without_progress(fake_usgs):
+    config = make_configuration(fake_usgs, SITES[:2], start_date=START)
+    run = runs.start_run(config)
+    removed = config.memberships.get(location__monitoring_location_id=SITES[1])
+    removed.delete()
+    for location_id in run.stations.values_list("location_id", flat=True):
+        smart_append.pull_station(run.pk, location_id)
+
+    run.refresh_from_db()
+    station = run.stations.get(location__monitoring_location_id=SITES[1])
+    assert station.status == PullRunStation.Status.SKIPPED
+    assert station.error == f"{SITES[1]} was removed from “{config.name}” during this run; it was skipped and " + (
+        "nothing was stored for it."
+    )
+    assert not StationProgress.objects.filter(location__monitoring_location_id=SITES[1]).exists()
+    assert run.status == PullRun.Status.SUCCEEDED and run.stations_succeeded == 1
+
+
+def test_log_lines_name_the_request_and_show_plain_times_without_repeating_the_station(fake_usgs):
+    config = make_configuration(fake_usgs, SITES[:1], start_date=dt.date(2026, 11, 10))
+    run_inline(config)
+    fake_usgs.today += dt.timedelta(days=1)
+
+    run = run_inline(config)
+
+    lines = list(PullLogEntry.objects.filter(run=run, location__isnull=False).values_list("message", flat=True))
+    assert lines and not any(SITES[0] in line for line in lines)
+    assert not any("+00:00" in line or "features" in line for line in lines)
+    newest = fake_usgs.today - dt.timedelta(days=1)
+    assert any(line.startswith(f"Asking daily values {newest:%Y-%m-%d} → now") for line in lines)
+    revisions = [line for line in lines if line.startswith("revisions since ")]
+    window = [line for line in lines if line.startswith(f"window {newest:%Y-%m-%d} → now: page 1, ")]
+    assert len(revisions) == 1 and re.match(
+        r"revisions since \d{4}-\d\d-\d\d \d\d:\d\d UTC: page 1, \d+ value", revisions[0]
+    )
+    assert window == [f"window {newest:%Y-%m-%d} → now: page 1, 2 values"]
+    assert any(re.match(r"\d+ values received \(2 pages fetched\); inserted 1,", line) for line in lines)
