@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 
-def enqueue_run(configuration_id: int, triggered_by: str = "") -> None:
-    """Send the run to the workers directly (`.delay`), never through a one-off PeriodicTask (DESIGN §5)."""
+from monitoring.models import PullRun
+
+
+def enqueue_run(configuration_id: int, triggered_by: str = "") -> PullRun:
+    """Record the run at once (status `queued`, or `skipped` with its reason when the configuration is already
+    running) and send it to the workers directly (`.delay`), never through a one-off PeriodicTask (DESIGN §5).
+
+    Returns the run, so the caller can show its page. If the task queue is unreachable the queued run is closed as
+    failed (it would otherwise block every later run of the configuration) and the error is raised.
+    """
     # Imported here: acquisition imports pulls, and the web process needs the task only when someone clicks.
+    from acquisition.runs import queue_run
     from acquisition.tasks import run_configuration
+    from pulls.models import PullConfiguration
 
-    run_configuration.delay(configuration_id, trigger="manual", triggered_by=triggered_by)
+    configuration = PullConfiguration.objects.get(pk=configuration_id)
+    run = queue_run(configuration, PullRun.Trigger.MANUAL, triggered_by)
+    if run.status != PullRun.Status.QUEUED:
+        return run  # skipped (already running), or ended at once (no stations)
+    try:
+        run_configuration.delay(
+            configuration_id, trigger=PullRun.Trigger.MANUAL, triggered_by=triggered_by, run_id=run.pk
+        )
+    except Exception:
+        PullRun.objects.filter(pk=run.pk, status=PullRun.Status.QUEUED).update(
+            status=PullRun.Status.FAILED,
+            finished_at=timezone.now(),
+            message="The task queue was not reachable, so this run never started. Check /health/ and run it again.",
+        )
+        run.stations.update(status="failed", error="The run never started: the task queue was not reachable.")
+        raise
+    return run

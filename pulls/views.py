@@ -246,8 +246,9 @@ def configuration_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("pulls.run_pullconfiguration", raise_exception=True)
 def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
     config = get_object_or_404(PullConfiguration, pk=pk)
+    url = config.get_absolute_url()
     try:
-        runs.enqueue_run(config.pk, triggered_by=request.user.get_username())
+        run = runs.enqueue_run(config.pk, triggered_by=request.user.get_username())
     except Exception:
         logger.exception("Could not enqueue a manual run of configuration %s (%s)", config.pk, config.name)
         messages.error(
@@ -255,8 +256,14 @@ def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
             "The run could not be queued: the task queue is not reachable. Check /health/ and try again in a minute.",
         )
     else:
-        messages.success(request, f"A run of “{config}” is queued; it appears under Recent runs below.")
-    url = config.get_absolute_url()
+        if run.status == run.Status.SKIPPED:
+            messages.warning(request, f"Not started: {run.message}")
+        elif run.is_active:
+            # The run exists from this moment: its page shows the stations waiting, then the live log.
+            messages.success(request, f"Run #{run.pk} of “{config}” is queued; its log follows live below.")
+            url = run.get_absolute_url()
+        else:
+            messages.error(request, run.message or f"Run #{run.pk} ended at once ({run.status}).")
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 

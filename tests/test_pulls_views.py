@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 from django_celery_beat.models import PeriodicTask
 
 from monitoring.models import PullRun
-from pulls import runs
 from pulls.models import PullConfiguration, StationProgress
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory
 
@@ -160,40 +160,61 @@ def test_viewers_get_403_for_every_change_and_nothing_changes(viewer_client, con
     assert enqueued == []
 
 
-def test_run_now_enqueues_the_task_and_returns_to_the_configuration(operator_client, config, enqueued):
+@pytest.fixture
+def sent(monkeypatch) -> list[tuple[tuple, dict]]:
+    """The real enqueue_run (the run row is created), with the task's .delay recorded instead of sent."""
+    calls: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr("acquisition.tasks.run_configuration.delay", lambda *a, **kw: calls.append((a, kw)))
+    return calls
+
+
+def test_run_now_records_the_run_at_once_and_opens_its_page(operator_client, config, sent):
     response = operator_client.post(reverse("pulls:run_now", args=[config.pk]))
-    assert response.status_code == 302
-    assert response["Location"] == config.get_absolute_url()
-    assert enqueued == [(config.pk, "olivia-operator")]
-    assert "is queued" in operator_client.get(response["Location"]).content.decode()
+
+    run = PullRun.objects.get(configuration=config)
+    assert response.status_code == 302 and response["Location"] == run.get_absolute_url()
+    assert (run.status, run.trigger, run.triggered_by) == ("queued", "manual", "olivia-operator")
+    assert sent == [((config.pk,), {"trigger": "manual", "triggered_by": "olivia-operator", "run_id": run.pk})]
+    page = operator_client.get(response["Location"]).content.decode()
+    assert f"Run #{run.pk} of “{escape(config)}” is queued" in page
     assert PeriodicTask.objects.filter(name__startswith="pull-config-").count() == 1  # no one-off task
 
 
-def test_run_now_with_htmx_redirects_the_browser(operator_client, config, enqueued):
+def test_run_now_with_htmx_redirects_the_browser_to_the_run(operator_client, config, sent):
     response = operator_client.post(reverse("pulls:run_now", args=[config.pk]), headers=HTMX)
-    assert response["HX-Redirect"] == config.get_absolute_url()
-    assert enqueued == [(config.pk, "olivia-operator")]
+    run = PullRun.objects.get(configuration=config)
+    assert response["HX-Redirect"] == run.get_absolute_url()
+    assert len(sent) == 1
 
 
-def test_run_now_says_so_when_the_queue_is_unreachable(operator_client, config, monkeypatch):
-    def broken(configuration_id, triggered_by=""):
+def test_run_now_while_a_run_is_active_says_it_was_skipped_and_sends_nothing(operator_client, config, sent):
+    active = PullRunFactory(configuration=config, status=PullRun.Status.RUNNING)
+
+    response = operator_client.post(reverse("pulls:run_now", args=[config.pk]), follow=True)
+
+    assert response.redirect_chain[-1][0] == config.get_absolute_url()
+    assert f"Not started: Skipped: run #{active.pk} of this configuration is still running" in response.content.decode()
+    assert sent == []
+    assert PullRun.objects.filter(configuration=config, status="skipped").count() == 1
+
+
+def test_run_now_says_so_when_the_queue_is_unreachable_and_leaves_no_run_blocking(operator_client, config, monkeypatch):
+    def broken(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr("pulls.runs.enqueue_run", broken)
+    monkeypatch.setattr("acquisition.tasks.run_configuration.delay", broken)
     response = operator_client.post(reverse("pulls:run_now", args=[config.pk]), follow=True)
+
+    assert response.redirect_chain[-1][0] == config.get_absolute_url()
     assert "The run could not be queued" in response.content.decode()
+    run = PullRun.objects.get(configuration=config)
+    assert run.status == PullRun.Status.FAILED and "task queue was not reachable" in run.message
+    assert not PullRun.objects.active().exists()  # the next "Run now" is not skipped because of it
 
 
 def test_run_now_must_be_a_post(operator_client, config, enqueued):
     assert operator_client.get(reverse("pulls:run_now", args=[config.pk])).status_code == 405
     assert enqueued == []
-
-
-def test_enqueue_run_calls_the_task_delay_with_a_manual_trigger(monkeypatch):
-    calls = []
-    monkeypatch.setattr("acquisition.tasks.run_configuration.delay", lambda *a, **kw: calls.append((a, kw)))
-    runs.enqueue_run(42, triggered_by="olivia-operator")
-    assert calls == [((42,), {"trigger": "manual", "triggered_by": "olivia-operator"})]
 
 
 def test_the_delete_page_says_what_is_kept(operator_client, config):

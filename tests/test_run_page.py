@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
-import types
 
 import pytest
 from django.urls import reverse
 
 from monitoring.models import PullLogEntry, PullRun
+from pulls.models import PullConfigurationStation
 from tests.factories import MonitoringLocationFactory, PullLogEntryFactory, PullRunFactory, PullRunStationFactory
 from tests.monitoring_factories import add_log_lines, running_run
 
@@ -163,23 +162,49 @@ def test_an_unknown_run_is_404(viewer_client):
 
 @pytest.fixture
 def fake_run_configuration(monkeypatch):
+    """The real enqueue_run (the run row is created), with the task's .delay recorded instead of sent."""
     calls = []
-    module = types.ModuleType("acquisition.tasks")
-    module.run_configuration = types.SimpleNamespace(delay=lambda *a, **kw: calls.append((a, kw)))
-    monkeypatch.setitem(sys.modules, "acquisition.tasks", module)
+    monkeypatch.setattr("acquisition.tasks.run_configuration.delay", lambda *a, **kw: calls.append((a, kw)))
     return calls
 
 
-def test_operators_can_run_the_configuration_again(operator_client, fake_run_configuration):
+def _failed_run_of_a_configuration_with_a_station() -> PullRun:
     run = PullRunFactory(status=PullRun.Status.FAILED)
+    PullConfigurationStation.objects.create(configuration=run.configuration, location=MonitoringLocationFactory())
+    return run
+
+
+def test_operators_can_run_the_configuration_again_and_land_on_the_new_run(operator_client, fake_run_configuration):
+    run = _failed_run_of_a_configuration_with_a_station()
     response = operator_client.post(reverse("monitoring:run_again", args=[run.pk]))
-    assert response.status_code == 302
-    assert response["Location"] == reverse("monitoring:runs") + f"?configuration={run.configuration_id}"
+    new = PullRun.objects.exclude(pk=run.pk).get()
+    assert response.status_code == 302 and response["Location"] == new.get_absolute_url()
+    assert (new.status, new.trigger, new.triggered_by) == ("queued", "manual", "olivia-operator")
     assert fake_run_configuration == [
-        ((run.configuration_id,), {"trigger": "manual", "triggered_by": "olivia-operator"})
+        ((run.configuration_id,), {"trigger": "manual", "triggered_by": "olivia-operator", "run_id": new.pk})
     ]
     page = operator_client.get(response["Location"]).content.decode()
-    assert "is queued" in page
+    assert f"Run #{new.pk} of" in page and "is queued" in page
+
+
+def test_run_again_while_a_run_is_active_says_it_was_skipped(operator_client, fake_run_configuration):
+    run = PullRunFactory(status=PullRun.Status.FAILED)
+    active = PullRunFactory(configuration=run.configuration, status=PullRun.Status.RUNNING)
+    response = operator_client.post(reverse("monitoring:run_again", args=[run.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == run.get_absolute_url()
+    assert f"Not started: Skipped: run #{active.pk}" in response.content.decode()
+    assert fake_run_configuration == []
+
+
+def test_run_again_says_so_when_the_queue_is_unreachable(operator_client, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr("acquisition.tasks.run_configuration.delay", broken)
+    run = _failed_run_of_a_configuration_with_a_station()
+    response = operator_client.post(reverse("monitoring:run_again", args=[run.pk]), follow=True)
+    assert "The run could not be queued" in response.content.decode()
+    assert not PullRun.objects.active().exists()
 
 
 def test_viewers_cannot_run_again(viewer_client, fake_run_configuration):
