@@ -219,7 +219,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than the longest station task (its hard time limit), so Redis never redelivers a task
     # that is still running on a live worker.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
+    # (Twice the time limit when that is set above an hour: CELERY_TASK_TIME_LIMIT is read below, from the same env.)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": max(2 * 3600, 2 * env.int("CELERY_TASK_TIME_LIMIT", default=3600))
+    }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="django-db")
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_ACKS_LATE = True
@@ -237,8 +240,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "streamflow.beat:HeartbeatScheduler"
 # Housekeeping schedules (beat stores them in the database beside the per-configuration tasks).
 CELERY_BEAT_SCHEDULE = {
-    # Marks runs whose station tasks vanished (worker lost, broker flushed) as failed; never "running" forever.
-    "acquisition-janitor": {"task": "acquisition.tasks.janitor", "schedule": 300.0},
+    # Resumes stations whose worker was lost (worker heartbeats are 15 s apart) and re-sends tasks the broker lost;
+    # a station lost three times fails. Never "running" forever.
+    "acquisition-janitor": {"task": "acquisition.tasks.janitor", "schedule": 60.0},
     # Alerts for stations whose newest value is older than STALE_*_HOURS.
     "monitoring-stale-stations": {"task": "monitoring.tasks.check_stale_stations", "schedule": 1800.0},
 }

@@ -4,6 +4,9 @@ task wraps runs.janitor."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import pytest
 from django.db import OperationalError
@@ -208,3 +211,16 @@ def test_a_continuous_configuration_four_years_back_pulls_in_windows_of_at_most_
     assert all(t.utcoffset() == dt.timedelta(0) for t, _ in stored)
     progress = StationProgress.objects.get(configuration=config)
     assert progress.newest_time == expected[-1]["time"]
+
+
+@pytest.mark.parametrize(("time_limit", "visibility"), [("3600", 7200), ("10800", 21600)])
+def test_redis_redelivers_only_after_twice_the_task_time_limit(time_limit, visibility):
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'streamflow.settings'; django.setup(); "
+        "from django.conf import settings as s; "
+        "print(s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'], s.CELERY_BEAT_SCHEDULE['acquisition-janitor']"
+        "['schedule'])"
+    )
+    env = dict(os.environ, CELERY_BROKER_URL="redis://127.0.0.1:6379/10", CELERY_TASK_TIME_LIMIT=time_limit)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(visibility), "60.0"]
