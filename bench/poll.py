@@ -1,21 +1,26 @@
 """Run-log poll benchmark: p50/p95 of the run page's poll (?after=<id>) with 1,000,000 log lines on PostgreSQL.
 
-    .venv/bin/python bench/poll.py [--lines 1000000] [--database-url postgres://postgres@127.0.0.1:5432/sf_mon_bench]
+    .venv/bin/python bench/poll.py [--lines 1000000] [--stations 40] [--database-url postgres://…/sf_mon_bench]
 
-Loads the log table with COPY (lines spread over 100 runs; the polled run is active with 5 stations and 10,000
-lines), then times the HTMX poll through the Django test client (session, auth, the run + stations + new-lines
-queries, template) beside the raw SQL of the new-lines query, for "5 new lines" and "nothing new".
+Loads the log table with COPY (lines spread over 100 runs; the polled run is active with --stations stations and
+10,000 lines), then times the HTMX poll through the Django test client (session, auth, the run + stations + new-lines
+queries, template) beside the raw SQL of the new-lines query, for "5 new lines" (5 stations moved) and "nothing new",
+each asked with the poll URL the page itself gives (cursor, status and counters digest). "bytes" is the response
+body size, the main cost of a poll over a slow link.
 Goal (DESIGN §9, issue 6): p95 < 20 ms. --reuse keeps a table that already holds the lines.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import os
+import re
 import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 100
@@ -43,9 +48,9 @@ def ensure_database(database_url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def load(lines: int):
-    """A configuration with 5 stations, RUNS runs (the last one active), and `lines` log lines, interleaved by run
-    the way concurrent runs write them. Returns the active run."""
+def load(lines: int, stations: int):
+    """A configuration with `stations` stations, RUNS runs (the last one active), and `lines` log lines,
+    interleaved by run the way concurrent runs write them. Returns the active run."""
     from django.db import connection
 
     from monitoring.models import PullRun, PullRunStation
@@ -64,9 +69,9 @@ def load(lines: int):
     )
     locations = [
         MonitoringLocation.objects.get_or_create(
-            monitoring_location_id=f"USGS-9900000{i}", defaults={"site_number": f"9900000{i}", "name": f"BENCH {i}"}
+            monitoring_location_id=f"USGS-99{i:06d}", defaults={"site_number": f"99{i:06d}", "name": f"BENCH {i}"}
         )[0]
-        for i in range(5)
+        for i in range(stations)
     ]
     runs = [
         PullRun.objects.create(
@@ -75,7 +80,7 @@ def load(lines: int):
             status=PullRun.Status.RUNNING if i == RUNS - 1 else PullRun.Status.SUCCEEDED,
             data_type="daily_mean",
             strategy="append",
-            stations_total=5,
+            stations_total=stations,
         )
         for i in range(RUNS)
     ]
@@ -86,6 +91,7 @@ def load(lines: int):
         )
     polled_lines = 10_000
     other = [r.pk for r in runs[:-1]]
+    mine_count = 0
     with connection.cursor() as cursor:
         raw = cursor.connection
         columns = "run_id, created_at, level, location_id, message"
@@ -94,7 +100,8 @@ def load(lines: int):
                 # The polled run's lines are spread through the table, like a long run beside others.
                 mine = i % (lines // polled_lines) == 0
                 run_id = active.pk if mine else other[i % len(other)]
-                loc = locations[i % 5].pk
+                loc = locations[(mine_count if mine else i) % stations].pk
+                mine_count += mine
                 copy.write_row(
                     (
                         run_id,
@@ -121,6 +128,7 @@ def main() -> int:
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sf_mon_bench"),
     )
+    parser.add_argument("--stations", type=int, default=40, help="stations of the polled run")
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--reuse", action="store_true", help="keep the table if it already holds --lines rows")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the new-lines query")
@@ -139,19 +147,32 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     active = PullRun.objects.filter(configuration_name="bench-poll", status=PullRun.Status.RUNNING).first()
-    if not (args.reuse and active and PullLogEntry.objects.count() == args.lines):
-        active = load(args.lines)
+    if not (
+        args.reuse
+        and active
+        and PullLogEntry.objects.count() == args.lines
+        and active.stations.count() == args.stations
+    ):
+        active = load(args.lines, args.stations)
 
     user, _ = get_user_model().objects.get_or_create(username="bench-poll")
     client = Client()
     client.force_login(user)
     url = f"/monitoring/runs/{active.pk}/"
+    page = client.get(url)
+    # The poller's own URL (older pages polled with ?after= alone): its extra parameters say what the page shows.
+    found = re.search(r'id="run-live"[^>]* hx-get="([^"]+)"', page.content.decode())
+    query = dict(parse_qsl(urlsplit(html.unescape(found.group(1))).query)) if found else {}
     ids = list(PullLogEntry.objects.filter(run=active).order_by("-pk").values_list("pk", flat=True)[:6])
     cases = {"5 new lines": ids[5], "nothing new": ids[0]}
     total = PullLogEntry.objects.count()
     mine = PullLogEntry.objects.filter(run=active).count()
 
-    print(f"\n{total:,} log lines in the table ({mine:,} of the polled run); {args.repeat} polls per case")
+    stations = active.stations.count()
+    print(
+        f"\n{total:,} log lines in the table ({mine:,} of the polled run, {stations} stations); full page "
+        f"{len(page.content):,} bytes; {args.repeat} polls per case"
+    )
     print(f"Load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(
         f"{'poll':16} {'view p50':>9} {'view p95':>9} {'py CPU':>9} {'SQL p50':>9} {'SQL p95':>9} {'bytes':>7}  lines"
@@ -161,7 +182,7 @@ def main() -> int:
         view_times, cpu_times = [], []
         for i in range(args.repeat + 10):
             started, cpu_started = time.perf_counter(), time.process_time()
-            response = client.get(url, {"after": after}, headers={"HX-Request": "true"})
+            response = client.get(url, {**query, "after": after}, headers={"HX-Request": "true"})
             if i >= 10:
                 view_times.append((time.perf_counter() - started) * 1000)
                 cpu_times.append((time.process_time() - cpu_started) * 1000)

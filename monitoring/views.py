@@ -214,8 +214,9 @@ def _poll(request: HttpRequest, run: PullRun, filters: dict) -> HttpResponse:
     if moved:
         changed = list(run.stations.filter(location_id__in=moved).select_related("location").order_by("pk"))
     _name_stations(entries, changed)
-    # The overall bar is the mean over every station: three small columns, no join.
-    progress = run_progress_percent(run, list(run.stations.only("status", "windows_done", "windows_total")))
+    # The overall bar is the mean over every station: small columns, no join ("run" too: the related manager
+    # sets each row's run, and a deferred run_id would cost a query per station).
+    progress = run_progress_percent(run, list(run.stations.only("run", "status", "windows_done", "windows_total")))
     signature = _totals_signature(run, progress)
     context = {
         "run": run,

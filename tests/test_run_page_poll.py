@@ -164,3 +164,13 @@ def test_changing_the_log_filter_also_brings_header_and_progress_up_to_date(view
     assert 'id="run-log"' in body
     assert 'id="run-header" hx-swap-oob="true"' in body and 'id="run-progress" class="mb-3" hx-swap-oob="true"' in body
     assert len(_rows(body)) == 40
+
+
+def test_the_poll_costs_the_same_queries_for_40_stations_as_for_one(viewer_client, run, django_assert_max_num_queries):
+    url = _page_poll_url(viewer_client, run)
+    for station in run.stations.select_related("location"):
+        _log_page(station)
+    # Session, user, run, new lines, moved rows (one query with their locations), overall progress, permissions.
+    with django_assert_max_num_queries(8):
+        body = viewer_client.get(url, **HTMX).content.decode()
+    assert len(_rows(body)) == 40
