@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from acquisition.models import ContinuousValue, DailyValue
 from acquisition.parsers import Reading
@@ -159,3 +161,40 @@ def test_copy_text_escapes_what_copy_would_misread():
     text = copy_text(7, [Reading("ts", dt.date(2026, 1, 2), None, ["A\tB", "C\\D"], None, None)])
 
     assert text == '7\t2026-01-02\t\\N\t["A\\\\tB", "C\\\\\\\\D"]\t\\N\t\\N\n'
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_of_one_series_at_once_queue_up_and_store_each_row_once():
+    """Two configurations sharing a station commit the same series at the same moment. Both find the range empty
+    before either commits, which alone would send both down the COPY shortcut (a unique violation, or duplicates
+    without the constraint): the advisory lock makes the second wait and take the upsert instead."""
+    series = TimeSeriesFactory(kind=TimeSeries.Kind.DAILY)
+    batches = {"a": [daily(d) for d in range(1, 21)], "b": [daily(d) for d in range(11, 31)]}
+    barrier = threading.Barrier(2)
+    counts: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def write(name: str) -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                counts[name] = store_readings("daily", series.pk, batches[name])
+                time.sleep(0.3)  # keep the transaction open: the other writer must wait for it, not interleave
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert DailyValue.objects.filter(series=series).count() == 30
+    assert DailyValue.objects.filter(series=series).values("date").distinct().count() == 30
+    first, second = sorted(counts.values(), key=lambda c: c.unchanged)
+    assert (first.inserted, first.unchanged) == (20, 0)  # the first committer took the COPY shortcut
+    assert (second.inserted, second.updated, second.unchanged) == (10, 0, 10)  # the second waited, then upserted
