@@ -47,7 +47,9 @@ def test_it_names_an_unreachable_broker(anonymous_client, settings, monkeypatch)
     record_heartbeat("beat")
     record_heartbeat("worker:w1")
     connect = celery_module.app.connection_for_write
-    monkeypatch.setattr(celery_module.app, "connection_for_write", lambda: connect(url="redis://127.0.0.1:1/0"))
+    monkeypatch.setattr(
+        celery_module.app, "connection_for_write", lambda: connect(url="redis://127.0.0.1:1/0", transport="redis")
+    )
     response = anonymous_client.get("/health/")
     assert response.status_code == 503
     assert response.json()["failing"] == ["broker"]
