@@ -116,7 +116,7 @@ def _auto_disable(config: PullConfiguration, run: PullRun) -> bool:
         return False
     config.enabled = False
     config.auto_disabled_reason = (
-        f"Disabled automatically after {settings.ALERT_CONSECUTIVE_FAILURES} failed runs in a row "
+        f"Paused automatically after {settings.ALERT_CONSECUTIVE_FAILURES} failed runs in a row "
         f"(last: run #{run.pk} on {timezone.localtime(run.finished_at or timezone.now()):%Y-%m-%d %H:%M}). "
         "Fix the cause, then enable it again."
     )[:255]
@@ -165,7 +165,7 @@ def _streak_body(config: PullConfiguration, run: PullRun, disabled: bool) -> str
     if run.message:
         lines.append(f"Error: {run.message}")
     if disabled:
-        lines.append("It has been disabled automatically: its schedule is paused until someone enables it again.")
+        lines.append("It has been paused automatically: it will not run on schedule until an operator resumes it.")
     lines += [
         "",
         f"Run page: {absolute_url(run.get_absolute_url())}",

@@ -121,7 +121,7 @@ def test_auto_disable_turns_the_configuration_off_and_says_why(alert_settings):
         run = _finish(config, PullRun.Status.FAILED)
     config.refresh_from_db()
     assert not config.enabled
-    assert "Disabled automatically after 3 failed runs in a row" in config.auto_disabled_reason
+    assert "Paused automatically after 3 failed runs in a row" in config.auto_disabled_reason
     assert f"run #{run.pk}" in config.auto_disabled_reason
     streak = [m for m in mail.outbox if "in a row" in m.subject]
     assert len(streak) == 1 and "was disabled" in streak[0].subject

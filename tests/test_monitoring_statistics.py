@@ -57,12 +57,12 @@ def test_it_shows_runs_success_rate_duration_and_values_per_station(viewer_clien
 
 
 def test_the_full_page_shows_the_configuration_and_auto_disable_reason(viewer_client):
-    config = PullConfigurationFactory(enabled=False, auto_disabled_reason="Disabled automatically after 3 failed runs")
+    config = PullConfigurationFactory(enabled=False, auto_disabled_reason="Paused automatically after 3 failed runs")
     response = viewer_client.get(reverse("monitoring:configuration_statistics", args=[config.pk]))
     body = response.content.decode()
     assert response.status_code == 200
     assert "<html" in body and config.name in body
-    assert "Disabled automatically after 3 failed runs" in body
+    assert "Paused automatically after 3 failed runs" in body
     assert response.context["success_rate"] is None
 
 
