@@ -12,9 +12,12 @@ import uuid
 from pathlib import Path
 from unittest import mock
 
+from django.db.models import Q
+from django.utils import timezone
+
 from acquisition import runs
 from acquisition.tasks import run_configuration
-from monitoring.models import PullRun, PullRunStation
+from monitoring.models import PullLogEntry, PullRun, PullRunStation
 from pulls.models import PullConfiguration
 from tests.fakeusgs import FakeUSGS
 from tests.worker_fixtures import WorkerProcess
@@ -87,9 +90,26 @@ def wait_run_end(run_id: int, *, quiet_for: float = 12.0, timeout: float = 90.0)
     return PullRun.objects.get(pk=run_id), False
 
 
+# The janitor's clock steps when a run's tasks were lost: first as it runs once a lost worker has missed its
+# heartbeats for WORKER_LOST_AFTER (its running stations are resumed), then once a pending station's task has been
+# silent for the pending timeout (lost from the queue: sent again). Both are minutes, not the time limit.
+JANITOR_STEPS = (
+    ("the lost worker's heartbeat is 2.5 min old", runs.WORKER_LOST_AFTER + dt.timedelta(seconds=30)),
+    ("pending tasks silent for 16 min", runs.stale_after_default() + dt.timedelta(minutes=1)),
+)
+
+
+def resumed_lines(run_id: int) -> list[str]:
+    return list(
+        PullLogEntry.objects.filter(run_id=run_id, level=PullLogEntry.Level.WARNING)
+        .filter(Q(message__contains="station resumed") | Q(message__contains="station sent again"))
+        .values_list("message", flat=True)
+    )
+
+
 def settle(config: PullConfiguration, sc, *, run_id: int | None = None, attempts: int = 4) -> list[PullRun]:
-    """Let the current run end (the janitor closes it if its tasks were lost), then run again until a run succeeds:
-    the recovery an operator would see over the next scheduled runs. Returns every run, in order."""
+    """Let the current run end; if its tasks were lost, run the janitor (with the clock steps above) so it resumes
+    them; then run again until a run succeeds: the recovery an operator would see. Returns every run, in order."""
     seen: list[PullRun] = []
     for attempt in range(attempts + 1):
         if run_id is None:
@@ -98,13 +118,18 @@ def settle(config: PullConfiguration, sc, *, run_id: int | None = None, attempts
             run = wait_for(lambda b=before: newest_run(config.pk, b), 60, f"a new run of {config}")
             run_id = run.pk
         run, ended = wait_run_end(run_id)
-        if not ended:
-            stuck = run.stations.filter(status__in=runs.UNFINISHED).count()
-            sc.found(f"run #{run.pk} stuck 'running' ({stuck} station tasks lost); no sign of life since "
-                     f"{run.heartbeat_at:%H:%M:%S}")  # fmt: skip
-            sc.did("let the janitor's stale time pass: janitor(stale_after=1 s)")
-            runs.janitor(stale_after=dt.timedelta(seconds=1))
-            run.refresh_from_db()
+        for why, step in JANITOR_STEPS:
+            if ended:
+                break
+            stuck = list(run.stations.filter(status__in=runs.UNFINISHED).values_list("status", flat=True))
+            sc.found(f"run #{run.pk} stuck {run.status} ({len(stuck)} stations unfinished: "
+                     f"{stuck.count('running')} running, {stuck.count('pending')} pending)")  # fmt: skip
+            before = len(resumed_lines(run.pk))
+            runs.janitor(now=timezone.now() + step)
+            lines = resumed_lines(run.pk)[before:]
+            sc.did(f"ran the janitor as it runs when {why}: {len(lines)} stations resumed"
+                   + (f", e.g. “{lines[0][:110]}”" if lines else ""))  # fmt: skip
+            run, ended = wait_run_end(run.pk)
         sc.found(
             f"run #{run.pk} ended {run.status}: {run.stations_succeeded}/{run.stations_total} stations, "
             f"{run.requests_made} requests, inserted {run.values_inserted}, updated {run.values_updated}, "
