@@ -207,6 +207,14 @@ def mark_station_succeeded(run_station_pk: int, **counts: int) -> bool:
     )
 
 
+def drop_unusable_connection() -> None:
+    """Close this thread's connection if the server closed it or it broke mid-statement, so the next query opens a
+    fresh one (a terminated backend would otherwise fail every bookkeeping query after it). Never inside a
+    transaction: that is the caller's (a test's, a request's) to end."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
 def fail_station(
     run_station: PullRunStation,
     error: str,
@@ -216,8 +224,7 @@ def fail_station(
 ) -> bool:
     """The station ends `failed` (or `skipped`); its progress row records a failure, its values and newest time stay
     as they were."""
-    # A connection the server closed (or broke mid-statement) would fail this bookkeeping too: drop it first.
-    connection.close_if_unusable_or_obsolete()
+    drop_unusable_connection()
     now = timezone.now()
     extra = {} if requests_made is None else {"requests_made": requests_made}
     failed = PullRunStation.objects.filter(pk=run_station.pk, status__in=UNFINISHED).update(

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -289,7 +289,7 @@ def pull_station(
         events.say(str(exc), level=WARNING)
     except Exception as exc:
         if db_errors and isinstance(exc, OperationalError | InterfaceError):
-            connection.close_if_unusable_or_obsolete()
+            runs.drop_unusable_connection()
             raise
         message = str(exc) or type(exc).__name__
         if not isinstance(exc, StationError | OSError) and type(exc).__module__ != "acquisition.usgs":

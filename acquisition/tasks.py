@@ -14,7 +14,7 @@ from contextlib import suppress
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError
 
 from acquisition import runs, smart_append
 from monitoring.models import PullRun
@@ -51,7 +51,7 @@ def run_configuration(
     The run records this task's id, so a retry or redelivery of the same task that finds its own run active sends
     the stations still pending again instead of recording itself as skipped (claim_station ignores duplicates).
     """
-    close_old_connections()  # a retry after a database error must not reuse the broken connection
+    runs.drop_unusable_connection()  # a retry after a database error must not reuse the broken connection
     task_id = self.request.id or ""
     if run_id is not None:
         run = runs.take_over(run_id, task_id)
@@ -90,7 +90,7 @@ def run_station(self, run_id: int, location_id: int) -> dict:
     try:
         station = smart_append.pull_station(run_id, location_id, worker=self.request.hostname or "", db_errors=True)
     except _DB_ERRORS as exc:
-        close_old_connections()
+        runs.drop_unusable_connection()
         if self.request.retries < self.max_retries:
             with suppress(*_DB_ERRORS):  # still down: the janitor resumes it once the station's heartbeat is old
                 runs.release_station(run_id, location_id)
