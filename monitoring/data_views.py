@@ -6,13 +6,17 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
+from streamflow.htmx import wants_fragment
 
 from . import charts
 from .export import chart_data, csv_lines, data_extent
@@ -82,6 +86,9 @@ def _epoch(day: dt.date, tz: dt.tzinfo) -> float:
     return dt.datetime.combine(day, dt.time.min, tz).timestamp()
 
 
+@require_GET
+@vary_on_headers("HX-Request")
+@permission_required("stations.view_monitoringlocation", raise_exception=True)
 def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
     location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
     form = RangeForm(request.GET or None)
@@ -125,7 +132,7 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
             context["presets"] = _presets(series, extent)
             context["csv_query"] = urlencode({"kind": series.kind, "start": lo.isoformat(), "end": hi.isoformat()})
     template = "monitoring/station_data.html"
-    if request.htmx:
+    if wants_fragment(request):
         template += "#hydrograph"
     return render(request, template, context)
 
@@ -142,6 +149,8 @@ def _presets(series: TimeSeries, extent) -> list[tuple[str, str]]:
     return presets
 
 
+@require_GET
+@permission_required("stations.view_monitoringlocation", raise_exception=True)
 def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
     location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
     form = RangeForm(request.GET or None)
@@ -162,6 +171,9 @@ def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpR
     return response
 
 
+@require_GET
+@vary_on_headers("HX-Request")
+@permission_required("pulls.view_pullconfiguration", raise_exception=True)
 def configuration_statistics(request: HttpRequest, pk: int) -> HttpResponse:
     """Statistics of a configuration; the configuration page loads the #config-statistics fragment."""
     config = get_object_or_404(PullConfiguration, pk=pk)
@@ -183,6 +195,6 @@ def configuration_statistics(request: HttpRequest, pk: int) -> HttpResponse:
         )
     )
     template = "monitoring/configuration_statistics.html"
-    if request.htmx:
+    if wants_fragment(request):
         template += "#config-statistics"
     return render(request, template, {"configuration": config, **stats})

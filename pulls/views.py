@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from monitoring.stats import station_statistics
 from stations import basket
 from stations.models import MonitoringLocation
+from streamflow.htmx import wants_fragment
 
 from . import cron, runs
 from .forms import PullConfigurationForm
@@ -100,7 +101,7 @@ def configuration_list(request: HttpRequest) -> HttpResponse:
     configurations = [
         _schedule_summary(c) for c in PullConfiguration.objects.with_station_count().with_last_run().order_by("name")
     ]
-    template = "pulls/list.html#config-table" if request.htmx else "pulls/list.html"
+    template = "pulls/list.html#config-table" if wants_fragment(request) else "pulls/list.html"
     return render(request, template, {"configurations": configurations})
 
 
@@ -113,7 +114,7 @@ def configuration_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "recent_runs": config.runs.all()[:10],
         "preview": cron.preview(config.cron_expression, config.timezone),
     }
-    template = "pulls/detail.html#recent-runs" if request.htmx else "pulls/detail.html"
+    template = "pulls/detail.html#recent-runs" if wants_fragment(request) else "pulls/detail.html"
     return render(request, template, context)
 
 

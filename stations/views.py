@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +19,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
+
+from streamflow.htmx import wants_fragment
 
 from . import basket as basket_store
 from .forms import SearchForm
@@ -28,11 +31,6 @@ ADD_ALL_LIMIT = 1000  # "Add all N results" refuses bigger sets: a configuration
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
-def _wants_fragment(request: HttpRequest) -> bool:
-    # A history restore (back button with no cached page) asks for the whole page despite HX-Request.
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 def _search_query(filters: dict) -> str:
     return urlencode({k: v for k, v in filters.items() if v})
 
@@ -81,11 +79,12 @@ def _search_context(request: HttpRequest, form: SearchForm, notice: dict | None 
 # --- search --------------------------------------------------------------------------------------------------
 @require_GET
 @vary_on_headers("HX-Request")
+@permission_required("stations.view_monitoringlocation", raise_exception=True)
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     form.is_valid()  # invalid fields are dropped by form.filters() and shown beside their input
     template = "stations/search.html"
-    if _wants_fragment(request):
+    if wants_fragment(request):
         template += "#results"
     return render(request, template, _search_context(request, form))
 
@@ -102,6 +101,7 @@ def _stored_data(series: TimeSeries) -> dict:
 
 
 @require_GET
+@permission_required("stations.view_monitoringlocation", raise_exception=True)
 def detail(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
     location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
     series = list(location.series.order_by("kind", "-primary", "time_series_id"))
@@ -135,9 +135,10 @@ def _basket_context(request: HttpRequest) -> dict:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@permission_required("stations.view_monitoringlocation", raise_exception=True)
 def basket(request: HttpRequest) -> HttpResponse:
     template = "stations/basket.html"
-    if _wants_fragment(request):
+    if wants_fragment(request):
         template += "#basket-list"
     return render(request, template, _basket_context(request))
 
@@ -157,10 +158,11 @@ def _button_response(request: HttpRequest, location: MonitoringLocation) -> Http
 
 
 @require_POST
+@permission_required("stations.view_monitoringlocation", raise_exception=True)
 def basket_add(request: HttpRequest) -> HttpResponse:
     location = MonitoringLocation.objects.get_or_404(request.POST.get("id", ""))
     added = basket_store.add(request, [location.monitoring_location_id])
-    if _wants_fragment(request):
+    if wants_fragment(request):
         return _button_response(request, location)
     if added:
         messages.success(request, f"Added {location.monitoring_location_id} to the basket.")
@@ -170,10 +172,11 @@ def basket_add(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@permission_required("stations.view_monitoringlocation", raise_exception=True)
 def basket_remove(request: HttpRequest) -> HttpResponse:
     location_id = request.POST.get("id", "")
     basket_store.remove(request, [location_id])
-    if _wants_fragment(request):
+    if wants_fragment(request):
         if request.POST.get("fragment") == "basket-list":
             html = render_to_string("stations/basket.html#basket-list", _basket_context(request), request)
             return _with_counter(request, html)
@@ -184,9 +187,10 @@ def basket_remove(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@permission_required("stations.view_monitoringlocation", raise_exception=True)
 def basket_clear(request: HttpRequest) -> HttpResponse:
     basket_store.clear(request)
-    if _wants_fragment(request):
+    if wants_fragment(request):
         html = render_to_string("stations/basket.html#basket-list", _basket_context(request), request)
         return _with_counter(request, html)
     messages.success(request, "The basket is empty now.")
@@ -194,6 +198,7 @@ def basket_clear(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@permission_required("stations.view_monitoringlocation", raise_exception=True)
 def basket_add_all(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.POST)
     form.is_valid()
@@ -214,7 +219,7 @@ def basket_add_all(request: HttpRequest) -> HttpResponse:
             "text": f"Added {added:,} station{'s' if added != 1 else ''} to the basket"
             + (f" ({len(ids) - added:,} already there)." if added < len(ids) else "."),
         }
-    if _wants_fragment(request):
+    if wants_fragment(request):
         html = render_to_string("stations/search.html#results", _search_context(request, form, notice), request)
         return _with_counter(request, html)
     getattr(messages, "success" if notice["level"] == "success" else "warning")(request, notice["text"])
