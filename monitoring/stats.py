@@ -11,9 +11,7 @@ from celery.schedules import crontab
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from acquisition.models import ContinuousValue, DailyValue
-from pulls.models import PullConfiguration, StationProgress
-from stations.models import TimeSeries
+from pulls.models import PullConfiguration
 
 from .models import PullRun, PullRunStation
 from .staleness import stale_stations
@@ -121,14 +119,6 @@ def next_scheduled_runs(now: dt.datetime | None = None, limit: int = 5) -> list[
 # --- Configuration statistics -------------------------------------------------------------------------------
 
 
-@dataclass
-class StationStats:
-    progress: StationProgress | None
-    location: object
-    series: TimeSeries | None
-    values_stored: int
-
-
 def configuration_statistics(config: PullConfiguration) -> dict:
     runs = PullRun.objects.filter(configuration=config)
     counts = runs.aggregate(
@@ -150,31 +140,3 @@ def configuration_statistics(config: PullConfiguration) -> dict:
         "last_success": last_success,
         "recent_runs": recent,
     }
-
-
-def station_statistics(config: PullConfiguration) -> list[StationStats]:
-    """Per station, in the order they were added: this configuration's progress, and how many values the shared
-    series holds (other configurations may have stored them, so values can exist before this one's first run)."""
-    progress = {p.location_id: p for p in StationProgress.objects.filter(configuration=config)}
-    locations = [m.location for m in config.memberships.select_related("location")]
-    series_ids = [p.time_series_id for p in progress.values() if p.time_series_id]
-    series_by_location = {
-        s.location_id: s for s in TimeSeries.objects.filter(pk__in=series_ids).order_by("location_id", "-primary")
-    }
-    # A station without progress yet: show its primary series of the configuration's kind, if any.
-    for s in TimeSeries.objects.filter(
-        location__in=[loc for loc in locations if loc.pk not in series_by_location], kind=config.series_kind
-    ).order_by("location_id", "-primary"):
-        series_by_location.setdefault(s.location_id, s)
-    model = DailyValue if config.data_type == PullConfiguration.DataType.DAILY_MEAN else ContinuousValue
-    counts = dict(
-        model.objects.filter(series__in=[s.pk for s in series_by_location.values()])
-        .values_list("series")
-        .annotate(n=Count("pk"))
-        .values_list("series", "n")
-    )
-    result = []
-    for loc in locations:
-        series = series_by_location.get(loc.pk)
-        result.append(StationStats(progress.get(loc.pk), loc, series, counts.get(series.pk, 0) if series else 0))
-    return result

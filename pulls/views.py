@@ -12,7 +12,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from monitoring.stats import station_statistics
 from stations import basket
 from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
@@ -20,6 +19,7 @@ from streamflow.htmx import wants_fragment
 from . import cron, runs
 from .forms import PullConfigurationForm
 from .models import SCHEDULE_PRESETS, PullConfiguration
+from .progress import station_rows
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def configuration_detail(request: HttpRequest, pk: int) -> HttpResponse:
     config = _schedule_summary(get_object_or_404(PullConfiguration.objects.with_station_count(), pk=pk))
     context = {
         "config": config,
-        "stations": station_statistics(config),
+        "stations": station_rows(config),
         "recent_runs": config.runs.all()[:10],
         "preview": cron.preview(config.cron_expression, config.timezone),
     }
