@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
-from celery.schedules import crontab
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
+from pulls import cron
 from pulls.models import PullConfiguration
 
 from .models import PullRun, PullRunStation
@@ -65,38 +65,12 @@ def dashboard_summary(now: dt.datetime | None = None) -> dict:
 
 
 def next_fire_time(cron_expression: str, tz_name: str, after: dt.datetime) -> dt.datetime | None:
-    """The first minute strictly after `after` matching the cron expression in time zone `tz_name`,
-    with Celery beat's semantics (day of month AND day of week). None for an expression that never fires
-    within a few years (the configuration form refuses those anyway)."""
+    """When beat will next send a configuration's task (the same computation as the configuration form's preview).
+    None for an expression or time zone that cannot be scheduled (the form refuses those)."""
     try:
-        minute, hour, day_of_month, month, day_of_week = cron_expression.split()
-        spec = crontab(
-            minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month, day_of_week=day_of_week
-        )
-        tz = ZoneInfo(tz_name)
-    except (ValueError, ZoneInfoNotFoundError):
+        return cron.next_runs(cron.parse(cron_expression), tz_name, count=1, after=after)[0]
+    except (cron.CronError, ValueError, KeyError, ZoneInfoNotFoundError):
         return None
-    minutes, hours = sorted(spec.minute), sorted(spec.hour)
-    start = after.astimezone(tz).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
-    day = start.date()
-    for _ in range(366 * 4):
-        # isoweekday: Monday=1..Sunday=7; cron's Sunday is 0.
-        if (
-            day.month in spec.month_of_year
-            and day.day in spec.day_of_month
-            and day.isoweekday() % 7 in spec.day_of_week
-        ):
-            for h in hours:
-                for m in minutes:
-                    candidate = dt.datetime(day.year, day.month, day.day, h, m, tzinfo=tz)
-                    # Skip wall-clock times that do not exist (spring-forward gap) and times already past.
-                    round_trip = candidate.astimezone(dt.UTC).astimezone(tz)
-                    if (round_trip.hour, round_trip.minute) != (h, m):
-                        continue
-                    if candidate >= start:
-                        return candidate
-        day += dt.timedelta(days=1)
-    return None
 
 
 @dataclass(frozen=True)
