@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from streamflow.admin import ReadOnlyAdmin
+
 from .models import ContinuousValue, DailyValue, RateLimitBucket
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ObservationAdmin(ReadOnlyAdmin):
