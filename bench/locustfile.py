@@ -11,6 +11,7 @@ import itertools
 import os
 import random
 import re
+from html import unescape
 
 from locust import HttpUser, between, task
 
@@ -19,8 +20,6 @@ USERNAMES = os.environ.get("LOAD_USERNAMES", "").split(",")
 STATION_IDS = os.environ.get("LOAD_STATION_IDS", "").split(",")
 CONFIG_IDS = [int(x) for x in os.environ.get("LOAD_CONFIG_IDS", "0").split(",")]
 RUN_IDS = [int(x) for x in os.environ.get("LOAD_RUN_IDS", "0").split(",")]
-_LAST = os.environ.get("LOAD_RUN_LAST_LOG", "0:0").split(",")
-RUN_LAST_LOG_ID = {int(k): int(v) for k, v in (pair.split(":") for pair in _LAST)}
 STATES = ["MD", "VA", "PA", "CA", "TX", "CO", "NY", "GA", ""]
 WORDS = ["creek", "river", "potomac", "branch", "big", "fork", "run", "0164", "0159", "near", ""]
 HTMX = {"HX-Request": "true"}
@@ -49,10 +48,31 @@ class _LoggedIn(HttpUser):
         return {**HTMX, "X-CSRFToken": self.client.cookies.get("csrftoken", "")}
 
     def poll(self) -> None:
+        """Poll like an open run page: follow the URL the page's `#run-live` element carries (`?after=…&v=…&state=…`),
+        which each poll response replaces with the next one; reload the page when the run has ended."""
+        if not hasattr(self, "poll_urls"):
+            self.poll_urls: dict[int, str] = {}
         run_id = random.choice(RUN_IDS)
-        # A page that is a few lines behind: the poll returns only the lines after the one it has.
-        after = max(0, RUN_LAST_LOG_ID.get(run_id, 0) - random.randint(0, 30))
-        self.client.get(f"/monitoring/runs/{run_id}/?after={after}", headers=HTMX, name="run log poll")
+        url = self.poll_urls.get(run_id)
+        if url is None:
+            page = self.client.get(f"/monitoring/runs/{run_id}/", name="run page")
+            url = _poll_url(page.text)
+            if url is None:
+                return
+        response = self.client.get(url, headers=HTMX, name="run log poll")
+        next_url = _poll_url(response.text)
+        if next_url is None:
+            self.poll_urls.pop(run_id, None)
+        else:
+            self.poll_urls[run_id] = next_url
+
+
+_RUN_LIVE = re.compile(r'<div id="run-live"[^>]*?hx-get="([^"]+)"')
+
+
+def _poll_url(html: str) -> str | None:
+    match = _RUN_LIVE.search(html)
+    return unescape(match.group(1)) if match else None
 
 
 class OperatorUser(_LoggedIn):
