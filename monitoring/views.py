@@ -14,11 +14,13 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation
+from streamflow.htmx import wants_fragment
 
 from .data_views import plausible_date
 from .models import PullLogEntry, PullRun
@@ -32,9 +34,12 @@ RUNS_PER_PAGE = 25
 # --- Dashboard ----------------------------------------------------------------------------------------------
 
 
+@require_GET
+@vary_on_headers("HX-Request")
+@permission_required("monitoring.view_pullrun", raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
     template = "monitoring/dashboard.html"
-    if request.htmx:
+    if wants_fragment(request):
         template += "#dashboard-cards"
     return render(request, template, dashboard_summary())
 
@@ -91,6 +96,9 @@ def filter_runs(form: RunFilterForm):
     return runs
 
 
+@require_GET
+@vary_on_headers("HX-Request")
+@permission_required("monitoring.view_pullrun", raise_exception=True)
 def run_list(request: HttpRequest) -> HttpResponse:
     form = RunFilterForm(request.GET or None)
     page = Paginator(filter_runs(form), RUNS_PER_PAGE).get_page(request.GET.get("page"))
@@ -98,7 +106,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
     template = "monitoring/runs.html"
-    if request.htmx:
+    if wants_fragment(request):
         template += "#runs-table"
     return render(request, template, context)
 
@@ -125,11 +133,16 @@ def _filtered_log(run: PullRun, filters: dict):
     if filters["level"]:
         entries = entries.filter(level__gte=filters["level"])
     if filters["station"]:
-        # An unknown station shows no lines rather than all of them.
+        # An unknown station shows no lines rather than all of them (location_id=None would mean "run-level lines").
+        if filters["location_id"] is None:
+            return entries.none()
         entries = entries.filter(location_id=filters["location_id"])
     return entries
 
 
+@require_GET
+@vary_on_headers("HX-Request")
+@permission_required("monitoring.view_pullrun", raise_exception=True)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The run page. Its live fragment polls this same URL with ?after=<cursor> while the run is active."""
     run = get_object_or_404(PullRun.objects.select_related("configuration"), pk=pk)
@@ -171,7 +184,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         response = render(request, template + "#run-live", context)
         response.status_code = HTMX_STOP_POLLING
         return response
-    if request.htmx:
+    if wants_fragment(request):
         return render(request, template + "#run-log", context)
     return render(request, template, context)
 
@@ -284,6 +297,8 @@ def _poll_url(run: PullRun, filters: dict, last_id: int, signature: str, since: 
     return f"{reverse('monitoring:run_detail', args=[run.pk])}?{params}"
 
 
+@require_GET
+@permission_required("monitoring.view_pullrun", raise_exception=True)
 def run_log_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The whole log as text, streamed in chunks so a million-line log never sits in memory."""
     run = get_object_or_404(PullRun, pk=pk)

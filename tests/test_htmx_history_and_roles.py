@@ -6,7 +6,13 @@ import pytest
 from django.urls import reverse
 
 from acquisition.models import DailyValue
-from tests.factories import PullConfigurationFactory, TimeSeriesFactory, UserFactory
+from tests.factories import (
+    PullConfigurationFactory,
+    PullLogEntryFactory,
+    PullRunFactory,
+    TimeSeriesFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +26,11 @@ def pages():
     config = PullConfigurationFactory()
     config.stations.add(series.location)
     site = series.location.monitoring_location_id
+    run = PullRunFactory(configuration=config)
     return [
+        reverse("monitoring:dashboard"),
+        reverse("monitoring:runs") + "?status=succeeded",
+        reverse("monitoring:run_detail", args=[run.pk]),
         reverse("stations:search") + "?state=MD",
         reverse("pulls:list"),
         reverse("pulls:detail", args=[config.pk]),
@@ -43,3 +53,11 @@ def test_an_account_in_no_group_is_refused_everywhere(client, pages):
         response = client.get(url)
         assert response.status_code == 403, url
         assert "Ask an administrator to add your account" in response.content.decode()
+
+
+def test_the_log_filter_for_a_station_not_in_the_catalog_shows_no_lines(viewer_client):
+    run = PullRunFactory()
+    PullLogEntryFactory(run=run, message="a run-level line")
+    response = viewer_client.get(reverse("monitoring:run_detail", args=[run.pk]), {"station": "USGS-00000000"})
+    assert response.status_code == 200
+    assert "a run-level line" not in response.content.decode()
