@@ -230,8 +230,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3600)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
-# The janitor fails a run with no sign of life for this long (its station tasks vanished).
-ACQUISITION_STALE_RUN_SECONDS = env.int("ACQUISITION_STALE_RUN_SECONDS", default=CELERY_TASK_TIME_LIMIT + 600)
+# The janitor (every 60 s) resumes a running station silent this long (its worker's own heartbeat goes stale
+# after 2 minutes), and re-sends pending stations silent this long (their task may have been lost with the broker).
+ACQUISITION_STATION_SILENT_SECONDS = env.int("ACQUISITION_STATION_SILENT_SECONDS", default=300)
+ACQUISITION_PENDING_SILENT_SECONDS = env.int("ACQUISITION_PENDING_SILENT_SECONDS", default=900)
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
