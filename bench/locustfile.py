@@ -52,7 +52,7 @@ class _LoggedIn(HttpUser):
         which each poll response replaces with the next one; reload the page when the run has ended."""
         if not hasattr(self, "poll_urls"):
             self.poll_urls: dict[int, str] = {}
-        run_id = random.choice(RUN_IDS)
+        run_id = getattr(self, "watched_run", None) or random.choice(RUN_IDS)
         url = self.poll_urls.get(run_id)
         if url is None:
             page = self.client.get(f"/monitoring/runs/{run_id}/", name="run page")
@@ -123,6 +123,7 @@ class PollerUser(_LoggedIn):
 
     def on_start(self) -> None:
         self.client.cookies.set("sessionid", next(_SESSIONS))
+        self.watched_run = random.choice(RUN_IDS)  # one open run page per poller
 
     @task
     def run_log_poll(self) -> None:
