@@ -96,11 +96,25 @@ def start_run(
     return run
 
 
-def queue_run(configuration: PullConfiguration, trigger: str, triggered_by: str = "") -> PullRun:
+def queue_run(
+    configuration: PullConfiguration,
+    trigger: str,
+    triggered_by: str = "",
+    range_start: dt.date | None = None,
+    range_end: dt.date | None = None,
+) -> PullRun:
     """Record a run the moment someone asks for it (status `queued`, its stations pending), before any worker has
     it, so "Run now" can show it at once; or a `skipped` run with its reason when one is already active (the
-    partial unique constraint decides). The task then takes it over with `take_over(run_id, task_id)`."""
-    return start_run(configuration, trigger=trigger, triggered_by=triggered_by, status=PullRun.Status.QUEUED)
+    partial unique constraint decides). The task then takes it over with `take_over(run_id, task_id)`.
+    A date range makes it a backfill: that range is re-pulled and upserted, progress never moves backwards."""
+    return start_run(
+        configuration,
+        trigger=trigger,
+        triggered_by=triggered_by,
+        range_start=range_start,
+        range_end=range_end,
+        status=PullRun.Status.QUEUED,
+    )
 
 
 def take_over(run_id: int, task_id: str) -> PullRun | None:

@@ -155,3 +155,24 @@ class PullConfigurationAdminForm(ConfigurationRulesMixin, forms.ModelForm):
         cleaned = super().clean()
         self._clean_schedule(cleaned)
         return cleaned
+
+
+class BackfillForm(forms.Form):
+    """Re-pull a date range of a configuration (DESIGN §1.4): upserts that range, never moves progress backwards."""
+
+    start = forms.DateField(label="From", input_formats=["%Y-%m-%d"])
+    end = forms.DateField(label="To", input_formats=["%Y-%m-%d"])
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start is None or end is None:
+            return data
+        today = timezone.localdate()
+        if start < EARLIEST_START:
+            raise forms.ValidationError("USGS records begin in the 1850s; pick a day on or after 1850-01-01.")
+        if end > today:
+            raise forms.ValidationError(f"The range ends in the future; end it today ({today}) or earlier.")
+        if start > end:
+            raise forms.ValidationError("The range starts after it ends; swap the two dates.")
+        return data

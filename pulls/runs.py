@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils import timezone
 
 from monitoring.models import PullRun
 
 
-def enqueue_run(configuration_id: int, triggered_by: str = "") -> PullRun:
+def enqueue_run(
+    configuration_id: int,
+    triggered_by: str = "",
+    range_start: dt.date | None = None,
+    range_end: dt.date | None = None,
+) -> PullRun:
     """Record the run at once (status `queued`, or `skipped` with its reason when the configuration is already
     running) and send it to the workers directly (`.delay`), never through a one-off PeriodicTask (DESIGN §5).
 
-    Returns the run, so the caller can show its page. If the task queue is unreachable the queued run is closed as
+    With a date range the run is a backfill of that range (trigger `backfill`). Returns the run, so the caller
+    can show its page. If the task queue is unreachable the queued run is closed as
     failed (it would otherwise block every later run of the configuration) and the error is raised.
     """
     # Imported here: acquisition imports pulls, and the web process needs the task only when someone clicks.
@@ -20,13 +28,13 @@ def enqueue_run(configuration_id: int, triggered_by: str = "") -> PullRun:
     from pulls.models import PullConfiguration
 
     configuration = PullConfiguration.objects.get(pk=configuration_id)
-    run = queue_run(configuration, PullRun.Trigger.MANUAL, triggered_by)
+    backfill = range_start is not None or range_end is not None
+    trigger = PullRun.Trigger.BACKFILL if backfill else PullRun.Trigger.MANUAL
+    run = queue_run(configuration, trigger, triggered_by, range_start=range_start, range_end=range_end)
     if run.status != PullRun.Status.QUEUED:
         return run  # skipped (already running), or ended at once (no stations)
     try:
-        run_configuration.delay(
-            configuration_id, trigger=PullRun.Trigger.MANUAL, triggered_by=triggered_by, run_id=run.pk
-        )
+        run_configuration.delay(configuration_id, trigger=trigger, triggered_by=triggered_by, run_id=run.pk)
     except Exception:
         PullRun.objects.filter(pk=run.pk, status=PullRun.Status.QUEUED).update(
             status=PullRun.Status.FAILED,

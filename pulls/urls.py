@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/delete/", views.configuration_delete, name="delete"),
     path("<int:pk>/toggle/", views.configuration_toggle, name="toggle"),
     path("<int:pk>/run/", views.configuration_run_now, name="run_now"),
+    path("<int:pk>/backfill/", views.configuration_backfill, name="backfill"),
 ]

@@ -8,16 +8,16 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from stations import basket
 from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
+from streamflow.navigation import safe_next_url
 
 from . import cron, runs
-from .forms import PullConfigurationForm
+from .forms import BackfillForm, PullConfigurationForm
 from .models import SCHEDULE_PRESETS, PullConfiguration
 from .progress import station_rows
 
@@ -86,13 +86,6 @@ def _station_ids(request: HttpRequest, config: PullConfiguration | None, draft: 
     if draft and draft.get("stations") is not None:
         return list(draft["stations"])
     return list(config.memberships.values_list("location__monitoring_location_id", flat=True))
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
 
 
 # --- Pages ----------------------------------------------------------------------------------------------
@@ -240,7 +233,7 @@ def configuration_toggle(request: HttpRequest, pk: int) -> HttpResponse:
             return render(request, "pulls/list.html#config-row", {"config": row})
         return render(request, "pulls/detail.html#config-status", {"config": _schedule_summary(config)})
     messages.success(request, f"“{config}” is now {state}.")
-    return redirect(_safe_next(request, reverse("pulls:list")))
+    return redirect(safe_next_url(request, reverse("pulls:list")))
 
 
 @require_POST
@@ -266,6 +259,30 @@ def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.error(request, run.message or f"Run #{run.pk} ended at once ({run.status}).")
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@require_POST
+@permission_required("pulls.run_pullconfiguration", raise_exception=True)
+def configuration_backfill(request: HttpRequest, pk: int) -> HttpResponse:
+    """Re-pull a date range now: a `backfill` run that upserts the range and never moves progress backwards."""
+    config = get_object_or_404(PullConfiguration, pk=pk)
+    form = BackfillForm(request.POST)
+    if not form.is_valid():
+        errors = " ".join(e for field_errors in form.errors.values() for e in field_errors)
+        messages.error(request, f"Nothing was re-pulled: {errors}")
+        return redirect(config)
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    try:
+        run = runs.enqueue_run(config.pk, request.user.get_username(), range_start=start, range_end=end)
+    except Exception:
+        logger.exception("Could not enqueue a backfill of configuration %s (%s)", config.pk, config.name)
+        messages.error(request, "The re-pull could not be queued: the task queue is not reachable. Check /health/.")
+        return redirect(config)
+    if run.status == run.Status.SKIPPED:
+        messages.warning(request, f"Not started: {run.message}")
+        return redirect(config)
+    messages.success(request, f"Run #{run.pk} re-pulls {start} to {end} for “{config}”; its log follows live below.")
+    return redirect(run)
 
 
 @require_http_methods(["GET", "POST"])

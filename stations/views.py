@@ -16,11 +16,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from streamflow.htmx import wants_fragment
+from streamflow.navigation import safe_next_url
 
 from . import basket as basket_store
 from .forms import SearchForm
@@ -33,13 +33,6 @@ ADD_ALL_LIMIT = 1000  # "Add all N results" refuses bigger sets: a configuration
 # --- helpers ---------------------------------------------------------------------------------------------------
 def _search_query(filters: dict) -> str:
     return urlencode({k: v for k, v in filters.items() if v})
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
-        return candidate
-    return default
 
 
 def _with_counter(request: HttpRequest, html: str) -> HttpResponse:
@@ -149,7 +142,7 @@ def _button_response(request: HttpRequest, location: MonitoringLocation) -> Http
         {
             "location": location,
             "basket_ids": set(basket_store.get_ids(request)),
-            "next_url": _next_url(request, reverse("stations:search")),
+            "next_url": safe_next_url(request, reverse("stations:search")),
             "basket_urls": _basket_urls(),
         },
         request,
@@ -168,7 +161,7 @@ def basket_add(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Added {location.monitoring_location_id} to the basket.")
     else:
         messages.info(request, f"{location.monitoring_location_id} is already in the basket.")
-    return redirect(_next_url(request, reverse("stations:search")))
+    return redirect(safe_next_url(request, reverse("stations:search")))
 
 
 @require_POST
@@ -183,7 +176,7 @@ def basket_remove(request: HttpRequest) -> HttpResponse:
         location = MonitoringLocation.objects.get_or_404(location_id)
         return _button_response(request, location)
     messages.success(request, f"Removed {location_id} from the basket.")
-    return redirect(_next_url(request, reverse("stations:basket")))
+    return redirect(safe_next_url(request, reverse("stations:basket")))
 
 
 @require_POST
