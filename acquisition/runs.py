@@ -284,15 +284,21 @@ def _refresh_totals(run_id: int) -> dict:
     # Only while the run is active: a station whose read was overtaken by the finalizer must not write its older
     # (smaller) totals over the final ones.
     PullRun.objects.filter(pk=run_id, status__in=PullRun.ACTIVE_STATUSES).update(
-        heartbeat_at=timezone.now(),
-        stations_succeeded=agg["succeeded"],
-        stations_failed=agg["failed"],
-        requests_made=agg["requests"],
-        values_inserted=agg["inserted"],
-        values_updated=agg["updated"],
-        values_unchanged=agg["unchanged"],
+        heartbeat_at=timezone.now(), **_total_fields(agg)
     )
     return agg
+
+
+def _total_fields(agg: dict) -> dict:
+    """The run's counters, from the aggregate over its station rows."""
+    return {
+        "stations_succeeded": agg["succeeded"],
+        "stations_failed": agg["failed"],
+        "requests_made": agg["requests"],
+        "values_inserted": agg["inserted"],
+        "values_updated": agg["updated"],
+        "values_unchanged": agg["unchanged"],
+    }
 
 
 CONFIGURATION_DELETED = "The configuration was deleted while this run was in progress; nothing more was pulled."
@@ -355,12 +361,7 @@ def finalize_run(run_id: int) -> PullRun | None:
                 finished_at=now,
                 heartbeat_at=now,
                 message=message,
-                stations_succeeded=agg["succeeded"],
-                stations_failed=agg["failed"],
-                requests_made=agg["requests"],
-                values_inserted=agg["inserted"],
-                values_updated=agg["updated"],
-                values_unchanged=agg["unchanged"],
+                **_total_fields(agg),
             )
         )
         if ended:
