@@ -139,11 +139,13 @@ def main() -> int:
     ensure_database(args.database_url)
     setup_django(args.database_url)
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
     from monitoring.models import PullLogEntry, PullRun
+    from streamflow.roles import VIEWERS
 
     call_command("migrate", verbosity=0)
     active = PullRun.objects.filter(configuration_name="bench-poll", status=PullRun.Status.RUNNING).first()
@@ -156,6 +158,8 @@ def main() -> int:
         active = load(args.lines, args.stations)
 
     user, _ = get_user_model().objects.get_or_create(username="bench-poll")
+    # A Viewer, so the timings include the permission checks every real request pays.
+    user.groups.add(Group.objects.get(name=VIEWERS))
     client = Client()
     client.force_login(user)
     url = f"/monitoring/runs/{active.pk}/"

@@ -159,18 +159,22 @@ def main() -> int:
     ensure_database(args.database_url)
     setup_django(args.database_url)
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
     from stations.models import MonitoringLocation
     from stations.search import run_search
+    from streamflow.roles import VIEWERS
 
     call_command("migrate", verbosity=0)
     if not (args.reuse and MonitoringLocation.objects.count() == args.n):
         load(args.n)
 
     user, _ = get_user_model().objects.get_or_create(username="bench-search")
+    # A Viewer, so the timings include the permission checks every real request pays.
+    user.groups.add(Group.objects.get(name=VIEWERS))
     client = Client()
     client.force_login(user)
 

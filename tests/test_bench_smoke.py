@@ -1,0 +1,50 @@
+"""The benchmark scripts still run end to end (tiny sizes; the figures themselves are not checked here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.postgres
+
+SMALL = {
+    "search": ["--n", "600", "--repeat", "2"],
+    "poll": ["--lines", "20000", "--stations", "5", "--repeat", "3"],  # the polled run has 10,000 lines
+    "chart": ["--values", "3000", "--repeat", "2"],
+}
+
+
+@pytest.fixture
+def bench_database():
+    db = settings.DATABASES["default"]
+    name = f"sf_bench_smoke_{uuid.uuid4().hex[:8]}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+    yield url
+    admin = f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname=postgres"
+    with psycopg.connect(admin, autocommit=True, password=db.get("PASSWORD") or None) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("script", sorted(SMALL))
+def test_the_benchmark_runs_and_prints_its_figures(script, bench_database):
+    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-smoke-key")}
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, f"bench/{script}.py", "--database-url", bench_database, *SMALL[script]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "p95" in result.stdout
