@@ -110,7 +110,7 @@ def configuration_statistics(config: PullConfiguration) -> dict:
     return {
         "counts": counts,
         "success_rate": round(100 * counts["succeeded"] / decided) if decided else None,
-        "mean_duration": dt.timedelta(seconds=round(statistics.fmean(durations))) if durations else None,
+        "mean_duration": dt.timedelta(seconds=round(statistics.fmean(durations), 1)) if durations else None,
         "last_success": last_success,
         "recent_runs": recent,
     }

@@ -347,5 +347,5 @@ def run_again(request: HttpRequest, pk: int) -> HttpResponse:
     if not new.is_active:
         messages.error(request, new.message or f"Run #{new.pk} ended at once ({new.status}).")
         return redirect(new)
-    messages.success(request, f"Run #{new.pk} of “{config.name}” is queued; its log follows live below.")
+    messages.success(request, f"Run #{new.pk} of “{config.name}” was queued.")
     return redirect(new)

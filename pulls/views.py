@@ -100,15 +100,19 @@ def configuration_list(request: HttpRequest) -> HttpResponse:
 
 @permission_required("pulls.view_pullconfiguration", raise_exception=True)
 def configuration_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    template = "pulls/detail.html#recent-runs" if wants_fragment(request) else "pulls/detail.html"
+    return render(request, template, _detail_context(pk))
+
+
+def _detail_context(pk: int, backfill_form: BackfillForm | None = None) -> dict:
     config = _schedule_summary(get_object_or_404(PullConfiguration.objects.with_station_count(), pk=pk))
-    context = {
+    return {
         "config": config,
         "stations": station_rows(config),
         "recent_runs": config.runs.all()[:10],
         "preview": cron.preview(config.cron_expression, config.timezone),
+        "backfill_form": backfill_form or BackfillForm(),
     }
-    template = "pulls/detail.html#recent-runs" if wants_fragment(request) else "pulls/detail.html"
-    return render(request, template, context)
 
 
 @permission_required("pulls.add_pullconfiguration", raise_exception=True)
@@ -254,7 +258,7 @@ def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
             messages.warning(request, f"Not started: {run.message}")
         elif run.is_active:
             # The run exists from this moment: its page shows the stations waiting, then the live log.
-            messages.success(request, f"Run #{run.pk} of “{config}” is queued; its log follows live below.")
+            messages.success(request, f"Run #{run.pk} of “{config}” was queued.")
             url = run.get_absolute_url()
         else:
             messages.error(request, run.message or f"Run #{run.pk} ended at once ({run.status}).")
@@ -268,9 +272,8 @@ def configuration_backfill(request: HttpRequest, pk: int) -> HttpResponse:
     config = get_object_or_404(PullConfiguration, pk=pk)
     form = BackfillForm(request.POST)
     if not form.is_valid():
-        errors = " ".join(e for field_errors in form.errors.values() for e in field_errors)
-        messages.error(request, f"Nothing was re-pulled: {errors}")
-        return redirect(config)
+        # The page again, with the dates as typed and the reason beside the form; nothing was queued.
+        return render(request, "pulls/detail.html", _detail_context(config.pk, form), status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     try:
         run = runs.enqueue_run(config.pk, request.user.get_username(), range_start=start, range_end=end)
@@ -281,7 +284,7 @@ def configuration_backfill(request: HttpRequest, pk: int) -> HttpResponse:
     if run.status == run.Status.SKIPPED:
         messages.warning(request, f"Not started: {run.message}")
         return redirect(config)
-    messages.success(request, f"Run #{run.pk} re-pulls {start} to {end} for “{config}”; its log follows live below.")
+    messages.success(request, f"Run #{run.pk} was queued to re-pull {start} to {end} for “{config}”.")
     return redirect(run)
 
 

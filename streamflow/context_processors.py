@@ -7,7 +7,10 @@ from streamflow import __version__
 
 def site(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
+    signed_in = bool(user and user.is_authenticated)
     return {
         "app_version": __version__,
-        "is_operator": bool(user and user.is_authenticated and user.has_perm("pulls.change_pullconfiguration")),
+        "is_operator": signed_in and user.has_perm("pulls.change_pullconfiguration"),
+        # An account in no group can only sign out: the navbar offers nothing that would answer 403.
+        "has_role": signed_in and user.has_perm("monitoring.view_pullrun"),
     }

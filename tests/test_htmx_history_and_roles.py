@@ -52,7 +52,12 @@ def test_an_account_in_no_group_is_refused_everywhere(client, pages):
     for url in pages:
         response = client.get(url)
         assert response.status_code == 403, url
-        assert "Ask an administrator to add your account" in response.content.decode()
+        body = response.content.decode()
+        assert "Ask an administrator to add your account" in body
+        # Nothing on the page leads to another 403: no dashboard link, no app navigation; logging out works.
+        assert 'href="/"' not in body
+        assert 'href="/stations/"' not in body
+        assert 'id="logout-button"' in body
 
 
 def test_the_log_filter_for_a_station_not_in_the_catalog_shows_no_lines(viewer_client):

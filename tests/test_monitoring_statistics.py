@@ -68,3 +68,11 @@ def test_the_full_page_shows_the_configuration_and_auto_disable_reason(viewer_cl
 
 def test_an_unknown_configuration_is_404(viewer_client):
     assert viewer_client.get(reverse("monitoring:configuration_statistics", args=[99999])).status_code == 404
+
+
+def test_the_mean_duration_keeps_tenths_of_a_second_like_the_run_pages(viewer_client):
+    config = PullConfigurationFactory()
+    start = timezone.now() - dt.timedelta(minutes=5)
+    PullRunFactory(configuration=config, started_at=start, finished_at=start + dt.timedelta(milliseconds=1300))
+    body = viewer_client.get(reverse("monitoring:configuration_statistics", args=[config.pk])).content.decode()
+    assert '<dd class="col-sm-3" id="stat-mean-duration">1.3 s</dd>' in body

@@ -50,11 +50,13 @@ def test_it_queues_a_backfill_run_of_the_range_and_opens_its_page(operator_clien
         ("yesterday", "2026-03-01", "Enter a valid date"),
     ],
 )
-def test_a_bad_range_says_why_and_queues_nothing(operator_client, config, sent, start, end, message):
-    response = operator_client.post(
-        reverse("pulls:backfill", args=[config.pk]), {"start": start, "end": end}, follow=True
-    )
-    assert message in response.content.decode()
+def test_a_bad_range_says_why_keeps_the_dates_and_queues_nothing(operator_client, config, sent, start, end, message):
+    response = operator_client.post(reverse("pulls:backfill", args=[config.pk]), {"start": start, "end": end})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert message in body
+    assert 'id="backfill-error"' in body
+    assert f'value="{end}"' in body  # the dates come back as typed
     assert not PullRun.objects.exists()
     assert sent == []
 

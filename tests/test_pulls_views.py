@@ -176,7 +176,7 @@ def test_run_now_records_the_run_at_once_and_opens_its_page(operator_client, con
     assert (run.status, run.trigger, run.triggered_by) == ("queued", "manual", "olivia-operator")
     assert sent == [((config.pk,), {"trigger": "manual", "triggered_by": "olivia-operator", "run_id": run.pk})]
     page = operator_client.get(response["Location"]).content.decode()
-    assert f"Run #{run.pk} of “{escape(config)}” is queued" in page
+    assert f"Run #{run.pk} of “{escape(config)}” was queued" in page
     assert PeriodicTask.objects.filter(name__startswith="pull-config-").count() == 1  # no one-off task
 
 

@@ -184,7 +184,7 @@ def test_operators_can_run_the_configuration_again_and_land_on_the_new_run(opera
         ((run.configuration_id,), {"trigger": "manual", "triggered_by": "olivia-operator", "run_id": new.pk})
     ]
     page = operator_client.get(response["Location"]).content.decode()
-    assert f"Run #{new.pk} of" in page and "is queued" in page
+    assert f"Run #{new.pk} of" in page and "was queued" in page
 
 
 def test_run_again_while_a_run_is_active_says_it_was_skipped(operator_client, fake_run_configuration):
