@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url
 
 from streamflow.htmx import wants_fragment
 from streamflow.navigation import safe_next_url
@@ -77,9 +78,12 @@ def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     form.is_valid()  # invalid fields are dropped by form.filters() and shown beside their input
     template = "stations/search.html"
-    if wants_fragment(request):
-        template += "#results"
-    return render(request, template, _search_context(request, form))
+    if not wants_fragment(request):
+        return render(request, template, _search_context(request, form))
+    response = render(request, template + "#results", _search_context(request, form))
+    # The address bar gets the search without its empty filters (…?q=creek, not …?q=creek&state=&huc=&series=).
+    kept = urlencode([(k, v) for k, v in request.GET.items() if v])
+    return push_url(response, reverse("stations:search") + (f"?{kept}" if kept else ""))
 
 
 # --- station page --------------------------------------------------------------------------------------------

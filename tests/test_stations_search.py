@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from stations import search
 from stations.models import MonitoringLocation
@@ -169,3 +170,11 @@ def test_a_word_search_count_stops_at_its_own_lower_cap(viewer_client, monkeypat
     body = viewer_client.get("/stations/", {"q": "creek"}).content.decode()
     assert "More than 2 stations match" in body
     assert "“Add all” works up to" in body  # no add-all button for an uncounted set
+
+
+def test_the_htmx_search_pushes_its_address_without_empty_filters(viewer_client):
+    response = viewer_client.get(
+        reverse("stations:search"), {"q": "creek", "state": "", "huc": "", "series": ""}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == "/stations/?q=creek"
