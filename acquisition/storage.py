@@ -15,7 +15,7 @@ progress row commit together (DESIGN.md §4.3).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -109,28 +109,51 @@ def _copy_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def copy_text(series_pk: int, rows: Iterable) -> str:
-    """The COPY (text format) body for `rows`: one line per reading, in the staging table's column order.
+def copy_chunks(series_pk: int, rows: Iterable, size: int = 4096) -> Iterator[str]:
+    """The COPY (text format) body for `rows`, in pieces of `size` lines, in the staging table's column order.
 
-    Built as one string: about twice as fast as psycopg's per-row `write_row` for these six short columns.
+    Each piece is one string built with one join (about twice as fast as psycopg's per-row `write_row` for these
+    six short columns). Pieces rather than one body: the server ingests piece N while Python formats piece N+1.
     """
-    sid = str(series_pk)
-    qual_cache: dict[tuple, str] = {(): "[]"}
-    lines = []
+    sid = f"{series_pk}\t"
+    qual_cache: dict[tuple, str] = {}
+    status_cache: dict[str | None, str] = {None: "\\N"}
+    lines: list[str] = []
     append = lines.append
     for r in rows:
         value = r[2]
         quals = r[3]
-        qtext = qual_cache.get(tuple(quals)) if quals else "[]"
-        if qtext is None:
-            qtext = qual_cache[tuple(quals)] = _copy_escape(json.dumps(list(quals)))
-        status = r[4]
+        if quals:
+            key = tuple(quals)
+            qtext = qual_cache.get(key)
+            if qtext is None:
+                qtext = qual_cache[key] = _copy_escape(json.dumps(list(quals)))
+        else:
+            qtext = "[]"
+        status = status_cache.get(r[4])
+        if status is None:
+            status = status_cache[r[4]] = _copy_escape(r[4])
         lm = r[5]
         append(
-            f"{sid}\t{r[1].isoformat()}\t{'\\N' if value is None else repr(value)}\t{qtext}\t"
-            f"{'\\N' if status is None else _copy_escape(status)}\t{'\\N' if lm is None else lm.isoformat()}\n"
+            f"{sid}{r[1].isoformat()}\t{'\\N' if value is None else repr(value)}\t{qtext}\t"
+            f"{status}\t{'\\N' if lm is None else lm.isoformat()}\n"
         )
-    return "".join(lines)
+        if len(lines) >= size:
+            yield "".join(lines)
+            lines.clear()
+    if lines:
+        yield "".join(lines)
+
+
+def copy_text(series_pk: int, rows: Iterable) -> str:
+    """The whole COPY (text format) body for `rows` as one string (see `copy_chunks`)."""
+    return "".join(copy_chunks(series_pk, rows))
+
+
+def _copy_into(cursor, target: str, columns: str, series_pk: int, rows: Iterable) -> None:
+    with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+        for chunk in copy_chunks(series_pk, rows):
+            copy.write(chunk)
 
 
 def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, replace) -> StoreCounts:
@@ -143,14 +166,12 @@ def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, repla
         if by_time and replace is None and not _any_stored(cursor, table, key, series_pk, by_time):
             # Nothing stored in this range yet (first load, backfill of a gap): no row can conflict, so the rows
             # go straight into the table, at COPY's own rate.
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                copy.write(copy_text(series_pk, by_time.values()))
+            _copy_into(cursor, table, columns, series_pk, by_time.values())
             counts.inserted = counts.received
             return counts
         stage = _ensure_stage_pg(cursor, key)
         if by_time:
-            with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
-                copy.write(copy_text(series_pk, by_time.values()))
+            _copy_into(cursor, stage, columns, series_pk, by_time.values())
             # The join drops rows that came back identical before the upsert sees them: ON CONFLICT would lock
             # (and so write) every conflicting row even when its WHERE then skips the update.
             cursor.execute(
