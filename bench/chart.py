@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from poll import ensure_database, percentiles, setup_django  # noqa: E402
+from common import ensure_database, percentiles, setup_django  # noqa: E402
 
 SITE = "USGS-99000099"
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)

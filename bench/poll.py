@@ -23,29 +23,10 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from common import ensure_database, percentiles, setup_django  # noqa: E402
+
 RUNS = 100
-
-
-def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 50)
-    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
-    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "streamflow.settings"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def ensure_database(database_url: str) -> None:
-    import psycopg
-
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    admin = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def load(lines: int, stations: int):
@@ -114,11 +95,6 @@ def load(lines: int, stations: int):
         cursor.execute("VACUUM ANALYZE monitoring_pulllogentry")
     print(f"Loaded {lines:,} log lines with COPY in {time.perf_counter() - started:.1f} s", flush=True)
     return active
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def main() -> int:

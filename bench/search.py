@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from common import ensure_database, percentiles, setup_django  # noqa: E402
+
 GAGES2 = ROOT.parent / "shared" / "fixtures" / "stations" / "gages2_9322.tsv"
 CASES = {
     "name word (rare: potomac)": {"q": "potomac"},
@@ -30,28 +33,6 @@ CASES = {
     "unfiltered first page + count": {},
 }
 LINKS = (" NEAR ", " NR ", " AT ", " A ", " AB ", " BL ", " BELOW ", " ABOVE ")
-
-
-def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 50)
-    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
-    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "streamflow.settings"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def ensure_database(database_url: str) -> None:
-    import psycopg
-
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    admin = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def real_names_and_states() -> tuple[list[str], list[str]]:
@@ -123,12 +104,6 @@ def load(n: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE stations_monitoringlocation")
     print(f"VACUUM ANALYZE in {time.perf_counter() - started:.1f} s", flush=True)
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return statistics.median(ordered), p95
 
 
 def search_sql(params: dict) -> list[tuple[str, tuple]]:
