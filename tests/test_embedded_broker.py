@@ -44,12 +44,16 @@ def test_messages_written_while_a_worker_reads_all_arrive_whole(folder):
     name = f"jobs-{uuid.uuid4().hex}"
     count = 300
     received = []
+    # Declared before anything is sent, as a worker's queues are: Kombu's in-process binding table is not
+    # thread-safe while two connections declare the same exchange.
+    ready = threading.Event()
 
     def consume():
         # Poll the folder as fast as a busy worker would, to catch files while they are being written.
         deadline = time.monotonic() + 60
         with _connection(folder) as conn:
             queue = conn.SimpleQueue(name)
+            ready.set()
             while len(received) < count and time.monotonic() < deadline:
                 try:
                     message = queue.get(block=False)
@@ -61,6 +65,7 @@ def test_messages_written_while_a_worker_reads_all_arrive_whole(folder):
 
     reader = threading.Thread(target=consume)
     reader.start()
+    assert ready.wait(timeout=10)
     with _connection(folder) as conn:
         queue = conn.SimpleQueue(name)
         for n in range(count):
