@@ -112,8 +112,11 @@ def _copy_escape(text: str) -> str:
 def copy_chunks(series_pk: int, rows: Iterable, size: int = 4096) -> Iterator[str]:
     """The COPY (text format) body for `rows`, in pieces of `size` lines, in the staging table's column order.
 
-    Each piece is one string built with one join (about twice as fast as psycopg's per-row `write_row` for these
-    six short columns). Pieces rather than one body: the server ingests piece N while Python formats piece N+1.
+    Rows are `acquisition.parsers.Reading`s. Time, value and last_modified are written from the response's own text
+    where the parser kept it (it is canonical there, and `datetime.isoformat` alone cost more than the rest of the
+    line), else formatted from the typed field. Each piece is one string built with one join (about twice as fast
+    as psycopg's per-row `write_row`). Pieces rather than one body: the server ingests piece N while Python formats
+    piece N+1.
     """
     sid = f"{series_pk}\t"
     qual_cache: dict[tuple, str] = {}
@@ -121,7 +124,13 @@ def copy_chunks(series_pk: int, rows: Iterable, size: int = 4096) -> Iterator[st
     lines: list[str] = []
     append = lines.append
     for r in rows:
-        value = r[2]
+        time_text = r[6] or r[1].isoformat()
+        value = r[7]
+        if value is None:
+            value = "\\N" if r[2] is None else repr(r[2])
+        last_modified = r[8]
+        if last_modified is None:
+            last_modified = "\\N" if r[5] is None else r[5].isoformat()
         quals = r[3]
         if quals:
             key = tuple(quals)
@@ -133,11 +142,7 @@ def copy_chunks(series_pk: int, rows: Iterable, size: int = 4096) -> Iterator[st
         status = status_cache.get(r[4])
         if status is None:
             status = status_cache[r[4]] = _copy_escape(r[4])
-        lm = r[5]
-        append(
-            f"{sid}{r[1].isoformat()}\t{'\\N' if value is None else repr(value)}\t{qtext}\t"
-            f"{status}\t{'\\N' if lm is None else lm.isoformat()}\n"
-        )
+        append(f"{sid}{time_text}\t{value}\t{qtext}\t{status}\t{last_modified}\n")
         if len(lines) >= size:
             yield "".join(lines)
             lines.clear()

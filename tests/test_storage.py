@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 import time
 
+import orjson
 import pytest
 from django.db import connection, transaction
 
@@ -198,3 +199,39 @@ def test_two_writers_of_one_series_at_once_queue_up_and_store_each_row_once():
     first, second = sorted(counts.values(), key=lambda c: c.unchanged)
     assert (first.inserted, first.unchanged) == (20, 0)  # the first committer took the COPY shortcut
     assert (second.inserted, second.updated, second.unchanged) == (10, 0, 10)  # the second waited, then upserted
+
+
+@pytest.mark.django_db
+def test_parsed_values_read_back_exactly_whatever_text_the_response_used(series, cseries):
+    """The parser hands storage the response's own text where it is canonical; every row, written from that text
+    or formatted from the typed field, must read back as the value the parser produced."""
+    from acquisition.parsers import parse_readings_text
+
+    def body(rows):
+        return orjson.dumps({"type": "FeatureCollection", "features": [{"properties": p} for p in rows]})
+
+    base = {"time_series_id": "ts", "approval_status": "Approved", "qualifier": None}
+    daily_rows = [
+        {**base, "time": "2026-09-28", "value": "12.4", "last_modified": "2026-09-29T07:08:17.284720+00:00"},
+        {**base, "time": "2026-W40-2", "value": "1e3", "last_modified": "2026-09-29T07:08:17Z"},
+        {**base, "time": "20260930", "value": " 0.5 ", "last_modified": "2026-09-29T03:08:17-04:00"},
+        {**base, "time": "2026-10-01", "value": "1_000", "last_modified": "2026-09-29T07:08:17"},
+        {**base, "time": "2026-10-02", "value": 7, "last_modified": None},
+        {**base, "time": "2026-10-03", "value": "-0.000123456789012", "last_modified": "2026-09-29T07:08:17+00:00"},
+    ]
+    readings = parse_readings_text(body(daily_rows), "daily")
+    assert store_readings("daily", series.pk, readings).inserted == 6
+    stored = {v.date: (v.value, v.last_modified) for v in DailyValue.objects.filter(series=series)}
+    assert stored == {r.time: (r.value, r.last_modified) for r in readings}
+
+    instant_rows = [
+        {**base, "time": "2026-03-09T07:05:00+00:00", "value": "3.25", "last_modified": "2026-03-09T08:00:00+00:00"},
+        {**base, "time": "2026-03-09T07:10:00Z", "value": "3.5", "last_modified": "2026-03-09T08:00:00+00:00"},
+        {**base, "time": "2026-03-09T02:15:00-05:00", "value": None, "last_modified": "2026-03-09T08:00:00+00:00"},
+    ]
+    readings = parse_readings_text(body(instant_rows), "continuous")
+    assert store_readings("continuous", cseries.pk, readings).inserted == 3
+    stored = {v.time: (v.value, v.last_modified) for v in ContinuousValue.objects.filter(series=cseries)}
+    assert stored == {r.time: (r.value, r.last_modified) for r in readings}
+    # Storing the same response again finds every row unchanged: the text and the typed field agree.
+    assert store_readings("continuous", cseries.pk, readings).unchanged == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -48,6 +49,24 @@ def assert_readings(readings: list[Reading], kind: str, expected_count: int) -> 
         assert all(isinstance(q, str) for q in r.qualifiers)
         assert r.approval_status in (None, "Provisional", "Approved")
         assert r.last_modified is None or r.last_modified.tzinfo is UTC
+        assert_texts_read_back(r, kind)
+
+
+def assert_texts_read_back(r: Reading, kind: str) -> None:
+    """The text a Reading carries for storage (None: formatted from the typed field) means exactly that field."""
+    if r.time_text is not None:
+        if kind == "daily":
+            assert r.time_text == r.time.isoformat()
+        else:
+            assert datetime.fromisoformat(r.time_text) == r.time and r.time_text.endswith("+00:00")
+    if r.value is None:
+        assert r.value_text is None
+    elif r.value_text is not None:
+        assert float(r.value_text) == r.value or (math.isnan(r.value) and r.value_text == "nan")
+    if r.last_modified is None:
+        assert r.last_modified_text is None
+    elif r.last_modified_text is not None:
+        assert datetime.fromisoformat(r.last_modified_text) == r.last_modified
 
 
 def assert_locations(rows: list[dict], expected_count: int) -> None:
@@ -307,6 +326,51 @@ def test_a_daily_time_written_as_an_instant_keeps_its_calendar_date() -> None:
 def test_rows_without_a_usable_time_are_skipped() -> None:
     readings = parse_daily_page(page(feature(time=None), feature(time="not a date"), feature()))
     assert len(readings) == 1
+
+
+def test_the_response_text_is_kept_for_storage_only_where_it_reads_back_as_parsed() -> None:
+    readings = parse_daily_page(
+        page(
+            feature(),  # the service's own shapes: all three texts kept
+            feature(time="2026-W40-1", value="1e3", last_modified="2026-09-29T07:08:17Z"),
+            feature(time="20260930", value=" 12.5 ", last_modified="2026-09-29T03:08:17-04:00"),
+            feature(time="2026-10-01", value="1_000", last_modified="2026-09-29T07:08:17"),
+            feature(time="2026-10-02", value=7, last_modified=None),
+            feature(time="2026-10-03", value="nan", last_modified="2026-09-29T07:08:17.284720+00:00"),
+        )
+    )
+    first, week, basic, underscore, number, nan = readings
+    assert (first.time_text, first.value_text, first.last_modified_text) == (
+        "2026-09-28",
+        "12.4",
+        "2026-09-29T07:08:17.284720+00:00",
+    )
+    # Forms Python reads but PostgreSQL would read differently (or refuse) are written from the typed field instead.
+    assert (week.time, week.time_text, week.value, week.value_text) == (date(2026, 9, 28), None, 1000.0, "1000.0")
+    assert week.last_modified_text == "2026-09-29T07:08:17+00:00"
+    assert (basic.time_text, basic.value_text) == (None, "12.5")
+    assert basic.last_modified == datetime(2026, 9, 29, 7, 8, 17, tzinfo=UTC)
+    assert basic.last_modified_text == "2026-09-29T07:08:17+00:00"
+    assert (underscore.value, underscore.value_text, underscore.last_modified_text) == (
+        1000.0,
+        "1000.0",
+        "2026-09-29T07:08:17+00:00",
+    )
+    assert (number.value, number.value_text) == (7.0, "7.0")
+    assert (number.last_modified, number.last_modified_text) == (None, None)
+    assert nan.value_text == "nan" and nan.last_modified_text == "2026-09-29T07:08:17.284720+00:00"
+    for r in readings:
+        assert_texts_read_back(r, "daily")
+    instants = parse_continuous_page(
+        page(
+            feature(time="2026-03-09T07:05:00+00:00"),
+            feature(time="2026-03-09T07:10:00Z"),
+            feature(time="2026-03-09T02:15:00-05:00"),
+        )
+    )
+    assert [r.time_text for r in instants] == ["2026-03-09T07:05:00+00:00", None, None]
+    for r in instants:
+        assert_texts_read_back(r, "continuous")
 
 
 def test_the_text_path_accepts_bytes_and_str() -> None:
