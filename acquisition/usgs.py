@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from operator import itemgetter
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -197,17 +198,27 @@ def _next_href(page: dict) -> str | None:
     return None
 
 
-def _merge(merged: dict, readings: Iterable[Reading]) -> None:
-    # (time_series_id, time) is the key; a row seen twice (window boundary, revision while paging) keeps the newer.
-    for r in readings:
-        key = (r.time_series_id, r.time)
-        old = merged.get(key)
-        if old is None or (r.last_modified is not None and (old.last_modified or r.last_modified) <= r.last_modified):
+def merge_readings(merged: dict, readings: Iterable[Reading]) -> None:
+    """Add one page's readings to `merged`, keyed (time_series_id, time).
+
+    A row seen twice (a window boundary, a revision while paging) keeps the one modified later.
+    """
+    get = merged.get
+    for r in readings:  # indexes, not attribute names: this runs once per value (r[5] is last_modified)
+        key = (r[0], r[1])
+        old = get(key)
+        if old is None or (r[5] is not None and (old[5] or r[5]) <= r[5]):
             merged[key] = r
 
 
-def _sorted(merged: dict) -> list[Reading]:
-    return sorted(merged.values(), key=lambda r: (r.time, r.time_series_id))
+def sorted_readings(merged: dict) -> list[Reading]:
+    """The merged readings in (time, time_series_id) order: the order storage writes them in."""
+    readings = list(merged.values())
+    # Two stable sorts, series then time, give (time, series) order at a third of the cost of one sort on a tuple
+    # key; the first is a single pass when, as usual, every row is of one series.
+    readings.sort(key=itemgetter(0))
+    readings.sort(key=itemgetter(1))
+    return readings
 
 
 def choose_primary(series: Iterable[SeriesInfo]) -> SeriesInfo | None:
@@ -534,8 +545,8 @@ class USGSClient:
             params["last_modified"] = f"{_iso_z(last_modified_since)}/.."
         merged: dict = {}
         for page in self.get_pages("daily", params):
-            _merge(merged, parse_daily_page(page, default_series_id=time_series_id or ""))
-        return _sorted(merged)
+            merge_readings(merged, parse_daily_page(page, default_series_id=time_series_id or ""))
+        return sorted_readings(merged)
 
     @staticmethod
     def continuous_windows(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -577,10 +588,10 @@ class USGSClient:
         for number, (window_start, window_end) in enumerate(windows, 1):
             window = {**params, "time": f"{_iso_z(window_start)}/{_iso_z(window_end)}"}
             for page in self.get_pages("continuous", window):
-                _merge(merged, parse_continuous_page(page, default_series_id=time_series_id or ""))
+                merge_readings(merged, parse_continuous_page(page, default_series_id=time_series_id or ""))
             if on_window is not None:
                 on_window(number, len(windows), window_start, window_end)
-        return _sorted(merged)
+        return sorted_readings(merged)
 
     # -- metadata -----------------------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 import pytest
 import requests
 
-from acquisition.parsers import SeriesInfo
+from acquisition.parsers import Reading, SeriesInfo
 from acquisition.usgs import (
     MAX_URL_BYTES,
     USGSBadRequest,
@@ -17,6 +17,8 @@ from acquisition.usgs import (
     USGSRateLimited,
     USGSTransient,
     choose_primary,
+    merge_readings,
+    sorted_readings,
 )
 from tests.fakeusgs import FakeStation, FakeUSGS
 
@@ -110,6 +112,21 @@ def test_it_keeps_the_newer_row_when_a_key_appears_twice(fake):
     readings = client.daily(monitoring_location_id=POTOMAC, start=SEPTEMBER[0], end=SEPTEMBER[1])
     keys = [(r.time_series_id, r.time) for r in readings]
     assert len(keys) == len(set(keys)) == 30
+
+
+def test_pages_merge_to_one_row_per_key_the_later_modified_winning_in_time_then_series_order():
+    early, late = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)
+
+    def r(series: str, day: int, value: float, modified: datetime | None) -> Reading:
+        return Reading(series, date(2026, 9, day), value, [], "Provisional", modified)
+
+    merged: dict = {}
+    merge_readings(merged, [r("b", 2, 1.0, early), r("a", 2, 1.0, early), r("a", 1, 1.0, late), r("b", 1, 1.0, None)])
+    merge_readings(merged, [r("a", 2, 2.0, late), r("a", 1, 2.0, early), r("b", 1, 2.0, early), r("b", 2, 2.0, None)])
+    rows = [(x.time.day, x.time_series_id, x.value) for x in sorted_readings(merged)]
+    # a/2 revised later: taken; a/1 came back older: kept; b/1 had no stamp: the stamped one wins; b/2 unstamped
+    # second copy never replaces a stamped one.
+    assert rows == [(1, "a", 1.0), (1, "b", 2.0), (2, "a", 2.0), (2, "b", 1.0)]
 
 
 def test_it_pulls_revisions_by_last_modified(fake):
