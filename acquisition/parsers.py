@@ -128,7 +128,7 @@ def _features(obj: Any) -> list[dict]:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building many small objects.
 
     A 50,000-row page allocates ~300,000 container objects; with the collector on, its repeated passes over them
@@ -145,7 +145,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _parse_readings(obj: Any, kind: Kind, default_series_id: str) -> list[Reading]:
-    with _gc_paused():
+    with gc_paused():
         return _parse_features(_features(obj), kind, default_series_id)
 
 
@@ -289,7 +289,7 @@ def parse_continuous_page(obj: Any, *, default_series_id: str = "") -> list[Read
 
 def load_json(body: str | bytes) -> Any:
     """``orjson.loads`` with the collector paused: a 50,000-feature page is ~200,000 new dicts and lists."""
-    with _gc_paused():
+    with gc_paused():
         return orjson.loads(body)
 
 
@@ -297,7 +297,7 @@ def parse_readings_text(text: str | bytes, kind: Kind, *, default_series_id: str
     """Fast path from a raw response body (orjson) to readings."""
     if kind not in ("daily", "continuous"):
         raise ValueError(f"kind must be 'daily' or 'continuous', not {kind!r}")
-    with _gc_paused():
+    with gc_paused():
         return _parse_features(_features(orjson.loads(text)), kind, default_series_id)
 
 

@@ -25,6 +25,7 @@ import requests
 from acquisition.parsers import (
     Reading,
     SeriesInfo,
+    gc_paused,
     load_json,
     parse_continuous_page,
     parse_daily_page,
@@ -204,11 +205,12 @@ def merge_readings(merged: dict, readings: Iterable[Reading]) -> None:
     A row seen twice (a window boundary, a revision while paging) keeps the one modified later.
     """
     get = merged.get
-    for r in readings:  # indexes, not attribute names: this runs once per value (r[5] is last_modified)
-        key = (r[0], r[1])
-        old = get(key)
-        if old is None or (r[5] is not None and (old[5] or r[5]) <= r[5]):
-            merged[key] = r
+    with gc_paused():  # one new key tuple a value: let the collector not rescan everything merged so far
+        for r in readings:  # indexes, not attribute names: this runs once per value (r[5] is last_modified)
+            key = (r[0], r[1])
+            old = get(key)
+            if old is None or (r[5] is not None and (old[5] or r[5]) <= r[5]):
+                merged[key] = r
 
 
 def sorted_readings(merged: dict) -> list[Reading]:

@@ -3,14 +3,18 @@
     .venv/bin/python bench/ingest.py --database-url postgres://postgres@127.0.0.1:5432/sf_acq_bench
 
 Data: 30 stations' full daily records (~1,000,000 values) and one station-year of 5-minute values (~105,000), as
-response JSON text shaped like the Water Data OGC API's (pages of up to 50,000 features, out of time order).
-Measured, each on the same table with the same indexes and constraints:
-  pipeline   parse (acquisition.parsers.parse_readings_text) + store (acquisition.storage.store_readings)
+the response JSON text the product's own requests get back (the six properties it asks for, skipGeometry=true;
+pages of up to 50,000 features, daily pages out of time order; every daily last_modified distinct, the worst case
+for the parser). Measured, each on the same table with the same indexes and constraints:
+  pipeline   what one station task does with the response pages: parse each page from its text
+             (acquisition.parsers.parse_readings_text), merge and sort them as the client does
+             (acquisition.usgs.merge_readings/sorted_readings), store (acquisition.storage.store_readings)
   rerun      the same again (nothing changed), and with half the values changed
-  raw COPY   COPY of the same rows straight into the table (no parse, no conflict handling): the ceiling
+  raw COPY   COPY of the same rows, in the same order, straight into the table (no parse, no conflict
+             handling, the COPY text prepared beforehand): the ceiling
   bulk       Django bulk_create(update_conflicts=True) of the already-parsed rows
   save()     row-by-row ORM saves, on a 20,000-row sample
-  peer       dataretrieval-python parsing the same text (when installed: pip install dataretrieval)
+  peer       dataretrieval-python parsing the same text (pip install dataretrieval, or make bench-install)
 The database is created if missing and migrated; its observation tables are emptied between measurements.
 """
 
@@ -23,10 +27,8 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ensure_database, setup_django  # noqa: E402 - bench/ is the script's own directory
 
 DAILY_STATIONS = 30
 DAILY_DAYS = 33_334  # per station: ~91 years, 30 x 33,334 = 1,000,020 values
@@ -36,52 +38,30 @@ SAVE_SAMPLE = 20_000
 TODAY = dt.date(2026, 11, 20)
 
 
-def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "streamflow.settings")
+def setup(database_url: str) -> None:
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        sys.exit("bench/ingest.py measures PostgreSQL: pass --database-url postgres://…")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    _create_database(database_url)
-    import django
-
-    django.setup()
+    ensure_database(database_url)
+    setup_django(database_url)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
 
 
-def _create_database(database_url: str) -> None:
-    import environ
-    import psycopg
-    from psycopg import sql
-
-    cfg = environ.Env.db_url_config(database_url)
-    if "postgresql" not in cfg["ENGINE"]:
-        sys.exit("bench/ingest.py measures PostgreSQL: pass --database-url postgres://…")
-    params = {"host": cfg.get("HOST") or "127.0.0.1", "port": cfg.get("PORT") or 5432, "user": cfg.get("USER")}
-    if cfg.get("PASSWORD"):
-        params["password"] = cfg["PASSWORD"]
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(cfg["NAME"])))
-
-
 # --- Response text, shaped like the API's ------------------------------------------------------------------
 
 
-def _feature(series_id: str, site: str, time_text: str, value: str | None, quals, status: str, lm: str) -> dict:
+def _feature(series_id: str, time_text: str, value: str | None, quals, status: str, lm: str) -> dict:
+    # What the product's own request gets back (SPEC §2): the six properties it lists in `properties=`, the feature
+    # id (always returned) and, with skipGeometry=true, a null geometry.
     return {
         "type": "Feature",
         "id": str(uuid.uuid4()),
         "properties": {
             "time_series_id": series_id,
-            "monitoring_location_id": site,
-            "parameter_code": "00060",
-            "statistic_id": "00003",
             "time": time_text,
             "value": value,
-            "unit_of_measure": "ft^3/s",
             "approval_status": status,
             "qualifier": quals,
             "last_modified": lm,
@@ -111,7 +91,7 @@ def _pages(features: list[dict]) -> list[bytes]:
     return out
 
 
-def daily_text(series_id: str, site: str, *, changed_half: bool = False) -> list[bytes]:
+def daily_text(series_id: str, *, changed_half: bool = False) -> list[bytes]:
     first = TODAY - dt.timedelta(days=DAILY_DAYS - 1)
     features = []
     for i in range(DAILY_DAYS):
@@ -121,20 +101,18 @@ def daily_text(series_id: str, site: str, *, changed_half: bool = False) -> list
         quals = ["ICE", "ESTIMATED"] if i % 53 == 0 else (["ESTIMATED"] if i % 41 == 0 else None)
         lm = f"{day + dt.timedelta(days=121 if approved else 1)}T07:08:17.284720+00:00"
         status = "Approved" if approved else "Provisional"
-        features.append(_feature(series_id, site, day.isoformat(), _value(i, salt), quals, status, lm))
+        features.append(_feature(series_id, day.isoformat(), _value(i, salt), quals, status, lm))
     return _pages(features)
 
 
-def continuous_text(series_id: str, site: str, *, changed_half: bool = False) -> list[bytes]:
+def continuous_text(series_id: str, *, changed_half: bool = False) -> list[bytes]:
     first = dt.datetime.combine(TODAY - dt.timedelta(days=365), dt.time(0), tzinfo=dt.UTC)
     features = []
     for i in range(CONTINUOUS_VALUES):
         t = first + dt.timedelta(minutes=5 * i)
         salt = 1 if changed_half and i % 2 == 0 else 0
         lm = t.replace(minute=58, second=19).isoformat()
-        f = _feature(series_id, site, t.isoformat(), _value(i, salt), None, "Provisional", lm)
-        f["properties"]["statistic_id"] = "00011"
-        features.append(f)
+        features.append(_feature(series_id, t.isoformat(), _value(i, salt), None, "Provisional", lm))
     # Continuous pages come in (series, time) order.
     import orjson
 
@@ -162,32 +140,38 @@ def empty(table: str) -> None:
         cursor.execute("CHECKPOINT")
 
 
-def pipeline(kind: str, stations: list[tuple[int, list[bytes]]]) -> tuple[float, object]:
-    # Strictly one thing at a time. (Parsing the next station in a second thread while this one is stored was
-    # measured slower: the parse and the COPY formatting then fight for the GIL.)
+def assemble(kind: str, pages: list[bytes]) -> list:
+    """One station's response pages to the readings storage gets, exactly as the client builds them: each page
+    parsed from its text, merged by (series, time), sorted by time."""
     from acquisition.parsers import parse_readings_text
+    from acquisition.usgs import merge_readings, sorted_readings
+
+    merged: dict = {}
+    for page in pages:
+        merge_readings(merged, parse_readings_text(page, kind))
+    return sorted_readings(merged)
+
+
+def pipeline(kind: str, stations: list[tuple[int, list[bytes]]]) -> tuple[float, object]:
+    # Strictly one thing at a time, as one station task does it. (Parsing the next station in a second thread
+    # while this one is stored was measured slower: the parse and the COPY formatting then fight for the GIL.)
     from acquisition.storage import StoreCounts, store_readings
 
     total = StoreCounts()
 
     def run() -> None:
         for series_pk, pages in stations:
-            readings = []
-            for page in pages:
-                readings.extend(parse_readings_text(page, kind))
-            total.__iadd__(store_readings(kind, series_pk, readings))
+            total.__iadd__(store_readings(kind, series_pk, assemble(kind, pages)))
 
     return timed(run), total
 
 
 def parse_only(kind: str, stations: list[tuple[int, list[bytes]]]) -> tuple[float, dict[int, list]]:
-    from acquisition.parsers import parse_readings_text
-
     parsed: dict[int, list] = {}
 
     def run() -> None:
         for series_pk, pages in stations:
-            parsed[series_pk] = [r for page in pages for r in parse_readings_text(page, kind)]
+            parsed[series_pk] = assemble(kind, pages)
 
     return timed(run), parsed
 
@@ -304,7 +288,7 @@ def fixtures(kind: str):
             time_series_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{site}/{kind}").hex,
             defaults={"location": location, "kind": kind, "primary": True},
         )
-        out.append((series.pk, site, series.time_series_id))
+        out.append((series.pk, series.time_series_id))
     return out
 
 
@@ -316,8 +300,8 @@ def measure(kind: str, out) -> dict[str, float]:
     make = daily_text if kind == "daily" else continuous_text
     series = fixtures(kind)
     out(f"\n== {kind}: generating response text …")
-    first = [(pk, make(ts, site)) for pk, site, ts in series]
-    half = [(pk, make(ts, site, changed_half=True)) for pk, site, ts in series]
+    first = [(pk, make(ts)) for pk, ts in series]
+    half = [(pk, make(ts, changed_half=True)) for pk, ts in series]
     mb = sum(len(p) for _, pages in first for p in pages) / 1e6
     parse_s, parsed = parse_only(kind, first)
     n = sum(len(rows) for rows in parsed.values())
@@ -370,16 +354,18 @@ def measure(kind: str, out) -> dict[str, float]:
 
 
 def main() -> None:
-    global DAILY_STATIONS
+    global DAILY_STATIONS, DAILY_DAYS, CONTINUOUS_VALUES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""), help="postgres://… (created)")
     parser.add_argument("--stations", type=int, default=DAILY_STATIONS, help="daily stations (profiling: fewer)")
+    parser.add_argument("--days", type=int, default=DAILY_DAYS, help="daily values per station")
+    parser.add_argument("--continuous-values", type=int, default=CONTINUOUS_VALUES, help="5-minute values")
     parser.add_argument("--only", choices=("daily", "continuous"), help="measure one kind only")
     args = parser.parse_args()
-    DAILY_STATIONS = args.stations
+    DAILY_STATIONS, DAILY_DAYS, CONTINUOUS_VALUES = args.stations, args.days, args.continuous_values
     if not args.database_url:
         sys.exit("Pass --database-url postgres://user@host:5432/dbname (it is created if missing).")
-    setup_django(args.database_url)
+    setup(args.database_url)
 
     def out(line: str) -> None:
         sys.stdout.write(line + "\n")
