@@ -71,9 +71,7 @@ def format_value(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
-def csv_lines(
-    series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo = dt.UTC
-) -> Iterator[str]:
+def csv_lines(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo = dt.UTC) -> Iterator[str]:
     """The CSV in chunks of rows, read from the database in chunks: memory stays flat for any range. Times are
     always UTC (the column says so); `tz` only says whose calendar days `start` and `end` are."""
     writer = csv.writer(_Echo(), lineterminator="\n")
