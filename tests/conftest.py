@@ -21,6 +21,15 @@ REQUIRE_ALL = os.environ.get("STREAMFLOW_REQUIRE_ALL") == "1"
 PASSWORD = "correct-horse-battery-staple"
 
 
+def pytest_configure(config):
+    # Django's production hasher (PBKDF2, 1.2 million rounds) takes about a second per password on a small CI
+    # machine, and the suite creates and logs in hundreds of users. Tests of the login flow do not depend on
+    # which hasher; the settings keep Django's default (checked in tests/test_settings_security.py).
+    from django.test.utils import override_settings
+
+    override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
+
+
 def _missing_parts() -> dict[str, str]:
     missing = {}
     engine = settings.DATABASES["default"]["ENGINE"]

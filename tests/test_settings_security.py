@@ -41,3 +41,17 @@ def test_a_bad_page_limit_fails_loudly():
     result = _load_settings({"SECRET_KEY": "x" * 50, "USGS_PAGE_LIMIT": "100000"})
     assert result.returncode != 0
     assert "USGS_PAGE_LIMIT" in result.stderr
+
+
+def test_passwords_are_hashed_with_pbkdf2_outside_the_tests():
+    # The test suite swaps in a fast hasher (tests/conftest.py); the settings themselves must keep Django's default.
+    code = (
+        "import os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'streamflow.settings'; django.setup(); "
+        "from django.contrib.auth.hashers import get_hasher; print(get_hasher().algorithm)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**clean, "SECRET_KEY": "x" * 50}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "pbkdf2_sha256"
