@@ -120,7 +120,7 @@ def _http_error(status: int, body: bytes, url: str) -> USGSError:
             hint = "The request was forbidden: check USGS_API_KEY, and send fewer ids per request."
         return USGSError(f"{said} {hint}", **kwargs)
     if status == 404:
-        return USGSBadRequest(f"{said} Check the monitoring location or series id, and USGS_BASE_URL.", **kwargs)
+        return USGSBadRequest(f"{said} Check the monitoring location or series id, and USGS_API_URL.", **kwargs)
     if status in (413, 414):
         return USGSBadRequest(f"{said} The request is too long: ask for fewer locations or series at once.", **kwargs)
     if status == 429:
@@ -342,7 +342,7 @@ class USGSClient:
         if _origin(href) != self._origin:
             raise USGSError(
                 f"USGS sent a next link to another host ({parts.scheme}://{parts.hostname}); refusing to follow it so "
-                f"the API key is not sent there. Check USGS_BASE_URL ({self.base_url}).",
+                f"the API key is not sent there. Check USGS_API_URL ({self.base_url}).",
                 code="CROSS_HOST_NEXT",
                 url=href,
             )

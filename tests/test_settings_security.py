@@ -55,3 +55,21 @@ def test_passwords_are_hashed_with_pbkdf2_outside_the_tests():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "pbkdf2_sha256"
+
+
+def test_every_usgs_setting_the_code_names_is_a_real_documented_setting():
+    """Error messages tell the operator which setting to check: each name must exist and be in the README."""
+    import re
+
+    from django.conf import settings
+
+    readme = (ROOT / "README.md").read_text()
+    names = set()
+    for folder in ("acquisition", "stations", "pulls", "monitoring", "streamflow", "templates"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".html"):
+                names |= set(re.findall(r"\bUSGS_[A-Z_]+\b", path.read_text()))
+    assert "USGS_API_URL" in names
+    for name in sorted(names):
+        assert hasattr(settings, name), f"{name} is named in the code but is not a setting"
+        assert f"`{name}`" in readme, f"{name} is not documented in README.md"
