@@ -22,9 +22,10 @@ from django.utils import timezone
 
 from acquisition import runs
 from acquisition.client import build_client
+from acquisition.parsers import choose_primary
 from acquisition.runlog import ERROR, WARNING, StationEvents, plural, when
 from acquisition.storage import StoreCounts, store_readings
-from acquisition.usgs import USGSClient, choose_primary
+from acquisition.usgs import USGSClient
 from monitoring.models import PullRun, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
 from stations.models import MonitoringLocation, TimeSeries

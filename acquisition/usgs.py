@@ -14,8 +14,6 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from operator import itemgetter
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -25,13 +23,23 @@ import requests
 from acquisition.parsers import (
     Reading,
     SeriesInfo,
-    gc_paused,
+    choose_primary,
     load_json,
+    merge_readings,
     parse_continuous_page,
     parse_daily_page,
     parse_error,
     parse_monitoring_locations,
     parse_series_metadata,
+    sorted_readings,
+)
+from acquisition.usgs_errors import (
+    USGSBadRequest,
+    USGSError,
+    USGSRateLimited,
+    USGSTransient,
+    error_for_status,
+    retry_after_seconds,
 )
 
 logger = logging.getLogger(__name__)
@@ -61,73 +69,6 @@ __all__ = [
     "USGSTransient",
     "choose_primary",
 ]
-
-
-# -------------------------------------------------------------------------------------------------------------------
-# Errors
-# -------------------------------------------------------------------------------------------------------------------
-
-
-class USGSError(Exception):
-    """A request to USGS failed. ``str()`` is a sentence naming the URL and what to do about it."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        description: str | None = None,
-        url: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
-        self.description = description
-        self.url = url
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class USGSBadRequest(USGSError):
-    """The request itself is wrong (400, 404, 413, 414, or a URL we refused to send); retrying will not help."""
-
-
-class USGSRateLimited(USGSError):
-    """429 OVER_RATE_LIMIT that outlasted the retries, or a Retry-After longer than we are willing to wait."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
-
-class USGSTransient(USGSError):
-    """5xx, broken connections or unreadable bodies that outlasted the retries; a later run may succeed."""
-
-
-def _http_error(status: int, body: bytes, url: str) -> USGSError:
-    code, description = parse_error(status, body)
-    said = f"USGS answered HTTP {status} {code} for {url}: {description.rstrip('.')}."
-    kwargs = {"status": status, "code": code, "description": description, "url": url}
-    if status == 403:
-        if code == "API_KEY_INVALID":
-            hint = "Check USGS_API_KEY: the key is wrong or was revoked (sign up at api.waterdata.usgs.gov/signup)."
-        elif code == "API_KEY_MISSING":
-            hint = "Set USGS_API_KEY: this endpoint needs an API key."
-        else:
-            hint = "The request was forbidden: check USGS_API_KEY, and send fewer ids per request."
-        return USGSError(f"{said} {hint}", **kwargs)
-    if status == 404:
-        return USGSBadRequest(f"{said} Check the monitoring location or series id, and USGS_API_URL.", **kwargs)
-    if status in (413, 414):
-        return USGSBadRequest(f"{said} The request is too long: ask for fewer locations or series at once.", **kwargs)
-    if status == 429:
-        return USGSRateLimited(f"{said} The hourly quota is used up: wait, then run again.", **kwargs)
-    if status >= 500:
-        return USGSTransient(f"{said} The service failed; a later run will retry.", **kwargs)
-    return USGSBadRequest(f"{said} Fix the request; sending it again will not help.", **kwargs)
 
 
 # -------------------------------------------------------------------------------------------------------------------
@@ -174,59 +115,11 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port
 
 
-def _retry_after_seconds(raw: str | None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date."""
-    if not raw:
-        return None
-    raw = raw.strip()
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _next_href(page: dict) -> str | None:
     for link in page.get("links") or ():
         if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
             return str(link["href"])
     return None
-
-
-def merge_readings(merged: dict, readings: Iterable[Reading]) -> None:
-    """Add one page's readings to `merged`, keyed (time_series_id, time).
-
-    A row seen twice (a window boundary, a revision while paging) keeps the one modified later.
-    """
-    get = merged.get
-    with gc_paused():  # one new key tuple a value: let the collector not rescan everything merged so far
-        for r in readings:  # indexes, not attribute names: this runs once per value (r[5] is last_modified)
-            key = (r[0], r[1])
-            old = get(key)
-            if old is None or (r[5] is not None and (old[5] or r[5]) <= r[5]):
-                merged[key] = r
-
-
-def sorted_readings(merged: dict) -> list[Reading]:
-    """The merged readings in (time, time_series_id) order: the order storage writes them in."""
-    readings = list(merged.values())
-    # Two stable sorts, series then time, give (time, series) order at a third of the cost of one sort on a tuple
-    # key; the first is a single pass when, as usual, every row is of one series.
-    readings.sort(key=itemgetter(0))
-    readings.sort(key=itemgetter(1))
-    return readings
-
-
-def choose_primary(series: Iterable[SeriesInfo]) -> SeriesInfo | None:
-    """The series to pull: the one USGS marks Primary, then the one that ends latest."""
-    far_past = datetime.min.replace(tzinfo=UTC)
-    return max(series, key=lambda s: (s.primary, s.end or far_past, s.time_series_id), default=None)
 
 
 # -------------------------------------------------------------------------------------------------------------------
@@ -381,7 +274,7 @@ class USGSClient:
                         return obj
                     failure = "a JSON body that is not an object"
             elif failure is None and (status in _NOT_RETRIED or (400 <= status < 500 and status not in (408, 429))):
-                error = _http_error(status, body, url)
+                error = error_for_status(status, body, url)
                 self._event("error", str(error), {"url": url, "status": status, "attempt": attempt + 1})
                 raise error
             wait = self._retry_wait(attempt, status, headers, body, url)
@@ -435,7 +328,7 @@ class USGSClient:
 
     def _retry_wait(self, attempt: int, status: int | None, headers: Any, body: bytes, url: str) -> float:
         backoff = self._rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
-        retry_after = _retry_after_seconds(headers.get("Retry-After")) if status in (429, 503) else None
+        retry_after = retry_after_seconds(headers.get("Retry-After")) if status in (429, 503) else None
         if retry_after is None:
             return backoff
         if retry_after > self.max_retry_after:

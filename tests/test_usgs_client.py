@@ -8,7 +8,7 @@ from email.utils import format_datetime
 import pytest
 import requests
 
-from acquisition.parsers import Reading, SeriesInfo
+from acquisition.parsers import Reading, SeriesInfo, merge_readings, sorted_readings
 from acquisition.usgs import (
     MAX_URL_BYTES,
     USGSBadRequest,
@@ -17,8 +17,6 @@ from acquisition.usgs import (
     USGSRateLimited,
     USGSTransient,
     choose_primary,
-    merge_readings,
-    sorted_readings,
 )
 from tests.fakeusgs import FakeStation, FakeUSGS
 
