@@ -235,3 +235,18 @@ def test_parsed_values_read_back_exactly_whatever_text_the_response_used(series,
     assert stored == {r.time: (r.value, r.last_modified) for r in readings}
     # Storing the same response again finds every row unchanged: the text and the typed field agree.
     assert store_readings("continuous", cseries.pk, readings).unchanged == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize(("model", "key"), [(DailyValue, "date"), (ContinuousValue, "time")])
+def test_each_observation_table_keeps_only_the_indexes_it_needs(model, key):
+    """Every index is maintained on each of millions of rows written: the primary key and the natural key only.
+    The natural key (series, time) also serves every read by series (charts, exports, the foreign key's cascade)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [model._meta.db_table])
+        definitions = sorted(row[0].split(" USING ")[1].replace('"', "") for row in cursor.fetchall())
+        assert definitions == sorted(["btree (id)", f"btree (series_id, {key})"])
+        cursor.execute(f"EXPLAIN SELECT * FROM {model._meta.db_table} WHERE series_id = 1 ORDER BY {key} LIMIT 100")
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "Index Scan" in plan and ("series_date" in plan or "series_time" in plan)
