@@ -194,17 +194,6 @@ def _number(raw: Any) -> tuple[float, str]:
     return number, repr(number)
 
 
-def _instant(raw: Any) -> tuple[datetime, str]:
-    """A last_modified as (aware UTC datetime, ISO text to write); naive text is read as UTC."""
-    dt = datetime.fromisoformat(raw)  # TypeError when not a string
-    tz = dt.tzinfo
-    if tz is not UTC:
-        dt = dt.replace(tzinfo=UTC) if tz is None else dt.astimezone(UTC)
-    elif len(raw) in (25, 32) and raw[10] == "T" and raw.endswith("+00:00"):
-        return dt, raw  # "YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00", as the service writes it (the loop inlines this)
-    return dt, dt.isoformat()
-
-
 def _parse_features(features: list, kind: Kind, default_series_id: str) -> list[Reading]:
     # Hot loop, ~1 µs per row. Rows in the shape the client asks for (all six properties, bare date or "+00:00"
     # instant, string or null value) take the fast path: subscripts, C-level fromisoformat, each distinct value
@@ -250,7 +239,8 @@ def _parse_features(features: list, kind: Kind, default_series_id: str) -> list[
                     if lm.tzinfo is utc and len(raw) in (25, 32) and raw[10] == "T" and raw.endswith("+00:00"):
                         lm_text = raw
                     else:
-                        lm, lm_text = _instant(raw)
+                        lm = parse_instant(raw)  # "Z", another offset or naive (read as UTC): re-written in UTC
+                        lm_text = lm.isoformat()
                 last_raw = raw
             q = props["qualifier"]
             append(
