@@ -67,6 +67,11 @@ class RateLimitBucket(models.Model):
     name = models.CharField(max_length=60, unique=True)
     tokens = models.FloatField(default=0.0)
     updated_at = models.DateTimeField()
+    # The gateway's own count, from the X-RateLimit-* headers of the last answer that had them (keyed requests
+    # only): what the dashboard shows as "quota left".
+    quota_limit = models.PositiveIntegerField(null=True, blank=True)
+    quota_remaining = models.PositiveIntegerField(null=True, blank=True)
+    quota_seen_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name}: {self.tokens:.1f} tokens"

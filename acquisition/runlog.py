@@ -12,7 +12,7 @@ import logging
 from django.db.models import F
 from django.utils import timezone
 
-from monitoring.models import PullLogEntry, PullRun, PullRunStation
+from monitoring.models import PullLogEntry, PullRun, PullRunBatch, PullRunStation
 
 logger = logging.getLogger("acquisition.runs")
 
@@ -129,3 +129,111 @@ class StationEvents:
                 level=DEBUG,
                 location_id=self.location_id,
             )
+
+
+class BatchEvents:
+    """The USGSClient `on_event` hook for one batch of one run (a batch's requests serve all its members).
+
+    Every page moves the batch's counters and heartbeat (the janitor's sign of life), writes the batch's progress
+    into each running member's row (so every member's bar moves with its batch's pages), records the quota USGS
+    reported, and writes a line to the run log naming the batch and the request ("batch 3 of 12, 200 stations:
+    window 2026-11-01 → now: page 2, 50,000 values").
+    """
+
+    def __init__(self, batch: PullRunBatch, batches_total: int) -> None:
+        self.batch = batch
+        self.run_id = batch.run_id
+        self.label = f"Batch {batch.number} of {batches_total}"
+        self.client = None  # set once the client exists: its request count is copied on every event
+        self.earlier_requests = batch.requests_made or 0  # earlier attempts' requests were made: they count
+        self.pages = 0
+        self.phase = ""
+        self.echo = None  # run_pull's progress display
+
+    def say(self, message: str, *, level: int = INFO, location_id: int | None = None, site: str = "") -> None:
+        log(self.run_id, message, level=level, location_id=location_id)
+        if self.echo is not None:
+            self.echo(f"{site}: {message}" if site else message)
+
+    def requests(self) -> int:
+        return self.earlier_requests + (getattr(self.client, "requests_made", 0) or 0)
+
+    def set_phase(self, label: str) -> None:
+        self.phase = label
+        PullRunBatch.objects.filter(pk=self.batch.pk).update(phase=label[:200])
+
+    def window_done(self) -> None:
+        self.batch.windows_done += 1
+        self._save_progress()
+
+    def _save_progress(self) -> None:
+        now = timezone.now()
+        batch = self.batch
+        batch.requests_made = self.requests()
+        PullRunBatch.objects.filter(pk=batch.pk).update(
+            windows_done=batch.windows_done,
+            pages_fetched=batch.pages_fetched,
+            values_received=batch.values_received,
+            requests_made=batch.requests_made,
+            heartbeat_at=now,
+        )
+        PullRunStation.objects.filter(batch=batch, status=PullRunStation.Status.RUNNING).update(
+            progress=batch.progress_percent,
+            windows_done=batch.windows_done,
+            pages_fetched=batch.pages_fetched,
+            heartbeat_at=now,
+        )
+        PullRun.objects.filter(pk=self.run_id).update(heartbeat_at=now)
+
+    def __call__(self, kind: str, message: str, data: dict) -> None:
+        try:
+            self._record(kind, message, data)
+        except Exception:  # progress display must never break the pull itself
+            logger.warning("could not record %s event for run %s", kind, self.run_id, exc_info=True)
+
+    def _record(self, kind: str, message: str, data: dict) -> None:
+        if kind == "page":
+            self.pages += 1
+            features = int(data.get("features") or 0)
+            self.batch.pages_fetched += 1
+            self.batch.values_received += features
+            self._save_progress()
+            quota = data.get("ratelimit_remaining")
+            if quota is not None:
+                record_quota(getattr(self.client, "ratelimit_limit", None), quota)
+            suffix = f"; quota left {quota}" if quota is not None else ""
+            what = f"{self.phase}: " if self.phase else ""
+            page = data.get("page") or self.pages
+            stations = plural(self.batch.stations, "station")
+            self.say(f"{self.label} ({stations}): {what}page {page}, {plural(features, 'value')}{suffix}")
+        elif kind == "retry":
+            self._save_progress()
+            self.say(f"{self.label}: {message}", level=WARNING)
+        elif kind == "error":
+            self._save_progress()
+            self.say(f"{self.label}: {message}", level=ERROR)
+        else:
+            self.say(message, level=DEBUG)
+
+    def throttled(self, wait: float) -> None:
+        """The shared rate limiter made us wait: keep the heartbeats fresh and say so once per long wait."""
+        now = timezone.now()
+        PullRunBatch.objects.filter(pk=self.batch.pk).update(heartbeat_at=now)
+        PullRun.objects.filter(pk=self.run_id).update(heartbeat_at=now)
+        if wait >= 1.0:
+            log(
+                self.run_id,
+                f"{self.label}: waiting {wait:.0f} s for the shared USGS request quota (USGS_REQUESTS_PER_HOUR)",
+                level=DEBUG,
+            )
+
+
+def record_quota(limit: int | None, remaining: int | None) -> None:
+    """What USGS last said about the hourly quota (X-RateLimit-*), for the dashboard and run pages."""
+    from acquisition.client import BUCKET_NAME
+    from acquisition.models import RateLimitBucket
+
+    fields = {"quota_remaining": remaining, "quota_seen_at": timezone.now()}
+    if limit is not None:
+        fields["quota_limit"] = limit
+    RateLimitBucket.objects.filter(name=BUCKET_NAME).update(**fields)

@@ -17,8 +17,10 @@ from django.db.models import Count, Exists, F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from acquisition.models import RateLimitBucket
+from acquisition.planning import plan_batches
 from acquisition.runlog import ERROR, INFO, WARNING, log
-from monitoring.models import Heartbeat, PullRun, PullRunStation
+from monitoring.models import Heartbeat, PullRun, PullRunBatch, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
 
 logger = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def start_run(
                 PullRunStation.objects.bulk_create(
                     PullRunStation(run=run, location_id=pk, heartbeat_at=now) for pk in locations
                 )
+                batches = plan_batches(run, now)
         except IntegrityError:
             active = PullRun.objects.active().filter(configuration=configuration).first()
             if active is None:
@@ -89,7 +92,12 @@ def start_run(
         what += f", re-pulling {range_start or 'the start'} to {range_end or 'today'}"
     by = f" by {triggered_by}" if triggered_by else ""
     verb = "started" if running else "queued"
-    log(run.pk, f"Run {verb} ({trigger}) for “{configuration.name}”{by}: {len(locations)} stations; {what}.")
+    shared = f" in {batches} batch{'es' if batches != 1 else ''} that share their requests" if locations else ""
+    log(
+        run.pk,
+        f"Run {verb} ({trigger}) for “{configuration.name}”{by}: {len(locations)} stations{shared}; {what}."
+        + quota_note(batches),
+    )
     if not locations:
         finalize_run(run.pk)
         run.refresh_from_db()
@@ -138,12 +146,25 @@ def own_active_run(configuration_id: int, task_id: str) -> PullRun | None:
     return PullRun.objects.active().filter(configuration_id=configuration_id, task_id=task_id).first()
 
 
-def pending_locations(run_id: int) -> list[int]:
+def pending_batches(run_id: int) -> list[int]:
+    """Numbers of the run's batches waiting for a task."""
     return list(
-        PullRunStation.objects.filter(run_id=run_id, status=PullRunStation.Status.PENDING).values_list(
-            "location_id", flat=True
-        )
+        PullRunBatch.objects.filter(run_id=run_id, status=PullRunBatch.Status.PENDING)
+        .order_by("number")
+        .values_list("number", flat=True)
     )
+
+
+def quota_note(batches: int) -> str:
+    """The run's expected requests beside the quota USGS last reported (a run can outgrow what is left)."""
+    bucket = RateLimitBucket.objects.filter(quota_remaining__isnull=False).first()
+    if bucket is None or not batches:
+        return ""
+    need = 2 * batches
+    note = f" It needs about {need} USGS requests plus pages; {bucket.quota_remaining} of the hourly quota were left"
+    if bucket.quota_seen_at:
+        note += f" at {bucket.quota_seen_at:%H:%M} UTC"
+    return note + "."
 
 
 def _record_skipped(fields: dict, active: PullRun) -> PullRun:
@@ -167,58 +188,76 @@ def station_silent_after() -> dt.timedelta:
     return dt.timedelta(seconds=getattr(settings, "ACQUISITION_STATION_SILENT_SECONDS", 300))
 
 
-def claim_station(run_id: int, location_id: int, *, worker: str = "") -> PullRunStation | None:
-    """Mark the station running on `worker`. None if the run or station is over, or if another task is working on
-    it right now (a running station whose heartbeat is fresh): a duplicate message is then a no-op.
+def claim_batch(run_id: int, number: int, *, worker: str = "") -> tuple[PullRunBatch, list[PullRunStation]] | None:
+    """Mark batch `number` running on `worker`, with its unfinished members; returns (batch, members) or None.
 
-    A station is claimed again when the janitor put it back to pending (its worker was lost) or when its own
-    heartbeat went silent. Its request count keeps what the earlier attempts spent (they made real requests); its
-    page and window counters restart with the attempt.
+    None if the run is over, the batch finished, or another task is working on it right now (a running batch
+    whose heartbeat is fresh): a duplicate message is then a no-op. A batch is claimed again when the janitor put it
+    back to pending or its heartbeat went silent. Each claim counts an attempt on the batch and on its members:
+    a member commits only while its attempt number is still the one it was claimed with (fencing). Requests of
+    earlier attempts stay counted (they were made); page and window counters restart with the attempt.
     """
     now = timezone.now()
-    claimable = Q(status=PullRunStation.Status.PENDING) | Q(
+    claimable = Q(status=PullRunBatch.Status.PENDING) | Q(
         Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - station_silent_after()),
-        status=PullRunStation.Status.RUNNING,
+        status=PullRunBatch.Status.RUNNING,
     )
     claimed = (
-        PullRunStation.objects.filter(claimable, run_id=run_id, location_id=location_id)
+        PullRunBatch.objects.filter(claimable, run_id=run_id, number=number)
         .filter(run__status__in=PullRun.ACTIVE_STATUSES)
         .update(
-            status=PullRunStation.Status.RUNNING,
+            status=PullRunBatch.Status.RUNNING,
             attempts=F("attempts") + 1,
             started_at=Coalesce("started_at", now),
             heartbeat_at=now,
             worker=worker,
             windows_done=0,
             pages_fetched=0,
+            values_received=0,
         )
     )
     if not claimed:
         return None
+    batch = PullRunBatch.objects.select_related("run__configuration").get(run_id=run_id, number=number)
+    PullRunStation.objects.filter(batch=batch, status__in=UNFINISHED).update(
+        status=PullRunStation.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce("started_at", now),
+        heartbeat_at=now,
+        worker=worker,
+        windows_done=0,
+        pages_fetched=0,
+        progress=0,
+    )
     PullRun.objects.filter(pk=run_id).update(heartbeat_at=now)
-    return PullRunStation.objects.select_related("run__configuration", "location").get(
-        run_id=run_id, location_id=location_id
+    members = list(
+        PullRunStation.objects.filter(batch=batch, status=PullRunStation.Status.RUNNING)
+        .select_related("location")
+        .order_by("pk")
     )
+    return batch, members
 
 
-def release_station(run_id: int, location_id: int) -> bool:
-    """Put a running station back to pending (its task will retry after a database error)."""
-    return bool(
-        PullRunStation.objects.filter(
-            run_id=run_id, location_id=location_id, status=PullRunStation.Status.RUNNING
-        ).update(status=PullRunStation.Status.PENDING, worker="", heartbeat_at=timezone.now())
-    )
-
-
-def mark_station_succeeded(run_station_pk: int, **counts: int) -> bool:
-    """Inside the station's commit: the station row ends `succeeded` with its counts. False if it was already
-    finished (by the janitor), in which case the caller rolls its values back."""
+def release_batch(run_id: int, number: int) -> bool:
+    """Put a running batch and its running members back to pending (its task retries after a database error)."""
     now = timezone.now()
-    return bool(
-        PullRunStation.objects.filter(pk=run_station_pk, status__in=UNFINISHED).update(
-            status=PullRunStation.Status.SUCCEEDED, finished_at=now, error="", **counts
-        )
+    released = PullRunBatch.objects.filter(run_id=run_id, number=number, status=PullRunBatch.Status.RUNNING).update(
+        status=PullRunBatch.Status.PENDING, worker="", heartbeat_at=now
     )
+    PullRunStation.objects.filter(run_id=run_id, batch__number=number, status=PullRunStation.Status.RUNNING).update(
+        status=PullRunStation.Status.PENDING, worker="", heartbeat_at=now
+    )
+    return bool(released)
+
+
+def mark_station_succeeded(run_station_pk: int, *, attempt: int | None = None, **counts: int) -> bool:
+    """Inside the station's commit: the station row ends `succeeded` with its counts. False if it was already
+    finished or claimed again by a newer attempt, in which case the caller rolls its values back."""
+    now = timezone.now()
+    rows = PullRunStation.objects.filter(pk=run_station_pk, status__in=UNFINISHED)
+    if attempt is not None:
+        rows = rows.filter(attempts=attempt)
+    return bool(rows.update(status=PullRunStation.Status.SUCCEEDED, finished_at=now, error="", progress=100, **counts))
 
 
 def drop_unusable_connection() -> None:
@@ -233,19 +272,23 @@ def fail_station(
     run_station: PullRunStation,
     error: str,
     *,
-    requests_made: int | None = None,
     status: str = PullRunStation.Status.FAILED,
+    configuration_id: int | None = None,
 ) -> bool:
     """The station ends `failed` (or `skipped`); its progress row records a failure, its values and newest time stay
-    as they were."""
+    as they were. One transaction: the run row and the progress row never disagree."""
     drop_unusable_connection()
     now = timezone.now()
-    extra = {} if requests_made is None else {"requests_made": requests_made}
-    failed = PullRunStation.objects.filter(pk=run_station.pk, status__in=UNFINISHED).update(
-        status=status, error=error, finished_at=now, **extra
-    )
-    if failed and status == PullRunStation.Status.FAILED:
-        _record_progress_failure(run_station.run.configuration_id, run_station.location_id, error, now)
+    with transaction.atomic():
+        failed = PullRunStation.objects.filter(pk=run_station.pk, status__in=UNFINISHED).update(
+            status=status, error=error, finished_at=now
+        )
+        if failed and status == PullRunStation.Status.FAILED:
+            if configuration_id is None:
+                configuration_id = (
+                    PullRun.objects.filter(pk=run_station.run_id).values_list("configuration_id", flat=True).first()
+                )
+            _record_progress_failure(configuration_id, run_station.location_id, error, now)
     return bool(failed)
 
 
@@ -257,8 +300,23 @@ def _record_progress_failure(configuration_id: int | None, location_id: int, err
     )
 
 
+def batch_finished(run_id: int, batch_pk: int, *, requests_made: int, attempt: int | None = None) -> PullRun | None:
+    """After a batch's attempt: its request count (unless a newer attempt owns it), `finished` once none of its
+    members is left unfinished, the run's running totals; the last batch to finish finalizes the run."""
+    now = timezone.now()
+    mine = PullRunBatch.objects.filter(pk=batch_pk)
+    if attempt is not None:
+        mine = mine.filter(attempts=attempt)
+    mine.update(requests_made=requests_made, heartbeat_at=now)
+    unfinished = PullRunStation.objects.filter(batch_id=batch_pk, status__in=UNFINISHED)
+    PullRunBatch.objects.filter(pk=batch_pk).exclude(Exists(unfinished)).update(
+        status=PullRunBatch.Status.FINISHED, finished_at=now, phase=""
+    )
+    return station_finished(run_id)
+
+
 def station_finished(run_id: int) -> PullRun | None:
-    """After a station's commit: refresh the run's running totals; the last station to finish finalizes the run."""
+    """After stations finished: refresh the run's running totals; the last one to finish finalizes the run."""
     _refresh_totals(run_id)
     return finalize_run(run_id)
 
@@ -271,11 +329,14 @@ def _totals(run_id: int) -> dict:
         succeeded=Count("pk", filter=Q(status=PullRunStation.Status.SUCCEEDED)),
         skipped=Count("pk", filter=Q(status=PullRunStation.Status.SKIPPED)),
         failed=Count("pk", filter=Q(status=PullRunStation.Status.FAILED)),
-        requests=Coalesce(Sum("requests_made"), 0),
+        station_requests=Coalesce(Sum("requests_made"), 0),
         inserted=Coalesce(Sum("values_inserted"), 0),
         updated=Coalesce(Sum("values_updated"), 0),
         unchanged=Coalesce(Sum("values_unchanged"), 0),
     )
+    # A batch's request served all its members: it is counted once, on the batch.
+    batches = PullRunBatch.objects.filter(run_id=run_id).aggregate(n=Coalesce(Sum("requests_made"), 0))["n"]
+    agg["requests"] = agg.pop("station_requests") + batches
     return agg
 
 
@@ -381,21 +442,21 @@ def finalize_run(run_id: int) -> PullRun | None:
 
 # A worker writes its heartbeat every 15 s (streamflow/celery.py): two minutes of silence is eight missed beats.
 WORKER_LOST_AFTER = dt.timedelta(minutes=2)
-# A resumed or re-sent station that is lost again this many times fails: something kills it every time.
+# A resumed or re-sent batch that is lost again this many times fails: something kills it every time.
 MAX_RESUMES = 3
 
 
 def stale_after_default() -> dt.timedelta:
-    """How long a pending station (or a queued run) may wait before the janitor sends its task again. Long: its
-    task may simply be queued behind other runs' stations; a repeat is harmless (claim_station ignores a duplicate)
+    """How long a pending batch (or a queued run) may wait before the janitor sends its task again. Long: its
+    task may simply be queued behind other runs' batches; a repeat is harmless (claim_batch ignores a duplicate)
     but costs a queue slot."""
     return dt.timedelta(seconds=getattr(settings, "ACQUISITION_PENDING_SILENT_SECONDS", 900))
 
 
-def _send_station(run_id: int, location_id: int) -> None:
-    from acquisition.tasks import run_station  # tasks imports this module
+def _send_batch(run_id: int, number: int) -> None:
+    from acquisition.tasks import run_batch  # tasks imports this module
 
-    run_station.delay(run_id, location_id)
+    run_batch.delay(run_id, number)
 
 
 def _send_run(run: PullRun) -> None:
@@ -412,14 +473,15 @@ def _ago(now: dt.datetime, then: dt.datetime | None) -> str:
 
 
 def janitor(*, now: dt.datetime | None = None, stale_after: dt.timedelta | None = None) -> list[int]:
-    """Resume the stations whose task was lost; finalize the runs nothing more can change. Runs every minute.
+    """Resume the batches whose task was lost; finalize the runs nothing more can change. Runs every minute.
 
-    - A running station whose worker stopped beating (WORKER_LOST_AFTER), or which itself went silent
-      (station_silent_after), goes back to pending and its task is sent again ("worker X lost; station resumed").
-    - A pending station (or a queued run) silent for `stale_after` has its task sent again: the broker may have
-      lost it. A merely queued task then finds its station claimed and does nothing.
-    - A station lost MAX_RESUMES times fails; a run whose stations all finished is finalized (also when the task
-      that should have finalized it died in between). Returns the ids of the runs it ended.
+    - A running batch whose worker stopped beating (WORKER_LOST_AFTER), or which itself went silent
+      (station_silent_after), goes back to pending with its unfinished members and its task is sent again
+      ("worker X lost; batch resumed").
+    - A pending batch (or a queued run) silent for `stale_after` has its task sent again: the broker may have
+      lost it. A merely queued task then finds its batch claimed and does nothing.
+    - A batch lost MAX_RESUMES times fails its unfinished members; a run whose stations all finished is finalized
+      (also when the task that should have finalized it died in between). Returns the ids of the runs it ended.
     """
     now = now or timezone.now()
     pending_silent = stale_after_default() if stale_after is None else stale_after
@@ -432,49 +494,60 @@ def janitor(*, now: dt.datetime | None = None, stale_after: dt.timedelta | None 
         if run.status == PullRun.Status.QUEUED:
             _look_after_queued(run, now, pending_silent)
         else:
-            for station in run.stations.filter(status__in=UNFINISHED).select_related("location"):
-                _look_after_station(run, station, now, pending_silent, worker_seen)
+            if run.stations.filter(batch__isnull=True, status__in=UNFINISHED).exists():
+                plan_batches(run, now)  # stations of a run started before batches existed
+            for batch in run.batches.exclude(status=PullRunBatch.Status.FINISHED):
+                _look_after_batch(run, batch, now, pending_silent, worker_seen)
         if finalize_run(run.pk) is not None:
             ended.append(run.pk)
     return ended
 
 
-def _look_after_station(run, station, now, pending_silent, worker_seen) -> None:
-    last = station.heartbeat_at or run.heartbeat_at or run.created_at
-    if station.status == PullRunStation.Status.RUNNING:
-        seen = worker_seen.get(station.worker) if station.worker else None
+def _look_after_batch(run, batch: PullRunBatch, now, pending_silent, worker_seen) -> None:
+    unfinished = batch.members.filter(status__in=UNFINISHED)
+    if not unfinished.exists():
+        PullRunBatch.objects.filter(pk=batch.pk).update(status=PullRunBatch.Status.FINISHED, finished_at=now)
+        return
+    last = batch.heartbeat_at or run.heartbeat_at or run.created_at
+    label = f"Batch {batch.number}"
+    if batch.status == PullRunBatch.Status.RUNNING:
+        seen = worker_seen.get(batch.worker) if batch.worker else None
         if seen is not None and seen < now - WORKER_LOST_AFTER:
-            why = f"Worker {station.worker} lost (no heartbeat for {_ago(now, seen)})"
+            why = f"{label}: worker {batch.worker} lost (no heartbeat for {_ago(now, seen)})"
         elif last < now - station_silent_after():
-            on = f" on worker {station.worker}" if station.worker else ""
-            why = f"No sign of life from this station{on} for {_ago(now, last)}"
+            on = f" on worker {batch.worker}" if batch.worker else ""
+            why = f"{label}: no sign of life{on} for {_ago(now, last)}"
         else:
             return
     elif last < now - pending_silent:
-        why = f"Its task was not picked up for {_ago(now, last)} (lost from the queue, or queued behind others)"
+        why = (
+            f"{label}: its task was not picked up for {_ago(now, last)} (lost from the queue, or queued behind others)"
+        )
     else:
         return
-    if station.resumes >= MAX_RESUMES:
+    if batch.resumes >= MAX_RESUMES:
         error = (
             f"{why}; given up after {MAX_RESUMES} resumes. Nothing was stored for this station; the next run "
             "retries its window."
         )
-        if fail_station(station, error):
-            log(run.pk, error, level=ERROR, location_id=station.location_id)
+        for station in unfinished:
+            fail_station(station, error, configuration_id=run.configuration_id)
+        log(run.pk, error, level=ERROR)
+        PullRunBatch.objects.filter(pk=batch.pk).update(status=PullRunBatch.Status.FINISHED, finished_at=now)
         return
-    # Conditional on what we looked at: a station that moved meanwhile (claimed, finished) is left alone.
-    resumed = PullRunStation.objects.filter(
-        pk=station.pk, status=station.status, heartbeat_at=station.heartbeat_at
-    ).update(status=PullRunStation.Status.PENDING, worker="", heartbeat_at=now, resumes=F("resumes") + 1)
-    if resumed:
-        verb = "resumed" if station.status == PullRunStation.Status.RUNNING else "sent again"
-        log(
-            run.pk,
-            f"{why}; station {verb} (attempt {station.attempts + 1}).",
-            level=WARNING,
-            location_id=station.location_id,
+    # Conditional on what we looked at: a batch that moved meanwhile (claimed, finished) is left alone.
+    with transaction.atomic():
+        resumed = PullRunBatch.objects.filter(pk=batch.pk, status=batch.status, heartbeat_at=batch.heartbeat_at).update(
+            status=PullRunBatch.Status.PENDING, worker="", heartbeat_at=now, resumes=F("resumes") + 1
         )
-        _send_station(run.pk, station.location_id)
+        if resumed:
+            unfinished.update(
+                status=PullRunStation.Status.PENDING, worker="", heartbeat_at=now, resumes=F("resumes") + 1
+            )
+    if resumed:
+        verb = "resumed" if batch.status == PullRunBatch.Status.RUNNING else "sent again"
+        log(run.pk, f"{why}; batch {verb} (attempt {batch.attempts + 1}).", level=WARNING)
+        _send_batch(run.pk, batch.number)
 
 
 def _look_after_queued(run: PullRun, now: dt.datetime, pending_silent: dt.timedelta) -> None:
@@ -489,7 +562,7 @@ def _look_after_queued(run: PullRun, now: dt.datetime, pending_silent: dt.timede
     if resumes >= MAX_RESUMES:
         error = f"No worker took this queued run in {_ago(now, last)}, after {MAX_RESUMES} tries; check /health/."
         for station in run.stations.filter(status__in=UNFINISHED):
-            fail_station(station, error)
+            fail_station(station, error, configuration_id=run.configuration_id)
         log(run.pk, error, level=ERROR)
         return
     if PullRun.objects.filter(pk=run.pk, status=PullRun.Status.QUEUED, heartbeat_at=run.heartbeat_at).update(
@@ -500,13 +573,16 @@ def _look_after_queued(run: PullRun, now: dt.datetime, pending_silent: dt.timede
         _send_run(run)
 
 
-def give_up_station(run_id: int, location_id: int, error: str) -> PullRunStation | None:
-    """Fail a station by ids (its task gave up) and finalize the run if it was the last."""
-    station = PullRunStation.objects.select_related("run").filter(run_id=run_id, location_id=location_id).first()
-    if station is None:
+def give_up_batch(run_id: int, number: int, error: str) -> PullRunBatch | None:
+    """Fail a batch's unfinished members by ids (its task gave up) and finalize the run if it was the last."""
+    batch = PullRunBatch.objects.select_related("run").filter(run_id=run_id, number=number).first()
+    if batch is None:
         return None
-    if fail_station(station, error):
-        log(run_id, error, level=ERROR, location_id=location_id)
-    station_finished(run_id)
-    station.refresh_from_db()
-    return station
+    failed = 0
+    for station in batch.members.filter(status__in=UNFINISHED):
+        failed += fail_station(station, error, configuration_id=batch.run.configuration_id)
+    if failed:
+        log(run_id, f"Batch {number}: {error}", level=ERROR)
+    batch_finished(run_id, batch.pk, requests_made=batch.requests_made)
+    batch.refresh_from_db()
+    return batch

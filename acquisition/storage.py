@@ -38,6 +38,7 @@ class StoreCounts:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0  # overwrite only: rows of the range that USGS no longer returns
+    newest: date | datetime | None = None  # staged stores: the newest time among the rows handed in
 
     def __iadd__(self, other: StoreCounts) -> StoreCounts:
         self.received += other.received
@@ -162,64 +163,74 @@ def _copy_into(cursor, target: str, columns: str, series_pk: int, rows: Iterable
 
 
 def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, replace) -> StoreCounts:
-    counts = StoreCounts(received=len(by_time))
     columns = ", ".join(c.format(key=key) for c in _COLUMNS)
     with connection.cursor() as cursor:
-        # Writers of one series queue up (two configurations may share a station): the emptiness check below and
-        # the write that relies on it must see the same table.
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_SPACE[key], series_pk])
-        if by_time and replace is None and not _any_stored(cursor, table, key, series_pk, by_time):
+        _lock_series(cursor, key, series_pk)
+        if by_time and replace is None and not _any_stored(cursor, table, key, series_pk, min(by_time), max(by_time)):
             # Nothing stored in this range yet (first load, backfill of a gap): no row can conflict, so the rows
             # go straight into the table, at COPY's own rate.
             _copy_into(cursor, table, columns, series_pk, by_time.values())
-            counts.inserted = counts.received
-            return counts
+            return StoreCounts(received=len(by_time), inserted=len(by_time))
         stage = _ensure_stage_pg(cursor, key)
         if by_time:
             _copy_into(cursor, stage, columns, series_pk, by_time.values())
-            # The join drops rows that came back identical before the upsert sees them: ON CONFLICT would lock
-            # (and so write) every conflicting row even when its WHERE then skips the update.
-            cursor.execute(
-                f"""
-                WITH ups AS (
-                    INSERT INTO {table} AS t ({columns})
-                    SELECT s.series_id, s.{key}, s.value, s.qualifiers, s.approval_status, s.last_modified
-                      FROM {stage} s
-                      LEFT JOIN {table} cur ON cur.series_id = %s AND cur.{key} = s.{key}
-                     WHERE cur.id IS NULL
-                        OR (cur.value, cur.qualifiers, cur.approval_status)
-                           IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
-                     ORDER BY s.{key}
-                    ON CONFLICT (series_id, {key}) DO UPDATE
-                       SET value = EXCLUDED.value, qualifiers = EXCLUDED.qualifiers,
-                           approval_status = EXCLUDED.approval_status, last_modified = EXCLUDED.last_modified
-                     WHERE (t.value, t.qualifiers, t.approval_status)
-                           IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.qualifiers, EXCLUDED.approval_status)
-                    RETURNING (xmax = 0) AS inserted
-                )
-                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM ups
-                """,
-                [series_pk],
+        return _merge_stage_pg(cursor, table, key, series_pk, stage, len(by_time), replace)
+
+
+def _lock_series(cursor, key: str, series_pk: int) -> None:
+    # Writers of one series queue up (two configurations may share a station): the emptiness check and the
+    # write that relies on it must see the same table.
+    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_SPACE[key], series_pk])
+
+
+def _merge_stage_pg(cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace) -> StoreCounts:
+    """Upsert the commit stage (one series' distinct rows) into the table; delete what `replace` says."""
+    counts = StoreCounts(received=received)
+    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
+    if received:
+        # The join drops rows that came back identical before the upsert sees them: ON CONFLICT would lock
+        # (and so write) every conflicting row even when its WHERE then skips the update.
+        cursor.execute(
+            f"""
+            WITH ups AS (
+                INSERT INTO {table} AS t ({columns})
+                SELECT s.series_id, s.{key}, s.value, s.qualifiers, s.approval_status, s.last_modified
+                  FROM {stage} s
+                  LEFT JOIN {table} cur ON cur.series_id = %s AND cur.{key} = s.{key}
+                 WHERE cur.id IS NULL
+                    OR (cur.value, cur.qualifiers, cur.approval_status)
+                       IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
+                 ORDER BY s.{key}
+                ON CONFLICT (series_id, {key}) DO UPDATE
+                   SET value = EXCLUDED.value, qualifiers = EXCLUDED.qualifiers,
+                       approval_status = EXCLUDED.approval_status, last_modified = EXCLUDED.last_modified
+                 WHERE (t.value, t.qualifiers, t.approval_status)
+                       IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.qualifiers, EXCLUDED.approval_status)
+                RETURNING (xmax = 0) AS inserted
             )
-            counts.inserted, counts.updated = cursor.fetchone()
-            counts.unchanged = counts.received - counts.inserted - counts.updated
-        if replace is not None:
-            cursor.execute(
-                f"""
-                DELETE FROM {table} AS t
-                 WHERE t.series_id = %s AND t.{key} BETWEEN %s AND %s
-                   AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key})
-                """,
-                [series_pk, *replace],
-            )
-            counts.deleted = cursor.rowcount
+            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM ups
+            """,
+            [series_pk],
+        )
+        counts.inserted, counts.updated = cursor.fetchone()
+        counts.unchanged = counts.received - counts.inserted - counts.updated
+    if replace is not None:
+        cursor.execute(
+            f"""
+            DELETE FROM {table} AS t
+             WHERE t.series_id = %s AND t.{key} BETWEEN %s AND %s
+               AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key})
+            """,
+            [series_pk, *replace],
+        )
+        counts.deleted = cursor.rowcount
     return counts
 
 
-def _any_stored(cursor, table: str, key: str, series_pk: int, by_time: dict) -> bool:
+def _any_stored(cursor, table: str, key: str, series_pk: int, low, high) -> bool:
     cursor.execute(
         f"SELECT EXISTS (SELECT 1 FROM {table} WHERE series_id = %s AND {key} BETWEEN %s AND %s)",
-        [series_pk, min(by_time), max(by_time)],
+        [series_pk, low, high],
     )
     return cursor.fetchone()[0]
 
@@ -238,10 +249,7 @@ def _sqlite_time(value: date | datetime) -> str:
     return value.isoformat()
 
 
-def _store_sqlite(table: str, key: str, series_pk: int, by_time: dict, replace) -> StoreCounts:
-    counts = StoreCounts(received=len(by_time))
-    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
-    stage = f"temp.{_stage_name(key)}"
+def _sqlite_rows(series_pk: int, readings: Iterable) -> list[tuple]:
     qual_cache: dict[tuple, str] = {}
 
     def qualifiers(quals) -> str:
@@ -251,7 +259,7 @@ def _store_sqlite(table: str, key: str, series_pk: int, by_time: dict, replace) 
             text = qual_cache[k] = json.dumps(list(k))
         return text
 
-    params = [
+    return [
         (
             series_pk,
             _sqlite_time(r[1]),
@@ -260,45 +268,63 @@ def _store_sqlite(table: str, key: str, series_pk: int, by_time: dict, replace) 
             r[4],
             None if r[5] is None else _sqlite_time(r[5]),
         )
-        for r in by_time.values()
+        for r in readings
     ]
+
+
+def _ensure_stage_sqlite(cursor, key: str) -> str:
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_stage_name(key)} (series_id integer, {key} text, value real, "
+        "qualifiers text, approval_status text, last_modified text)"
+    )
+    stage = f"temp.{_stage_name(key)}"
+    cursor.execute(f"DELETE FROM {stage}")
+    return stage
+
+
+def _store_sqlite(table: str, key: str, series_pk: int, by_time: dict, replace) -> StoreCounts:
+    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
+    params = _sqlite_rows(series_pk, by_time.values())
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_stage_name(key)} (series_id integer, {key} text, value real, "
-            "qualifiers text, approval_status text, last_modified text)"
-        )
-        cursor.execute(f"DELETE FROM {stage}")
+        stage = _ensure_stage_sqlite(cursor, key)
         if params:
             cursor.executemany(f"INSERT INTO {stage} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)", params)
-            cursor.execute(
-                f"SELECT count(*) FROM {stage} s JOIN {table} t ON t.series_id = s.series_id AND t.{key} = s.{key}"
-            )
-            existing = cursor.fetchone()[0]
-            # `WHERE true` resolves SQLite's parsing ambiguity between a join's ON and the upsert's ON CONFLICT.
-            cursor.execute(
-                f"""
-                INSERT INTO {table} AS t ({columns})
-                SELECT {columns} FROM {stage} WHERE true ORDER BY {key}
-                ON CONFLICT (series_id, {key}) DO UPDATE
-                   SET value = excluded.value, qualifiers = excluded.qualifiers,
-                       approval_status = excluded.approval_status, last_modified = excluded.last_modified
-                 WHERE t.value IS NOT excluded.value OR t.qualifiers IS NOT excluded.qualifiers
-                       OR t.approval_status IS NOT excluded.approval_status
-                """
-            )
-            changed = cursor.rowcount  # rows inserted plus rows updated
-            counts.inserted = counts.received - existing
-            counts.updated = changed - counts.inserted
-            counts.unchanged = existing - counts.updated
-        if replace is not None:
-            cursor.execute(
-                f"""
-                DELETE FROM {table}
-                 WHERE series_id = %s AND {key} BETWEEN %s AND %s
-                   AND {key} NOT IN (SELECT {key} FROM {stage})
-                """,
-                [series_pk, _sqlite_time(replace[0]), _sqlite_time(replace[1])],
-            )
-            counts.deleted = cursor.rowcount
-        cursor.execute(f"DELETE FROM {stage}")
+        return _merge_stage_sqlite(cursor, table, key, series_pk, stage, len(params), replace)
+
+
+def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace):
+    counts = StoreCounts(received=received)
+    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
+    if received:
+        cursor.execute(
+            f"SELECT count(*) FROM {stage} s JOIN {table} t ON t.series_id = s.series_id AND t.{key} = s.{key}"
+        )
+        existing = cursor.fetchone()[0]
+        # `WHERE true` resolves SQLite's parsing ambiguity between a join's ON and the upsert's ON CONFLICT.
+        cursor.execute(
+            f"""
+            INSERT INTO {table} AS t ({columns})
+            SELECT {columns} FROM {stage} WHERE true ORDER BY {key}
+            ON CONFLICT (series_id, {key}) DO UPDATE
+               SET value = excluded.value, qualifiers = excluded.qualifiers,
+                   approval_status = excluded.approval_status, last_modified = excluded.last_modified
+             WHERE t.value IS NOT excluded.value OR t.qualifiers IS NOT excluded.qualifiers
+                   OR t.approval_status IS NOT excluded.approval_status
+            """
+        )
+        changed = cursor.rowcount  # rows inserted plus rows updated
+        counts.inserted = counts.received - existing
+        counts.updated = changed - counts.inserted
+        counts.unchanged = existing - counts.updated
+    if replace is not None:
+        cursor.execute(
+            f"""
+            DELETE FROM {table}
+             WHERE series_id = %s AND {key} BETWEEN %s AND %s
+               AND {key} NOT IN (SELECT {key} FROM {stage})
+            """,
+            [series_pk, _sqlite_time(replace[0]), _sqlite_time(replace[1])],
+        )
+        counts.deleted = cursor.rowcount
+    cursor.execute(f"DELETE FROM {stage}")
     return counts

@@ -1,10 +1,11 @@
 """Celery tasks: thin wrappers around acquisition.runs and acquisition.smart_append.
 
-`run_configuration` starts (or takes over a queued) run and enqueues one small `run_station` task per station. No
-chord or result backend is involved: each station task finishes its own row with a conditional update, and whichever
-finishes last finalizes the run with a conditional `UPDATE … WHERE status = 'running'`. A station task whose worker
-is lost is resumed by the `janitor` (every minute, from the workers' heartbeats); a redelivered or duplicate task
-finds its station claimed or finished and does nothing.
+`run_configuration` starts (or takes over a queued) run, whose stations were planned into batches that share their
+USGS requests (acquisition.planning), and enqueues one `run_batch` task per batch: a batch is the unit of work,
+retry and resumption. No chord or result backend is involved: each batch task finishes its members' rows with
+conditional updates, and whichever finishes last finalizes the run with a conditional `UPDATE … WHERE status =
+'running'`. A batch whose worker is lost is resumed by the `janitor` (every minute, from the workers' heartbeats); a
+redelivered or duplicate task finds its batch claimed or finished and does nothing.
 """
 
 from __future__ import annotations
@@ -67,44 +68,44 @@ def run_configuration(
             config, trigger=trigger, triggered_by=triggered_by, task_id=task_id
         )
     if run.is_active:
-        for location_id in runs.pending_locations(run.pk):
-            run_station.delay(run.pk, location_id)
+        for number in runs.pending_batches(run.pk):
+            run_batch.delay(run.pk, number)
     return {"run": run.pk, "status": run.status}
 
 
 @shared_task(
     bind=True,
-    name="acquisition.tasks.run_station",
+    name="acquisition.tasks.run_batch",
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=STATION_DB_RETRIES,
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
-def run_station(self, run_id: int, location_id: int) -> dict:
-    """Pull one station of a run (see acquisition.smart_append.pull_station).
+def run_batch(self, run_id: int, number: int) -> dict:
+    """Pull one batch of a run (see acquisition.smart_append.pull_batch).
 
-    USGS failures are recorded as the station's failure (the next run retries its window). A database error is not
-    the station's fault: the station goes back to pending and the task retries on a fresh connection, a few times.
+    USGS failures are recorded as the members' failure (the next run retries their windows). A database error is
+    not theirs: the batch goes back to pending and the task retries on a fresh connection, a few times.
     """
     try:
-        station = smart_append.pull_station(run_id, location_id, worker=self.request.hostname or "", db_errors=True)
+        batch = smart_append.pull_batch(run_id, number, worker=self.request.hostname or "", db_errors=True)
     except _DB_ERRORS as exc:
         runs.drop_unusable_connection()
         if self.request.retries < self.max_retries:
-            with suppress(*_DB_ERRORS):  # still down: the janitor resumes it once the station's heartbeat is old
-                runs.release_station(run_id, location_id)
+            with suppress(*_DB_ERRORS):  # still down: the janitor resumes it once the batch's heartbeat is old
+                runs.release_batch(run_id, number)
             raise self.retry(exc=exc, countdown=STATION_DB_RETRY_SECONDS * 2**self.request.retries) from exc
-        station = runs.give_up_station(
+        batch = runs.give_up_batch(
             run_id,
-            location_id,
+            number,
             f"The database connection kept failing ({type(exc).__name__}: {exc}). Nothing was stored for this "
             "station; the next run retries its window.",
         )
-    return {"run": run_id, "location": location_id, "status": None if station is None else station.status}
+    return {"run": run_id, "batch": number, "status": None if batch is None else batch.status}
 
 
 @shared_task(name="acquisition.tasks.janitor", acks_late=True, soft_time_limit=50, time_limit=55)
 def janitor() -> list[int]:
-    """Resume stations whose worker was lost; finalize what is over (see acquisition.runs.janitor)."""
+    """Resume batches whose worker was lost; finalize what is over (see acquisition.runs.janitor)."""
     return runs.janitor()

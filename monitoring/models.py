@@ -100,6 +100,57 @@ class PullRun(models.Model):
         return None
 
 
+class PullRunBatch(models.Model):
+    """Stations of one run that share their USGS requests (DESIGN.md §4.5): the unit of work, retry and resumption.
+
+    Its members are the run's station rows pointing at it. It counts the requests it made once (not once per
+    member); the run's request total is the sum over its batches.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+
+    run = models.ForeignKey(PullRun, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField(help_text="1, 2, … within the run.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    stations = models.PositiveIntegerField(default=0)
+    # What the planner expects the batch to receive (values), for the progress bars; an estimate.
+    values_expected = models.PositiveBigIntegerField(default=0)
+    values_received = models.PositiveBigIntegerField(default=0)
+    windows_total = models.PositiveIntegerField(default=0)
+    windows_done = models.PositiveIntegerField(default=0)
+    pages_fetched = models.PositiveIntegerField(default=0)
+    requests_made = models.PositiveIntegerField(default=0, help_text="Over every attempt: each request once.")
+    phase = models.CharField(max_length=200, blank=True, help_text="What it is fetching now.")
+    attempts = models.PositiveIntegerField(default=0)
+    resumes = models.PositiveIntegerField(default=0, help_text="Times the janitor sent its task again.")
+    worker = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="uniq_run_batch")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} batch {self.number} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        """Windows done, plus the share of the current window's expected values already received."""
+        if self.status == self.Status.FINISHED:
+            return 100
+        if not self.windows_total:
+            return 0
+        per_window = max(1, self.values_expected // self.windows_total)
+        received_here = self.values_received - self.windows_done * per_window
+        partial = min(0.9, max(0.0, received_here / per_window))
+        return min(99, int(100 * (self.windows_done + partial) / self.windows_total))
+
+
 class PullRunStation(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -110,6 +161,7 @@ class PullRunStation(models.Model):
 
     run = models.ForeignKey(PullRun, on_delete=models.CASCADE, related_name="stations")
     location = models.ForeignKey(MonitoringLocation, on_delete=models.CASCADE, related_name="run_stations")
+    batch = models.ForeignKey(PullRunBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
     time_series = models.ForeignKey(TimeSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     window_start = models.DateTimeField(null=True, blank=True)
@@ -140,13 +192,15 @@ class PullRunStation(models.Model):
     def __str__(self) -> str:
         return f"{self.run_id} / {self.location.monitoring_location_id}: {self.status}"
 
+    # Written from its batch on every page (acquisition.runlog.BatchEvents), so a member's bar moves with its
+    # batch's pages without a join: 0-99 while it runs.
+    progress = models.PositiveSmallIntegerField(default=0)
+
     @property
     def progress_percent(self) -> int:
         if self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.SKIPPED):
             return 100
-        if not self.windows_total:
-            return 0
-        return min(100, int(100 * self.windows_done / self.windows_total))
+        return min(99, self.progress)
 
 
 class PullLogEntry(models.Model):

@@ -13,7 +13,9 @@ from django.utils import timezone
 from pulls import cron
 from pulls.models import PullConfiguration
 
-from .models import PullRun, PullRunStation
+from acquisition.models import RateLimitBucket
+
+from .models import PullRun, PullRunBatch, PullRunStation
 from .staleness import stale_stations
 
 RECENT_RUNS_FOR_STATS = 50
@@ -58,6 +60,7 @@ def dashboard_summary(now: dt.datetime | None = None) -> dict:
         "running_runs": running,
         "next_runs": next_scheduled_runs(now),
         "recent_runs": list(PullRun.objects.select_related("configuration")[:10]),
+        "quota": quota_left(),
     }
 
 
@@ -114,3 +117,16 @@ def configuration_statistics(config: PullConfiguration) -> dict:
         "last_success": last_success,
         "recent_runs": recent,
     }
+
+
+def batch_summary(run: PullRun) -> dict:
+    """How far a run's batches are, and what the running ones fetch now ("batch 3 of 12: 200 stations, page 2")."""
+    batches = list(run.batches.order_by("number").only("number", "status", "stations", "phase", "pages_fetched"))
+    running = [b for b in batches if b.status == PullRunBatch.Status.RUNNING]
+    finished = sum(1 for b in batches if b.status == PullRunBatch.Status.FINISHED)
+    return {"total": len(batches), "finished": finished, "running": running}
+
+
+def quota_left() -> RateLimitBucket | None:
+    """The hourly USGS quota as its last answer reported it (None before any keyed request)."""
+    return RateLimitBucket.objects.filter(quota_remaining__isnull=False).order_by("-quota_seen_at").first()

@@ -23,11 +23,12 @@ from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
 
 from .data_views import plausible_date
-from .models import PullLogEntry, PullRun
-from .stats import dashboard_summary, run_progress_percent
+from .models import PullRunStation, PullLogEntry, PullRun
+from .stats import batch_summary, dashboard_summary, quota_left, run_progress_percent
 
 LOG_TAIL = 500  # lines shown when the page opens; the full log is a download
 POLL_BATCH = 1000  # at most this many new lines per poll; the next poll fetches the rest
+MAX_MOVED = 400  # running station rows redrawn per poll (two full batches)
 RUNS_PER_PAGE = 25
 
 
@@ -177,6 +178,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The final poll and a filter change redraw header and progress: the page may be behind on both.
         "refresh": bool(request.htmx),
         "truncated": not polling and len(entries) >= LOG_TAIL,
+        "batches": batch_summary(run),
+        "quota": quota_left(),
         "can_run": request.user.has_perm("pulls.run_pullconfiguration"),
     }
     template = "monitoring/run_detail.html"
@@ -222,14 +225,18 @@ def _poll(request: HttpRequest, run: PullRun, filters: dict) -> HttpResponse:
         entries = [entry for entry in recent if entry.pk > after][:POLL_BATCH]
         cursor = entries[-1].pk if entries else after
         moved = {entry.location_id for entry in recent if entry.pk <= cursor}
-    moved.discard(None)
+    if None in moved:
+        # A run-level line (a batch's page) moved every running member's bar without naming each: redraw them.
+        moved.discard(None)
+        running = run.stations.filter(status=PullRunStation.Status.RUNNING)
+        moved.update(running.values_list("location_id", flat=True)[:MAX_MOVED])
     changed = []
     if moved:
         changed = list(run.stations.filter(location_id__in=moved).select_related("location").order_by("pk"))
     _name_stations(entries, changed)
     # The overall bar is the mean over every station: small columns, no join ("run" too: the related manager
     # sets each row's run, and a deferred run_id would cost a query per station).
-    progress = run_progress_percent(run, list(run.stations.only("run", "status", "windows_done", "windows_total")))
+    progress = run_progress_percent(run, list(run.stations.only("run", "status", "progress")))
     signature = _totals_signature(run, progress)
     context = {
         "run": run,
@@ -241,6 +248,8 @@ def _poll(request: HttpRequest, run: PullRun, filters: dict) -> HttpResponse:
         "poll_url": _poll_url(run, filters, cursor, signature, since=after),
         "polling": True,
         "header_changed": request.GET.get("state") != run.status,
+        "batches": batch_summary(run),
+        "quota": quota_left(),
         "totals_changed": request.GET.get("v") != signature,
         "can_run": request.user.has_perm("pulls.run_pullconfiguration"),
     }

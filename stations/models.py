@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.http import Http404
@@ -50,6 +51,18 @@ class MonitoringLocationQuerySet(models.QuerySet):
         return qs
 
 
+# USGS site time zone codes; MST without daylight saving time is Arizona.
+STATION_ZONES = {
+    "EST": "America/New_York",
+    "CST": "America/Chicago",
+    "MST": "America/Denver",
+    "PST": "America/Los_Angeles",
+    "AKST": "America/Anchorage",
+    "HST": "Pacific/Honolulu",
+    "AST": "America/Puerto_Rico",
+}
+
+
 class MonitoringLocation(models.Model):
     """A USGS monitoring location (stream gage)."""
 
@@ -94,6 +107,15 @@ class MonitoringLocation(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("stations:detail", args=[self.monitoring_location_id])
+
+    @property
+    def zone(self) -> ZoneInfo | None:
+        """The IANA zone of the station from its USGS time zone code, or None where unknown (then: UTC)."""
+        code = (self.tz_abbreviation or "").strip().upper()
+        if code == "MST" and self.uses_dst is False:
+            return ZoneInfo("America/Phoenix")
+        name = STATION_ZONES.get(code)
+        return ZoneInfo(name) if name else None
 
 
 class TimeSeries(models.Model):

@@ -13,7 +13,7 @@ from tests.factories import MonitoringLocationFactory, PullRunFactory, PullRunSt
 def running_run(stations: int = 2, **kwargs) -> PullRun:
     run = PullRunFactory(status=PullRun.Status.RUNNING, stations_total=stations, **kwargs)
     for _ in range(stations):
-        PullRunStationFactory(run=run, windows_total=4, windows_done=1, status="running")
+        PullRunStationFactory(run=run, windows_total=4, windows_done=1, progress=25, status="running")
     return run
 
 

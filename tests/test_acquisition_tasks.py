@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from acquisition import runs, smart_append, tasks
 from acquisition.models import ContinuousValue, DailyValue
+from acquisition.planning import local_midnight
 from acquisition.runs import start_run
 from monitoring.models import Heartbeat, PullLogEntry, PullRun, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
+from stations.models import MonitoringLocation
 from streamflow.celery import app
 from tests.acquisition_factories import make_configuration
 
@@ -69,7 +71,7 @@ def test_a_station_task_for_a_finished_run_does_nothing(fake_usgs, eager):
     run = PullRun.objects.get()
     fake_usgs.clear_requests()
 
-    result = tasks.run_station.delay(run.pk, run.stations.get().location_id).get()
+    result = tasks.run_batch.delay(run.pk, 1).get()
 
     assert result["status"] is None
     assert fake_usgs.requests == []
@@ -78,8 +80,7 @@ def test_a_station_task_for_a_finished_run_does_nothing(fake_usgs, eager):
 def test_the_janitor_task_resumes_a_station_whose_worker_was_lost(fake_usgs, eager):
     config = make_configuration(fake_usgs, SITES[:1], start_date=dt.date(2026, 11, 1))
     run = start_run(config)
-    location_id = run.stations.get().location_id
-    runs.claim_station(run.pk, location_id, worker="gone@host")
+    runs.claim_batch(run.pk, 1, worker="gone@host")
     Heartbeat.objects.create(name="worker:gone@host", seen_at=timezone.now() - dt.timedelta(minutes=3))
 
     tasks.janitor.delay().get()  # eager: the re-sent station task runs (and ends the run) inside this call
@@ -88,7 +89,7 @@ def test_the_janitor_task_resumes_a_station_whose_worker_was_lost(fake_usgs, eag
     station = run.stations.get()
     assert run.status == PullRun.Status.SUCCEEDED
     assert (station.attempts, station.resumes, station.status) == (2, 1, PullRunStation.Status.SUCCEEDED)
-    assert PullLogEntry.objects.filter(run=run, message__contains="station resumed (attempt 2)").exists()
+    assert PullLogEntry.objects.filter(run=run, message__contains="batch resumed (attempt 2)").exists()
 
 
 def test_run_configuration_takes_over_the_queued_run_it_is_given(fake_usgs, eager):
@@ -115,12 +116,13 @@ def test_a_second_trigger_while_a_run_is_queued_is_recorded_as_skipped(fake_usgs
     assert PullRun.objects.active().get() == queued
 
 
-def test_a_retried_fan_out_sends_the_pending_stations_of_its_own_run(fake_usgs, eager, monkeypatch):
+def test_a_retried_fan_out_sends_the_pending_batches_of_its_own_run(fake_usgs, eager, settings):
+    settings.ACQUISITION_BATCH_SERIES = 1  # three batches
     config = make_configuration(fake_usgs, SITES, start_date=dt.date(2026, 11, 1))
-    # The first attempt committed its run and sent one station, then died before sending the others.
+    # The first attempt committed its run and sent one batch, then died before sending the others.
     run = start_run(config, task_id="task-1")
-    first = run.stations.order_by("pk").first()
-    tasks.run_station.delay(run.pk, first.location_id).get()
+    first = run.stations.get(batch__number=1)
+    tasks.run_batch.delay(run.pk, 1).get()
 
     result = tasks.run_configuration.apply(args=[config.pk], task_id="task-1").get()
 
@@ -134,7 +136,7 @@ def test_a_retried_fan_out_sends_the_pending_stations_of_its_own_run(fake_usgs, 
 def test_a_station_task_retries_a_database_error_on_a_fresh_connection(fake_usgs, eager, monkeypatch):
     config = make_configuration(fake_usgs, SITES[:1], start_date=dt.date(2026, 11, 1))
     run = start_run(config)
-    real = smart_append._commit
+    real = smart_append.commit
     calls = []
 
     def commit_once_broken(*args, **kwargs):
@@ -143,14 +145,15 @@ def test_a_station_task_retries_a_database_error_on_a_fresh_connection(fake_usgs
             raise OperationalError("terminating connection due to administrator command")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(smart_append, "_commit", commit_once_broken)
+    monkeypatch.setattr(smart_append, "commit", commit_once_broken)
     monkeypatch.setattr(tasks, "STATION_DB_RETRY_SECONDS", 0)
 
-    tasks.run_station.delay(run.pk, run.stations.get().location_id).get()
+    tasks.run_batch.delay(run.pk, 1).get()
 
     station = run.stations.get()
     assert len(calls) == 2 and (station.status, station.attempts) == (PullRunStation.Status.SUCCEEDED, 2)
-    assert station.requests_made == len(fake_usgs.requests)  # both attempts' requests, not just the last
+    assert station.batch.requests_made == len(fake_usgs.requests)  # both attempts' requests, not just the last
+    assert PullRun.objects.get(pk=run.pk).requests_made == len(fake_usgs.requests)
     assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.SUCCEEDED
 
 
@@ -161,10 +164,10 @@ def test_a_station_task_gives_up_after_repeated_database_errors_and_ends_the_run
     def broken(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(smart_append, "_commit", broken)
+    monkeypatch.setattr(smart_append, "commit", broken)
     monkeypatch.setattr(tasks, "STATION_DB_RETRY_SECONDS", 0)
 
-    tasks.run_station.apply(args=[run.pk, run.stations.get().location_id])
+    tasks.run_batch.apply(args=[run.pk, 1])
 
     station = run.stations.get()
     assert station.status == PullRunStation.Status.FAILED and "database connection kept failing" in station.error
@@ -172,12 +175,12 @@ def test_a_station_task_gives_up_after_repeated_database_errors_and_ends_the_run
     assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.FAILED
 
 
-def test_the_station_tasks_ack_late_and_have_time_limits():
-    for task in (tasks.run_configuration, tasks.run_station, tasks.janitor):
+def test_the_batch_tasks_ack_late_and_have_time_limits():
+    for task in (tasks.run_configuration, tasks.run_batch, tasks.janitor):
         assert task.acks_late is True
         assert task.time_limit and task.soft_time_limit and task.soft_time_limit < task.time_limit
-    assert tasks.run_station.reject_on_worker_lost is True
-    assert not getattr(tasks.run_station, "autoretry_for", ())
+    assert tasks.run_batch.reject_on_worker_lost is True
+    assert not getattr(tasks.run_batch, "autoretry_for", ())
 
 
 def test_a_continuous_configuration_four_years_back_pulls_in_windows_of_at_most_1000_days(fake_usgs, eager):
@@ -203,7 +206,9 @@ def test_a_continuous_configuration_four_years_back_pulls_in_windows_of_at_most_
     assert max(spans) <= dt.timedelta(days=1000)
     station = run.stations.get()
     assert station.windows_total == station.windows_done == len(windows)
-    first = dt.datetime.combine(start, dt.time(0), tzinfo=dt.UTC)
+    # The station's own day: the window starts at local midnight of the start date (issue: UTC days missed hours).
+    first = local_midnight(start, MonitoringLocation.objects.get(monitoring_location_id=site).zone)
+    assert first.utcoffset() == dt.timedelta(0) and first.hour != 0
     expected = fake_usgs.expected_continuous(site, first, timezone.now())
     assert ContinuousValue.objects.count() == len(expected) == run.values_inserted
     stored = list(ContinuousValue.objects.order_by("time").values_list("time", "value")[:3])

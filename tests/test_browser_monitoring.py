@@ -53,7 +53,7 @@ def test_the_run_page_grows_live_and_stops_polling_when_the_run_ends(viewer_page
         for station in stations:
             name = station.location.monitoring_location_id
             PullLogEntry.objects.create(run=run, location=station.location, message=f"{name}: window {window}")
-            PullRunStation.objects.filter(pk=station.pk).update(windows_done=window)
+            PullRunStation.objects.filter(pk=station.pk).update(windows_done=window, progress=25 * window)
         PullRun.objects.filter(pk=run.pk).update(requests_made=10 * window)
         expected += 5
         _wait_for_lines(page, expected)

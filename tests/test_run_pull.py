@@ -34,8 +34,9 @@ def test_it_runs_a_configuration_by_name_and_shows_progress(fake_usgs):
     assert (run.status, run.trigger, run.triggered_by) == ("succeeded", "manual", "manage.py run_pull")
     expected = sum(len(fake_usgs.expected_daily(s, dt.date(2026, 6, 1), fake_usgs.today)) for s in SITES)
     assert DailyValue.objects.count() == expected == run.values_inserted
-    assert "USGS-01646500: Asking daily values 2026-06-01 → now" in out
-    assert "USGS-01646500: window 2026-06-01 → now: page 1, " in out
+    assert "Batch 1 of 1: asking daily values of 2 series 2026-06-01 → now" in out
+    assert "Batch 1 of 1 (2 stations): window 2026-06-01 → now: page 1, " in out
+    assert "USGS-01646500: 173 values received (batch 1); inserted 173" in out
     assert f"Run #{run.pk} succeeded: 2 of 2 stations" in out
     assert config.progress.filter(newest_date=fake_usgs.today).count() == 2
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from acquisition import runs
 from acquisition.client import DatabaseTokenBucket
 from acquisition.models import RateLimitBucket
-from monitoring.models import Heartbeat, PullLogEntry, PullRun, PullRunStation
+from monitoring.models import Heartbeat, PullLogEntry, PullRun, PullRunBatch, PullRunStation
 from pulls.models import PullConfigurationStation, StationProgress
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory
 
@@ -24,6 +24,23 @@ def configuration_with(n: int):
     for _ in range(n):
         PullConfigurationStation.objects.create(configuration=config, location=MonitoringLocationFactory())
     return config
+
+
+@pytest.fixture(autouse=True)
+def one_station_a_batch(settings):
+    """These tests are about each station's bookkeeping: a batch of one makes a batch claim a station claim."""
+    settings.ACQUISITION_BATCH_SERIES = 1
+
+
+def claim(run, station, *, worker: str = ""):
+    """Claim the batch of `station` (a batch of one here): (batch, members) or None."""
+    station.refresh_from_db()
+    return runs.claim_batch(run.pk, station.batch.number, worker=worker)
+
+
+def batch_of(station):
+    station.refresh_from_db()
+    return station.batch
 
 
 @pytest.fixture
@@ -79,8 +96,8 @@ def test_the_last_station_to_finish_finalizes_the_run_once(alerts):
     config = configuration_with(2)
     run = runs.start_run(config)
     first, second = run.stations.order_by("pk")
-    runs.claim_station(run.pk, first.location_id)
-    runs.claim_station(run.pk, second.location_id)
+    claim(run, first)
+    claim(run, second)
 
     assert runs.mark_station_succeeded(first.pk, values_inserted=5, requests_made=2)
     assert runs.station_finished(run.pk) is None
@@ -105,10 +122,10 @@ def test_a_finished_station_cannot_be_claimed_or_failed_again(alerts):
     config = configuration_with(1)
     run = runs.start_run(config)
     station = run.stations.get()
-    runs.claim_station(run.pk, station.location_id)
+    claim(run, station)
     runs.mark_station_succeeded(station.pk)
 
-    assert runs.claim_station(run.pk, station.location_id) is None
+    assert claim(run, station) is None
     assert runs.fail_station(station, "late") is False
     station.refresh_from_db()
     assert station.status == PullRunStation.Status.SUCCEEDED
@@ -119,10 +136,10 @@ def test_a_finished_station_cannot_be_claimed_or_failed_again(alerts):
 def test_a_duplicate_station_task_leaves_a_station_that_is_being_pulled_alone(alerts):
     config = configuration_with(1)
     run = runs.start_run(config)
-    location_id = run.stations.get().location_id
-    runs.claim_station(run.pk, location_id, worker="w1@host")
+    station = run.stations.get()
+    claim(run, station, worker="w1@host")
 
-    assert runs.claim_station(run.pk, location_id, worker="w2@host") is None
+    assert claim(run, station, worker="w2@host") is None
 
     station = run.stations.get()
     assert (station.attempts, station.worker, station.status) == (1, "w1@host", PullRunStation.Status.RUNNING)
@@ -132,16 +149,18 @@ def test_a_duplicate_station_task_leaves_a_station_that_is_being_pulled_alone(al
 def test_a_redelivered_station_task_claims_a_silent_station_again_and_keeps_its_request_count(alerts):
     config = configuration_with(1)
     run = runs.start_run(config)
-    location_id = run.stations.get().location_id
-    runs.claim_station(run.pk, location_id, worker="w1@host")
-    PullRunStation.objects.filter(run=run).update(
+    station = run.stations.get()
+    claim(run, station, worker="w1@host")
+    PullRunBatch.objects.filter(run=run).update(
         requests_made=7, heartbeat_at=timezone.now() - runs.station_silent_after() - dt.timedelta(seconds=1)
     )
 
-    again = runs.claim_station(run.pk, location_id, worker="w2@host")
+    batch, members = claim(run, station, worker="w2@host")
 
-    assert again is not None and again.attempts == 2 and again.status == PullRunStation.Status.RUNNING
-    assert (again.worker, again.requests_made) == ("w2@host", 7)
+    assert batch.attempts == 2 and batch.status == PullRunBatch.Status.RUNNING
+    assert (batch.worker, batch.requests_made) == ("w2@host", 7)
+    again = members[0]
+    assert again.attempts == 2 and again.status == PullRunStation.Status.RUNNING and again.worker == "w2@host"
 
 
 @pytest.mark.django_db
@@ -153,7 +172,7 @@ def test_an_alert_failure_never_changes_the_run(monkeypatch):
     config = configuration_with(1)
     run = runs.start_run(config)
     station = run.stations.get()
-    runs.claim_station(run.pk, station.location_id)
+    claim(run, station)
     runs.mark_station_succeeded(station.pk)
 
     ended = runs.station_finished(run.pk)
@@ -165,7 +184,7 @@ def test_an_alert_failure_never_changes_the_run(monkeypatch):
 @pytest.fixture
 def sent(monkeypatch):
     calls: list[tuple[int, int]] = []
-    monkeypatch.setattr(runs, "_send_station", lambda run_id, location_id: calls.append((run_id, location_id)))
+    monkeypatch.setattr(runs, "_send_batch", lambda run_id, number: calls.append((run_id, number)))
     return calls
 
 
@@ -178,43 +197,45 @@ def test_the_janitor_resumes_the_station_of_a_lost_worker_and_leaves_live_ones_a
     config = configuration_with(3)
     run = runs.start_run(config)
     done, lost, live = run.stations.order_by("pk")
-    runs.claim_station(run.pk, done.location_id, worker="dead@host")
+    claim(run, done, worker="dead@host")
     runs.mark_station_succeeded(done.pk, values_inserted=3)
-    runs.claim_station(run.pk, lost.location_id, worker="dead@host")
-    runs.claim_station(run.pk, live.location_id, worker="alive@host")
+    claim(run, lost, worker="dead@host")
+    claim(run, live, worker="alive@host")
     _worker_seen("dead@host", dt.timedelta(minutes=3))
     _worker_seen("alive@host", dt.timedelta(seconds=10))
 
     assert runs.janitor() == []
 
-    assert sent == [(run.pk, lost.location_id)]
+    assert sent == [(run.pk, batch_of(lost).number)]
     lost.refresh_from_db()
     live.refresh_from_db()
     assert (lost.status, lost.worker, lost.resumes) == (PullRunStation.Status.PENDING, "", 1)
     assert (live.status, live.worker, live.resumes) == (PullRunStation.Status.RUNNING, "alive@host", 0)
-    line = PullLogEntry.objects.get(run=run, location=lost.location, level=PullLogEntry.Level.WARNING)
-    assert line.message.startswith("Worker dead@host lost") and "station resumed (attempt 2)" in line.message
+    assert (lost.batch.status, lost.batch.resumes) == (PullRunBatch.Status.PENDING, 1)
+    line = PullLogEntry.objects.get(run=run, level=PullLogEntry.Level.WARNING)
+    assert line.message.startswith(f"Batch {lost.batch.number}: worker dead@host lost")
+    assert "batch resumed (attempt 2)" in line.message
     run.refresh_from_db()
     assert run.status == PullRun.Status.RUNNING and alerts == []
 
-    again = runs.claim_station(run.pk, lost.location_id, worker="alive@host")  # the re-sent task arrives
-    assert again.attempts == 2 and again.worker == "alive@host"
+    batch, members = claim(run, lost, worker="alive@host")  # the re-sent task arrives
+    assert batch.attempts == 2 and batch.worker == "alive@host" and members[0].attempts == 2
 
 
 @pytest.mark.django_db
 def test_the_janitor_leaves_queued_stations_waiting_until_a_long_silence(alerts, sent):
     config = configuration_with(2)
     run = runs.start_run(config)
-    waiting = run.stations.order_by("pk").first()
+    waiting = batch_of(run.stations.order_by("pk").first())
     quiet = timezone.now() - runs.stale_after_default() + dt.timedelta(minutes=1)
-    PullRunStation.objects.filter(run=run).update(heartbeat_at=quiet)
+    PullRunBatch.objects.filter(run=run).update(heartbeat_at=quiet)
     PullRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=3))
 
     assert runs.janitor() == [] and sent == []  # behind other runs in the queue: not touched, not failed
 
-    PullRunStation.objects.filter(pk=waiting.pk).update(heartbeat_at=quiet - dt.timedelta(minutes=2))
+    PullRunBatch.objects.filter(pk=waiting.pk).update(heartbeat_at=quiet - dt.timedelta(minutes=2))
     assert runs.janitor() == []
-    assert sent == [(run.pk, waiting.location_id)]
+    assert sent == [(run.pk, waiting.number)]
     assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.RUNNING
 
 
@@ -223,10 +244,10 @@ def test_the_janitor_fails_a_station_lost_three_times_and_ends_the_run(alerts, s
     config = configuration_with(2)
     run = runs.start_run(config)
     done, lost = run.stations.order_by("pk")
-    runs.claim_station(run.pk, done.location_id)
+    claim(run, done)
     runs.mark_station_succeeded(done.pk, values_inserted=3)
-    runs.claim_station(run.pk, lost.location_id, worker="dead@host")
-    PullRunStation.objects.filter(pk=lost.pk).update(resumes=runs.MAX_RESUMES)
+    claim(run, lost, worker="dead@host")
+    PullRunBatch.objects.filter(pk=batch_of(lost).pk).update(resumes=runs.MAX_RESUMES)
     _worker_seen("dead@host", dt.timedelta(minutes=3))
 
     assert runs.janitor() == [run.pk]
@@ -247,7 +268,7 @@ def test_a_zero_stale_after_means_zero_not_the_default(alerts, sent):
 
     runs.janitor(stale_after=dt.timedelta(0), now=timezone.now() + dt.timedelta(seconds=1))
 
-    assert sent == [(run.pk, run.stations.get().location_id)]
+    assert sent == [(run.pk, 1)]
 
 
 @pytest.mark.django_db
@@ -255,7 +276,7 @@ def test_the_janitor_finalizes_a_run_whose_stations_all_finished(alerts):
     config = configuration_with(1)
     run = runs.start_run(config)
     station = run.stations.get()
-    runs.claim_station(run.pk, station.location_id)
+    claim(run, station)
     runs.mark_station_succeeded(station.pk)  # ...and the worker died before finalizing
 
     assert runs.janitor() == [run.pk]
@@ -319,8 +340,8 @@ def test_a_station_whose_totals_read_was_overtaken_by_the_finalizer_leaves_the_f
     config = configuration_with(2)
     run = runs.start_run(config)
     first, second = run.stations.order_by("pk")
-    runs.claim_station(run.pk, first.location_id)
-    runs.claim_station(run.pk, second.location_id)
+    claim(run, first)
+    claim(run, second)
     runs.mark_station_succeeded(first.pk, values_inserted=5, requests_made=2)
     stale = runs._totals(run.pk)  # the first station's task reads the totals, then stalls...
     runs.mark_station_succeeded(second.pk, values_inserted=7, requests_made=3)
@@ -350,6 +371,7 @@ def _wait_while_locked(execute, sql, params, many, context):
 
 def _finish_stations_together(n: int) -> tuple[PullRun, list[PullRun | None], list[BaseException]]:
     run = runs.start_run(configuration_with(n))
+    numbers = dict(run.stations.values_list("pk", "batch__number"))
     stations = list(run.stations.order_by("pk"))
     barrier = threading.Barrier(len(stations))
     ended: list[PullRun | None] = []
@@ -358,7 +380,7 @@ def _finish_stations_together(n: int) -> tuple[PullRun, list[PullRun | None], li
     def finish(i: int, station: PullRunStation) -> None:
         try:
             with connection.execute_wrapper(_wait_while_locked):
-                runs.claim_station(run.pk, station.location_id)
+                runs.claim_batch(run.pk, numbers[station.pk])
                 barrier.wait()
                 runs.mark_station_succeeded(station.pk, values_inserted=1000 + i, requests_made=1)
                 ended.append(runs.station_finished(run.pk))

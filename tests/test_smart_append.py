@@ -44,7 +44,7 @@ def daily_requests(fake, site: str) -> list[dict]:
     return [
         r.params
         for r in fake.requests
-        if r.path.endswith("/daily/items") and r.params.get("time_series_id") == series_id
+        if r.path.endswith("/daily/items") and series_id in r.params.get("time_series_id", "").split(",")
     ]
 
 
@@ -66,12 +66,15 @@ def test_a_first_run_stores_exactly_what_usgs_has(fake_usgs):
     assert (run.values_inserted, run.values_updated, run.values_unchanged) == (total, 0, 0)
     assert run.stations_succeeded == 3 and run.stations_failed == 0
     assert run.requests_made == len(fake_usgs.requests)
-    # No revision pass on a first pull: one metadata + one daily request per station.
-    assert len(fake_usgs.requests) == 6
+    # No revision pass on a first pull: the three stations share one metadata and one daily request.
+    assert len(fake_usgs.requests) == 2
+    assert fake_usgs.requests[1].params["time_series_id"].split(",") == [
+        fake_usgs.primary_series_id(site) for site in SITES
+    ]
     for station in run.stations.all():
         assert station.status == PullRunStation.Status.SUCCEEDED
         assert station.windows_done == station.windows_total == 1
-        assert station.pages_fetched == 2  # metadata + daily
+        assert station.pages_fetched == 2  # the batch's metadata + daily pages
         assert station.values_received == station.values_inserted
 
 
@@ -184,7 +187,8 @@ def test_it_keeps_going_through_429s_and_500s_and_logs_the_retries(fake_usgs):
     assert run.requests_made == len(fake_usgs.requests)
 
 
-def test_one_station_failing_makes_the_run_partial_and_leaves_that_station_untouched(fake_usgs):
+def test_one_station_failing_makes_the_run_partial_and_leaves_that_station_untouched(fake_usgs, settings):
+    settings.ACQUISITION_BATCH_SERIES = 1  # a batch of its own: its requests fail, nobody else's
     config = make_configuration(fake_usgs, SITES, start_date=START)
     run_inline(config)
     failing = SITES[1]
@@ -256,7 +260,8 @@ def test_overwrite_replaces_the_range_and_removes_what_usgs_no_longer_has(fake_u
     assert run.values_updated == 1 and run.values_inserted == 0
     assert stored(SITES[0]) == fake_usgs.expected_daily(SITES[0], START, fake_usgs.today)
     assert (
-        "replacing the stored range" in PullLogEntry.objects.filter(run=run, message__startswith="Asking").get().message
+        "replacing the stored range"
+        in PullLogEntry.objects.filter(run=run, message__startswith="Batch 1 of 1: asking").get().message
     )
 
 
@@ -311,7 +316,7 @@ def test_an_overwrite_answered_with_nothing_keeps_the_values_of_a_shared_series(
     )
     run_inline(append)
     before = stored(SITES[0])
-    monkeypatch.setattr(smart_append, "_fetch", lambda *args, **kwargs: [])  # USGS answers every page empty
+    monkeypatch.setattr(smart_append, "fetch", lambda *args, **kwargs: None)  # USGS answers every page empty
 
     run = run_inline(overwrite)
 
@@ -324,14 +329,13 @@ def test_an_overwrite_answered_with_nothing_keeps_the_values_of_a_shared_series(
 
 def test_a_configuration_deleted_mid_run_ends_the_run_with_a_sentence(fake_usgs, monkeypatch):
     config = make_configuration(fake_usgs, SITES[:2], start_date=START)
-    real_fetch = smart_append._fetch
+    real_fetch = smart_append.fetch
 
     def fetch_then_delete(*args, **kwargs):
-        readings = real_fetch(*args, **kwargs)
+        real_fetch(*args, **kwargs)
         PullConfiguration.objects.filter(pk=config.pk).delete()  # the operator deletes it while pages arrive
-        return readings
 
-    monkeypatch.setattr(smart_append, "_fetch", fetch_then_delete)
+    monkeypatch.setattr(smart_append, "fetch", fetch_then_delete)
 
     run = run_inline(config)
 
@@ -347,8 +351,8 @@ def test_a_station_removed_from_the_configuration_mid_run_is_skipped_without_pro
     run = runs.start_run(config)
     removed = config.memberships.get(location__monitoring_location_id=SITES[1])
     removed.delete()
-    for location_id in run.stations.values_list("location_id", flat=True):
-        smart_append.pull_station(run.pk, location_id)
+    for number in runs.pending_batches(run.pk):
+        smart_append.pull_batch(run.pk, number)
 
     run.refresh_from_db()
     station = run.stations.get(location__monitoring_location_id=SITES[1])
@@ -367,15 +371,19 @@ def test_log_lines_name_the_request_and_show_plain_times_without_repeating_the_s
 
     run = run_inline(config)
 
-    lines = list(PullLogEntry.objects.filter(run=run, location__isnull=False).values_list("message", flat=True))
-    assert lines and not any(SITES[0] in line for line in lines)
+    own = list(PullLogEntry.objects.filter(run=run, location__isnull=False).values_list("message", flat=True))
+    assert own and not any(SITES[0] in line for line in own)
+    lines = list(PullLogEntry.objects.filter(run=run).values_list("message", flat=True))
     assert not any("+00:00" in line or "features" in line for line in lines)
     newest = fake_usgs.today - dt.timedelta(days=1)
-    assert any(line.startswith(f"Asking daily values {newest:%Y-%m-%d} → now") for line in lines)
-    revisions = [line for line in lines if line.startswith("revisions since ")]
-    window = [line for line in lines if line.startswith(f"window {newest:%Y-%m-%d} → now: page 1, ")]
-    assert len(revisions) == 1 and re.match(
-        r"revisions since \d{4}-\d\d-\d\d \d\d:\d\d UTC: page 1, \d+ value", revisions[0]
+    assert any(
+        line.startswith(f"Batch 1 of 1: asking daily values of 1 series {newest:%Y-%m-%d} → now") for line in lines
     )
-    assert window == [f"window {newest:%Y-%m-%d} → now: page 1, 2 values"]
-    assert any(re.match(r"\d+ values received \(2 pages fetched\); inserted 1,", line) for line in lines)
+    batch = "Batch 1 of 1 (1 station): "
+    revisions = [line for line in lines if line.startswith(batch + "revisions since ")]
+    window = [line for line in lines if line.startswith(f"{batch}window {newest:%Y-%m-%d} → now: page 1, ")]
+    assert len(revisions) == 1 and re.match(
+        r"Batch 1 of 1 \(1 station\): revisions since \d{4}-\d\d-\d\d \d\d:\d\d UTC: page 1, \d+ value", revisions[0]
+    )
+    assert window == [f"{batch}window {newest:%Y-%m-%d} → now: page 1, 2 values"]
+    assert any(re.match(r"\d+ values received \(batch 1\); inserted 1,", line) for line in own)
