@@ -4,6 +4,7 @@ over HTTP. The tasks are sent from this process exactly as beat and "Run now" se
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 
 import pytest
@@ -15,6 +16,9 @@ from acquisition.tasks import run_configuration
 from monitoring.models import PullLogEntry, PullRun
 from pulls.models import StationProgress
 from tests.acquisition_factories import make_configuration, wait_for_run
+from tests.fakeusgs import FakeUSGS
+from tests.fakeusgs.data import FakeStation
+from tests.worker_fixtures import WorkerProcess
 
 pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs, celery_worker
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.redis]
@@ -65,7 +69,9 @@ def test_a_worker_pulls_appends_revises_and_then_has_nothing_to_do(celery_worker
         windows = [
             r.params["time"]
             for r in fake.requests
-            if r.path.endswith("/daily/items") and r.params.get("time_series_id") == series_id and "time" in r.params
+            if r.path.endswith("/daily/items")
+            and series_id in r.params.get("time_series_id", "").split(",")
+            and "time" in r.params
         ]
         assert windows == [f"{old_today.isoformat()}/.."]
         assert stored(site)[len(before[site]) :] == fake.expected_daily(
@@ -93,8 +99,18 @@ def test_a_worker_pulls_appends_revises_and_then_has_nothing_to_do(celery_worker
     assert PullLogEntry.objects.filter(run=fourth, message__startswith="Run finished: succeeded").exists()
 
 
-def test_a_worker_run_with_faults_ends_partial_and_leaves_the_failing_station_alone(celery_worker):
-    fake = celery_worker.fake
+@pytest.fixture
+def worker_one_station_a_batch(transactional_db, fake_usgs):
+    """A worker whose batches hold one station each: a failing request then fails one station only."""
+    worker = WorkerProcess(fake_usgs.base_url, extra_env={"ACQUISITION_BATCH_SERIES": "1"})
+    worker.fake = fake_usgs
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def test_a_worker_run_with_faults_ends_partial_and_leaves_the_failing_station_alone(worker_one_station_a_batch):
+    fake = worker_one_station_a_batch.fake
     config = make_configuration(fake, SITES, start_date=START)
     run_configuration.delay(config.pk)
     first = wait_for_run(config)
@@ -146,3 +162,44 @@ def test_two_triggers_at_once_give_one_run_and_one_skip(celery_worker):
     assert statuses == [PullRun.Status.SKIPPED, PullRun.Status.SUCCEEDED]
     for site in SITES:
         assert stored(site) == fake.expected_daily(site, START, fake.today)
+
+
+@pytest.fixture
+def network_worker(transactional_db, settings):
+    """A real worker against a fake USGS serving 250 gages (a state network)."""
+    stations = [
+        FakeStation(f"USGS-{41000000 + i:08d}", f"NETWORK CREEK {i} NR TOWN PA", daily_begin=dt.date(2026, 8, 1))
+        for i in range(250)
+    ]
+    fake = FakeUSGS(stations=stations)
+    settings.USGS_API_URL = fake.start()
+    worker = WorkerProcess(fake.base_url)
+    worker.fake = fake
+    worker.start()
+    yield worker
+    worker.stop()
+    fake.stop()
+
+
+def test_a_worker_keeps_250_stations_exact_in_a_handful_of_requests(network_worker):
+    fake = network_worker.fake
+    sites = [s.monitoring_location_id for s in fake.stations]
+    start = dt.date(2026, 9, 1)
+    config = make_configuration(fake, sites, start_date=start)
+
+    run_configuration.delay(config.pk)
+    first = wait_for_run(config, timeout=120)
+    assert first.status == PullRun.Status.SUCCEEDED, first.message
+    assert first.requests_made == len(fake.requests) == 4  # metadata + window, for each of the two batches
+
+    fake.today += dt.timedelta(days=1)
+    fake.clear_requests()
+    run_configuration.delay(config.pk)
+    second = wait_for_run(config, after=first.pk, timeout=120)
+
+    assert second.status == PullRun.Status.SUCCEEDED, second.message
+    assert len(fake.requests) <= 2 * math.ceil(250 / 200) + 2
+    assert second.requests_made == len(fake.requests)
+    assert second.values_inserted == 250
+    for site in sites:
+        assert stored(site) == fake.expected_daily(site, start, fake.today), site
