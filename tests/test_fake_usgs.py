@@ -510,3 +510,43 @@ def test_a_catalog_of_10000_stations_starts_fast_and_answers_a_200_series_batch_
         assert revisions.json()["numberReturned"] >= 400
     # Generous bounds for a shared CI core; an O(catalog rows) step takes minutes here, not seconds.
     assert built < 5 and answered < 5, (built, answered)
+
+
+# -- bench/requests.py runs end to end (the pattern of tests/test_bench_smoke.py; it lives here to stay in this
+# module's files) ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_the_requests_benchmark_runs_and_prints_its_table():
+    import os
+    import uuid
+
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    name = f"sf_bench_smoke_{uuid.uuid4().hex[:8]}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-smoke-key")}
+    env.pop("DATABASE_URL", None)
+    try:
+        result = subprocess.run(
+            [sys.executable, "bench/requests.py", "--database-url", url, "--sizes", "3", "--latency", "0",
+             "--daily-days", "3"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        admin = f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname=postgres"
+        with psycopg.connect(admin, autocommit=True, password=db.get("PASSWORD") or None) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("3 ")]
+    assert [(r[1], r[2]) for r in rows] == [
+        ("daily", "first"), ("daily", "incremental"), ("continuous", "first"), ("continuous", "incremental")
+    ]  # fmt: skip
+    # Today's engine: series lookup + window a station first, window + revision pass after; 4 values a daily
+    # station (3 days back, inclusive), 2 on the incremental run (the boundary day again, the new day).
+    assert rows[0][3] == "6" and rows[0][6] == "12"
+    assert rows[1][3] == "6" and rows[1][6] == "6"
+    assert all(r[7] != "n/a" for r in rows), result.stdout  # the peer ran
