@@ -356,3 +356,197 @@ def test_it_runs_in_the_foreground_as_a_module():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# -- lists, interleaving, URL size, batch faults, clock, scale (SPEC §7.1) -----------------------------------------
+
+ROCKS = "USGS-01638500"
+JUG = "USGS-01643000"
+ONE_DAY = {"daily": "2026-09-28", "continuous": "2026-09-28T00:00:00Z/2026-09-28T00:30:00Z"}
+
+
+def features(fake: FakeUSGS, collection: str, **params) -> list[dict]:
+    return [f for p in walk(fake, collection, limit=1000, **params) for f in p["features"]]
+
+
+@pytest.mark.parametrize("collection", ["daily", "continuous", "latest-daily", "latest-continuous"])
+def test_data_collections_take_comma_separated_series_and_site_lists(fake, collection):
+    kind = "daily" if "daily" in collection else "continuous"
+    series = {site: fake.primary_series_id(site, kind) for site in (POTOMAC, ROCKS, JUG)}
+    time_param = {"time": ONE_DAY[collection]} if collection in ONE_DAY else {}
+    by_series = features(fake, collection, time_series_id=f"{series[POTOMAC]},{series[JUG]}", **time_param)
+    assert {f["properties"]["time_series_id"] for f in by_series} == {series[POTOMAC], series[JUG]}
+    by_site = features(fake, collection, monitoring_location_id=f"{POTOMAC},{ROCKS}", **time_param)
+    assert {f["properties"]["monitoring_location_id"] for f in by_site} == {POTOMAC, ROCKS}
+    # Two lists AND together; unknown members are ignored, not an error.
+    both = features(fake, collection, monitoring_location_id=f"{POTOMAC},{ROCKS},USGS-00000000",
+                    time_series_id=f"{series[ROCKS]},{series[JUG]}", **time_param)  # fmt: skip
+    assert {f["properties"]["time_series_id"] for f in both} == {series[ROCKS]}
+    # A list of one answers exactly as the single value does.
+    one = features(fake, collection, time_series_id=series[ROCKS], **time_param)
+    assert [f["id"] for f in one] == [f["id"] for f in both]
+
+
+def test_time_series_metadata_takes_site_and_id_lists(fake):
+    meta = features(fake, "time-series-metadata", monitoring_location_id=f"{POTOMAC},{DUPLICATE}", statistic_id="00003")
+    assert sorted(f["properties"]["monitoring_location_id"] for f in meta) == [POTOMAC, DUPLICATE, DUPLICATE]
+    wanted = [fake.primary_series_id(POTOMAC), fake.primary_series_id(ROCKS, "continuous")]
+    by_id = features(fake, "time-series-metadata", id=",".join(wanted))
+    assert sorted(f["id"] for f in by_id) == sorted(wanted)
+
+
+def test_continuous_rows_of_many_series_interleave_and_page_by_time_then_series(fake):
+    ids = sorted(fake.primary_series_id(site, "continuous") for site in (POTOMAC, ROCKS, JUG))
+    window = "2026-10-01T00:00:00Z/2026-10-01T01:00:00Z"
+    pages = walk(fake, "continuous", time_series_id=",".join(ids), time=window, limit=5)
+    rows = [f["properties"] for p in pages for f in p["features"]]
+    first_page = [f["properties"]["time_series_id"] for f in pages[0]["features"]]
+    assert len(set(first_page)) == 3  # a page mixes series: no series' rows are contiguous
+    keys = [(datetime.fromisoformat(r["time"]), r["time_series_id"]) for r in rows]
+    assert keys == sorted(keys) and len(keys) == len(set(keys))
+    start, end = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 1, 1, tzinfo=UTC)
+    expected = {
+        (row["time"], row["time_series_id"])
+        for site in (POTOMAC, ROCKS, JUG)
+        for row in fake.expected_continuous(site, start, end)
+    }
+    assert set(keys) == expected and len(expected) == 13 + 5 + 5  # Potomac is 5-minute, the others 15-minute
+    cursor = parse_qs(urlsplit(next_href(pages[0])).query)["cursor"][0]
+    decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    last = pages[0]["features"][-1]["properties"]
+    assert decoded == f"{datetime.fromisoformat(last['time']).isoformat(sep=' ')}|{last['time_series_id']}"
+
+
+def test_daily_rows_of_many_series_interleave_in_feature_id_order(fake):
+    ids = [fake.primary_series_id(site) for site in (POTOMAC, ROCKS, JUG)]
+    pages = walk(fake, "daily", time_series_id=",".join(ids), time="2026-09-01/2026-09-30", limit=20)
+    rows = [f for p in pages for f in p["features"]]
+    assert [f["id"] for f in rows] == sorted(f["id"] for f in rows) and len(rows) == 90
+    assert len({f["properties"]["time_series_id"] for f in pages[0]["features"]}) == 3
+    for site, sid in zip((POTOMAC, ROCKS, JUG), ids, strict=True):
+        mine = sorted(f["properties"]["time"] for f in rows if f["properties"]["time_series_id"] == sid)
+        assert mine == [r["time"].isoformat() for r in fake.expected_daily(site, date(2026, 9, 1), date(2026, 9, 30))]
+
+
+def _url_of_length(fake: FakeUSGS, length: int) -> str:
+    """A daily request for Potomac's 2026-09-28 whose path + query is exactly ``length`` bytes."""
+    path = f"/ogcapi/v1/collections/daily/items?time=2026-09-28&monitoring_location_id={POTOMAC},USGS-"
+    return fake.base_url.removesuffix("/ogcapi/v1") + path + "9" * (length - len(path))
+
+
+def test_a_url_over_8200_bytes_answers_414_with_nginx_html(fake):
+    ok = requests.get(_url_of_length(fake, 8200), timeout=30)
+    assert ok.status_code == 200 and ok.json()["numberReturned"] == 1
+    refused = requests.get(_url_of_length(fake, 8201), timeout=30)
+    assert refused.status_code == 414
+    assert refused.headers["Content-Type"] == "text/html"
+    assert "<title>414 Request-URI Too Large</title>" in refused.text and "nginx" in refused.text
+    assert [len(r.url) for r in fake.requests] == [8200, 8201]
+    assert [r.status for r in fake.requests] == [200, 414]  # logged (and counted) like any request
+
+
+def test_failing_sites_also_fail_metadata_requests_naming_them(fake):
+    fake.faults.fail_sites = {ROCKS}
+    assert get(fake, "time-series-metadata", monitoring_location_id=f"{POTOMAC},{ROCKS}").status_code == 500
+    assert get(fake, "time-series-metadata", id=fake.primary_series_id(ROCKS)).status_code == 500
+    assert get(fake, "daily", time_series_id=f"{fake.primary_series_id(POTOMAC)},"
+               f"{fake.primary_series_id(ROCKS)}").status_code == 500  # fmt: skip
+    assert get(fake, "time-series-metadata", monitoring_location_id=f"{POTOMAC},{JUG}").status_code == 200
+    assert get(fake, "monitoring-locations", id=ROCKS).status_code == 200  # the catalog is not a data request
+
+
+def test_fail_requests_containing_fails_one_batch_including_its_next_pages(fake):
+    batch_a = ",".join(fake.primary_series_id(s) for s in (POTOMAC, ROCKS))
+    batch_b = ",".join(fake.primary_series_id(s) for s in (JUG, DUPLICATE))
+    first = get(fake, "daily", time_series_id=batch_a, time="2026-09-01/2026-09-30", limit=10).json()
+    fake.faults.fail_requests_containing = {fake.primary_series_id(ROCKS)}
+    assert requests.get(next_href(first), timeout=30).status_code == 500  # the batch's follow-up page fails too
+    assert get(fake, "daily", time_series_id=batch_a, time="P1D").status_code == 500
+    assert get(fake, "continuous", monitoring_location_id=POTOMAC,
+               time_series_id=fake.primary_series_id(ROCKS)).status_code == 500  # fmt: skip
+    assert get(fake, "daily", time_series_id=batch_b, time="P1D").status_code == 200
+    fake.faults.fail_requests_containing = set()
+    assert get(fake, "daily", time_series_id=batch_a, time="P1D").status_code == 200
+
+
+def test_the_clock_steps_by_less_than_a_day(fake):
+    assert fake.clock == datetime(2026, 11, 21, tzinfo=UTC)  # the end of today
+    fake.clock = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    assert fake.today == date(2026, 11, 20)
+    latest = get(fake, "latest-continuous", monitoring_location_id=ROCKS).json()["features"][0]["properties"]["time"]
+    assert latest == "2026-11-20T11:45:00+00:00"  # strictly before the clock
+    before = features(fake, "continuous", monitoring_location_id=ROCKS, time="2026-11-20T11:00:00Z/..")
+    fake.clock += timedelta(hours=1)
+    after = features(fake, "continuous", monitoring_location_id=ROCKS, time="2026-11-20T11:00:00Z/..")
+    assert [f["properties"]["time"][11:16] for f in after[len(before) :]] == ["12:00", "12:15", "12:30", "12:45"]
+    truth = fake.expected_continuous(ROCKS, datetime(2026, 11, 20, 12, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC))
+    assert truth[-1]["time"] == datetime(2026, 11, 20, 12, 45, tzinfo=UTC)
+    assert features(fake, "daily", monitoring_location_id=ROCKS, time="2026-11-20")  # today's daily value exists
+    fake.today = date(2026, 11, 22)
+    assert fake.clock == datetime(2026, 11, 23, tzinfo=UTC)
+    with pytest.raises(TypeError):
+        fake.clock = datetime(2026, 11, 23)
+
+
+def test_a_catalog_of_10000_stations_starts_fast_and_answers_a_200_series_batch_quickly():
+    from tests.fakeusgs import synthetic_catalog
+
+    started = time.monotonic()
+    catalog = synthetic_catalog(10_000)
+    with FakeUSGS(catalog) as fake:
+        built = time.monotonic() - started
+        assert len(fake.series) == 20_000 and len({s.monitoring_location_id for s in catalog}) == 10_000
+        sites = [s.monitoring_location_id for s in catalog[-200:]]
+        fake.faults.fail_sites = {catalog[0].monitoring_location_id}  # the fault check must not scan every series
+        ids = ",".join(fake.primary_series_id(site) for site in sites)
+        cids = ",".join(fake.primary_series_id(site, "continuous") for site in sites)
+        started = time.monotonic()
+        daily = get(fake, "daily", time_series_id=ids, time="2026-11-19/..", limit=50000, skipGeometry="true")
+        revisions = get(fake, "daily", time_series_id=ids, last_modified="2026-11-19T00:00:00Z/..", limit=50000)
+        continuous = get(fake, "continuous", time_series_id=cids, time="2026-11-20T23:00:00Z/..", limit=50000)
+        answered = time.monotonic() - started
+        assert [r.status_code for r in (daily, revisions, continuous)] == [200, 200, 200]
+        assert daily.json()["numberReturned"] == 400 and continuous.json()["numberReturned"] == 800
+        assert revisions.json()["numberReturned"] >= 400
+    # Generous bounds for a shared CI core; an O(catalog rows) step takes minutes here, not seconds.
+    assert built < 5 and answered < 5, (built, answered)
+
+
+# -- bench/requests.py runs end to end (the pattern of tests/test_bench_smoke.py; it lives here to stay in this
+# module's files) ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_the_requests_benchmark_runs_and_prints_its_table():
+    import os
+    import uuid
+
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    name = f"sf_bench_smoke_{uuid.uuid4().hex[:8]}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-smoke-key")}
+    env.pop("DATABASE_URL", None)
+    try:
+        result = subprocess.run(
+            [sys.executable, "bench/requests.py", "--database-url", url, "--sizes", "3", "--latency", "0",
+             "--daily-days", "3"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        admin = f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname=postgres"
+        with psycopg.connect(admin, autocommit=True, password=db.get("PASSWORD") or None) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("3 ")]
+    assert [(r[1], r[2]) for r in rows] == [
+        ("daily", "first"), ("daily", "incremental"), ("continuous", "first"), ("continuous", "incremental")
+    ]  # fmt: skip
+    # Today's engine: series lookup + window a station first, window + revision pass after; 4 values a daily
+    # station (3 days back, inclusive), 2 on the incremental run (the boundary day again, the new day).
+    assert rows[0][3] == "6" and rows[0][6] == "12"
+    assert rows[1][3] == "6" and rows[1][6] == "6"
+    assert all(r[7] != "n/a" for r in rows), result.stdout  # the peer ran

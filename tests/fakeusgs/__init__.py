@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from tests.fakeusgs.data import FakeStation, default_catalog, series_id_for
+from tests.fakeusgs.data import FakeStation, default_catalog, series_id_for, synthetic_catalog
 from tests.fakeusgs.server import FakeUSGS, Faults, RequestRecord
 
-__all__ = ["FakeStation", "FakeUSGS", "Faults", "RequestRecord", "default_catalog", "series_id_for"]
+__all__ = [
+    "FakeStation",
+    "FakeUSGS",
+    "Faults",
+    "RequestRecord",
+    "default_catalog",
+    "series_id_for",
+    "synthetic_catalog",
+]

@@ -1,5 +1,7 @@
 """Run the fake USGS API in the foreground: ``python -m tests.fakeusgs --port 8765 [--today 2026-11-20]``.
 
+``--stations N`` serves N synthetic gages (USGS-90000000...; daily + 15-minute series) instead of the built-in 62.
+
 Point the app at it with USGS_BASE_URL=http://127.0.0.1:8765/ogcapi/v1. One log line per request; Ctrl-C stops.
 """
 
@@ -10,7 +12,7 @@ import logging
 import time
 from datetime import date
 
-from tests.fakeusgs import FakeUSGS
+from tests.fakeusgs import FakeUSGS, synthetic_catalog
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,12 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="the fake's clock (default: today)")
     parser.add_argument("--slow", type=float, default=0.0, help="seconds to wait before each answer")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stations", type=int, default=None, help="N synthetic stations instead of the catalog")
     parser.add_argument("--require-key", default=None, help="answer 403 unless this X-Api-Key is sent")
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests answering 5xx")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    fake = FakeUSGS(today=args.today or date.today(), seed=args.seed, require_key=args.require_key)
+    stations = synthetic_catalog(args.stations) if args.stations else None
+    fake = FakeUSGS(stations, today=args.today or date.today(), seed=args.seed, require_key=args.require_key)
     fake.faults.slow_seconds = args.slow
     fake.faults.error_rate = args.error_rate
     url = fake.start(port=args.port, host=args.host)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain
@@ -125,16 +126,24 @@ class CollectionsMixin:
         return not hucs or any(st.huc.startswith(h) for h in hucs)  # "Search will match partial HUCs"
 
     def _select_series(self: FakeUSGS, kind: str | None, p: dict[str, str]) -> list[Series]:
-        sites = q.csv_values(p.get("monitoring_location_id"))
-        ids = q.csv_values(p.get("time_series_id")) or q.csv_values(p.get("id") if kind is None else None)
+        """The series a request selects, sorted by series id. Comma-separated ``monitoring_location_id`` and
+        ``time_series_id`` (``id`` on time-series-metadata) are lists, ANDed with each other and the rest."""
+        sites = set(q.csv_values(p.get("monitoring_location_id")) or ())
+        ids = set(q.csv_values(p.get("time_series_id")) or q.csv_values(p.get("id") if kind is None else None) or ())
         pcodes = q.csv_values(p.get("parameter_code"))
+        if pcodes and "00060" not in pcodes:
+            return []
+        if ids:  # look the named series up instead of scanning the catalog
+            candidates = sorted((self.series_by_id[i] for i in ids if i in self.series_by_id), key=lambda s: s.id)
+        elif sites:
+            candidates = sorted((s for site in sites for s in self.series_by_site.get(site, ())), key=lambda s: s.id)
+        else:
+            candidates = self.series  # sorted by series id
         out = []
-        for s in self.series:  # sorted by series id
+        for s in candidates:
             if kind is not None and s.kind != kind:
                 continue
             if sites and s.station.monitoring_location_id not in sites:
-                continue
-            if (ids and s.id not in ids) or (pcodes and "00060" not in pcodes):
                 continue
             if self._station_matches(s.station, p):
                 out.append(s)
@@ -184,7 +193,7 @@ class CollectionsMixin:
         return series, keep, render, lm_interval
 
     def _daily(self: FakeUSGS, ctx: q.Context) -> dict:
-        series, keep, render, _ = self._data_common(ctx, "daily")
+        series, keep, render, lm_interval = self._data_common(ctx, "daily")
         interval = q.parse_interval(ctx.params.get("time") or ctx.params.get("datetime"), self.now())
         start_day = end_day = None
         if interval is not None:
@@ -192,11 +201,12 @@ class CollectionsMixin:
             end_day = interval[1] and interval[1].date()
         rows = []
         for s in series:
-            for t in s.times(start_day, end_day, self.today):
+            for t in self._candidate_times(s, start_day, end_day, lm_interval):
                 row = s.row(t, self.today)
                 if keep(row):
                     rows.append((s, row))
-        # Pages come in feature-UUID order, not time order: the real daily collection does exactly this.
+        # Pages come in feature-UUID order, not time order: the real daily collection does exactly this, for one
+        # series or many (rows of many series interleave). Every page sorts the whole answer, not the catalog.
         rows.sort(key=lambda item: item[1].feature_id)
         items = q.after_cursor(rows, lambda item: item[1].feature_id, ctx.params.get("cursor"))
         return self.page(ctx, items, lambda item: item[1].feature_id, render)
@@ -213,6 +223,8 @@ class CollectionsMixin:
             if start is None or end - start > timedelta(days=q.CONTINUOUS_MAX_DAYS):
                 raise q.QueryError(400, q.TIME_ENVELOPE_BODY)
         cursor = ctx.params.get("cursor")
+        if len(series) > 1:
+            return self._continuous_interleaved(ctx, series, keep, render, lm_interval, start, end, cursor)
         after_id, after_time = "", None
         if cursor:
             after_id, _, stamp = q.decode_cursor(cursor).partition("|")
@@ -222,14 +234,14 @@ class CollectionsMixin:
                 raise q.bad_value("Invalid cursor") from exc
 
         def rows() -> Iterator[tuple[Series, Row]]:
-            # Ordered by series id, then time; generated lazily so a page costs only what it returns.
+            # One series: ordered by time, cursor "series id|time" as recorded from v1; generated lazily.
             for s in series:
                 if s.id < after_id:
                     continue
                 lo = start
                 if s.id == after_id and after_time is not None:
                     lo = max(start, after_time + timedelta(microseconds=1))
-                for t in self._continuous_times(s, lo, end, lm_interval):
+                for t in self._candidate_times(s, lo, end, lm_interval):
                     row = s.row(t, self.today)
                     if keep(row):
                         yield s, row
@@ -239,23 +251,59 @@ class CollectionsMixin:
 
         return self.page(ctx, rows(), cursor_of, render)
 
-    def _continuous_times(self: FakeUSGS, s: Series, lo: datetime, hi: datetime, lm_interval) -> Iterator[datetime]:
+    def _continuous_interleaved(self: FakeUSGS, ctx, series, keep, render, lm_interval, start, end, cursor) -> dict:
+        """Many series: rows of all of them interleaved, ordered by (time, series id), cursor "time|series id".
+
+        The real service promises no order for multi-site answers; this one is the hardest plausible for a client
+        (every page mixes series, no series' rows are contiguous). heapq.merge keeps it lazy: a page computes its
+        own rows plus one look-ahead row per series.
+        """
+        after: tuple[datetime, str] | None = None
+        lo = start
+        if cursor:
+            stamp, _, after_id = q.decode_cursor(cursor).rpartition("|")
+            try:
+                after = (q.parse_instant(stamp), after_id)
+            except ValueError as exc:
+                raise q.bad_value("Invalid cursor") from exc
+            lo = max(start, after[0])
+
+        def rows_of(s: Series) -> Iterator[tuple[datetime, str, Series, Row]]:
+            for t in self._candidate_times(s, lo, end, lm_interval):
+                if after is not None and (t, s.id) <= after:
+                    continue
+                row = s.row(t, self.today)
+                if keep(row):
+                    yield t, s.id, s, row
+
+        merged = (item[2:] for item in heapq.merge(*(rows_of(s) for s in series), key=lambda i: (i[0], i[1])))
+
+        def cursor_of(item: tuple[Series, Row]) -> str:
+            return f"{item[1].time.isoformat(sep=' ')}|{item[0].id}"
+
+        return self.page(ctx, merged, cursor_of, render)
+
+    def _candidate_times(self: FakeUSGS, s: Series, lo, hi, lm_interval) -> Iterator:
+        """The times of ``s`` in [lo, hi] that can pass a ``last_modified`` filter starting at lm_interval[0]."""
+        until = self.now()
         lm_start = lm_interval[0] if lm_interval else None
         if lm_start is None or any(stamp >= lm_start for _, stamp in s.approvals):
-            return s.times(lo, hi, self.today)
+            return s.times(lo, hi, self.today, until)
         # Untouched rows are stamped at most APPROVAL_LAG_DAYS + 1 days after their time, so a last_modified
         # sweep only needs recent times plus whatever was revised: keeps P7D sweeps over long windows cheap.
         bound = lm_start - timedelta(days=APPROVAL_LAG_DAYS + 2)
-        if bound <= lo:
-            return s.times(lo, hi, self.today)
-        revised = sorted(t for t in s.revisions if lo <= t < bound and t <= hi)
-        return chain(revised, s.times(bound, hi, self.today))
+        if s.kind == "daily":
+            bound = bound.date()
+        if lo is not None and bound <= lo:
+            return s.times(lo, hi, self.today, until)
+        revised = sorted(t for t in s.revisions if (lo is None or lo <= t) and t < bound and (hi is None or t <= hi))
+        return chain(revised, s.times(bound, hi, self.today, until))
 
     def _latest(self: FakeUSGS, ctx: q.Context, kind: str) -> dict:
         series, keep, render, _ = self._data_common(ctx, kind)
         rows = []
         for s in series:
-            last = s.last_time(self.today)
+            last = s.last_time(self.today, self.now())
             if last >= s.first_time():
                 row = s.row(last, self.today)
                 if keep(row):
@@ -268,7 +316,7 @@ class CollectionsMixin:
     def _series_properties(self: FakeUSGS, s: Series) -> dict:
         st = s.station
         offset = timedelta(hours=UTC_OFFSET_HOURS.get(st.time_zone_abbreviation, 5))
-        first, last = s.first_time(), s.last_time(self.today)
+        first, last = s.first_time(), s.last_time(self.today, self.now())
         if s.kind == "daily":
             first, last = datetime.combine(first, time(0)), datetime.combine(last, time(0))
         else:
@@ -340,7 +388,7 @@ class CollectionsMixin:
             except ValueError as exc:
                 raise q.bad_value("bbox must be minLon,minLat,maxLon,maxLat") from exc
         stations = []
-        for st in sorted(self.stations, key=lambda s: s.monitoring_location_id):
+        for st in self.stations_sorted:
             if ids and st.monitoring_location_id not in ids:
                 continue
             if bbox is not None and not (west <= st.longitude <= east and south <= st.latitude <= north):

@@ -12,6 +12,7 @@ import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 
 APPROVAL_LAG_DAYS = 120  # values older than this many days before "today" are Approved
 NORTHERN_STATES = {"24", "42", "36", "55", "08", "53", "16", "30", "27"}  # where winter days carry ICE
@@ -103,29 +104,42 @@ class Series:
     revisions: dict = field(default_factory=dict)  # time -> Revision
     approvals: list = field(default_factory=list)  # [(through_day, last_modified)]
 
-    @property
-    def id(self) -> str:
+    @cached_property
+    def id(self) -> str:  # computed once: every row of the series uses it
         return series_id_for(self.station.monitoring_location_id, self.kind, self.primary)
 
     @property
     def interval(self) -> timedelta:
         return timedelta(days=1) if self.kind == "daily" else timedelta(minutes=self.station.continuous_interval)
 
-    def last_time(self, today: date) -> date | datetime:
+    def last_time(self, today: date, until: datetime | None = None) -> date | datetime:
+        """The newest row's time. ``until`` (the fake's clock) keeps continuous rows strictly before it."""
         last_day = today - timedelta(days=self.end_offset_days)
         if self.kind == "daily":
             return last_day
         step = self.station.continuous_interval
-        return datetime.combine(last_day, time(23, 60 - step), tzinfo=UTC)
+        last = datetime.combine(last_day, time(23, 60 - step), tzinfo=UTC)
+        if until is not None and until <= last:
+            first = self.first_time()
+            if until <= first:
+                return first - self.interval  # nothing yet
+            last = first + ((until - first - timedelta(microseconds=1)) // self.interval) * self.interval
+        return last
 
     def first_time(self) -> date | datetime:
         if self.kind == "daily":
             return self.begin
         return datetime.combine(self.begin, time(0), tzinfo=UTC)
 
-    def times(self, start: date | datetime | None, end: date | datetime | None, today: date):
+    def times(
+        self,
+        start: date | datetime | None,
+        end: date | datetime | None,
+        today: date,
+        until: datetime | None = None,
+    ):
         """Row times within [start, end] (inclusive), oldest first, aligned to the series interval."""
-        first, last = self.first_time(), self.last_time(today)
+        first, last = self.first_time(), self.last_time(today, until)
         lo = first if start is None or start < first else start
         hi = last if end is None or end > last else end
         if lo > hi:
@@ -361,6 +375,30 @@ def default_catalog() -> list[FakeStation]:
             )
         )  # fmt: skip
     return stations
+
+
+def synthetic_catalog(
+    n: int, *, continuous_interval: int = 15, daily_begin: date = date(2005, 10, 1)
+) -> list[FakeStation]:
+    """``n`` made-up stream gages (USGS-90000000, USGS-90000001, ...), each with one daily and one continuous
+    discharge series: the catalog for network-scale tests and benches (10,000 stations build in well under a
+    second). States, coordinates and drainage areas vary deterministically with the index."""
+    states = [("24", "Maryland"), ("42", "Pennsylvania"), ("51", "Virginia"), ("36", "New York"),
+              ("13", "Georgia"), ("48", "Texas"), ("08", "Colorado"), ("06", "California"), ("53", "Washington"),
+              ("55", "Wisconsin")]  # fmt: skip
+    out = []
+    for i in range(n):
+        fips, state = states[i % len(states)]
+        site = f"{90000000 + i:08d}"
+        out.append(
+            FakeStation(
+                f"USGS-{site}", f"SYNTHETIC CREEK {i} NEAR NOWHERE", fips, state, "001", "Synthetic County",
+                _huc12(site, f"0{(i * 7) % 9 + 1}0{(i * 3) % 9 + 1}0001"), 30.0 + (i % 1700) / 100,
+                -120.0 + (i % 4500) / 100, 5.0 + (i * 37) % 2000,
+                daily_begin=daily_begin, continuous_begin=daily_begin, continuous_interval=continuous_interval,
+            )
+        )  # fmt: skip
+    return out
 
 
 def utc_midnight(day: date) -> datetime:

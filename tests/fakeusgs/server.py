@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import islice
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 from tests.fakeusgs import query as q
 from tests.fakeusgs.collections import CollectionsMixin
@@ -33,6 +33,13 @@ from tests.fakeusgs.data import (
 )
 
 logger = logging.getLogger("tests.fakeusgs")
+
+DATA_COLLECTIONS = ("daily", "continuous", "latest-daily", "latest-continuous")
+MAX_URL_BYTES = 8200  # nginx in front of the API answers 414 above this (path + query, as sent)
+URI_TOO_LARGE_PAGE = (
+    b"<html>\r\n<head><title>414 Request-URI Too Large</title></head>\r\n<body>\r\n"
+    b"<center><h1>414 Request-URI Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
 
 
 @dataclass
@@ -64,7 +71,8 @@ class Faults:
         self.slow_seconds = 0.0  # sleep before answering
         self.drop_mid_body_next = 0  # send full Content-Length, half the body, then close
         self.malformed_next = 0  # 200 with a body that is not JSON
-        self.fail_sites: set[str] = set()  # data requests touching these sites (or their series) answer 500
+        self.fail_sites: set[str] = set()  # data/metadata requests touching these sites (or their series): 500
+        self.fail_requests_containing: set[str] = set()  # any request whose decoded URL contains one: 500
         self.fail_after_pages: int | None = None  # N data pages succeed, then every data request answers 500
         self.on_request: Callable[[RequestRecord], None] | None = None
 
@@ -119,10 +127,16 @@ class FakeUSGS(CollectionsMixin):
     ) -> None:
         self.stations = list(stations) if stations is not None else default_catalog()
         self.by_id = {s.monitoring_location_id: s for s in self.stations}
+        self.stations_sorted = sorted(self.stations, key=lambda s: s.monitoring_location_id)
         self.series: list[Series] = sorted(
             (s for st in self.stations for s in build_series(st, seed)), key=lambda s: s.id
         )
-        self.today = today
+        # Indexes, so that a request naming 200 series costs 200 lookups however large the catalog is.
+        self.series_by_id: dict[str, Series] = {s.id: s for s in self.series}
+        self.series_by_site: dict[str, list[Series]] = {}
+        for s in self.series:  # each site's list stays sorted by series id
+            self.series_by_site.setdefault(s.station.monitoring_location_id, []).append(s)
+        self.today = today  # sets the clock to the end of that day
         self.seed = seed
         self.port = port
         self.require_key = require_key
@@ -176,14 +190,37 @@ class FakeUSGS(CollectionsMixin):
             self.requests.clear()
             self.path_counts.clear()
 
+    # -- the clock: one instant; ``today`` and ``clock`` are two views of it
+
+    @property
+    def today(self) -> date:
+        """The fake's date: daily rows exist through it. Setting it puts the clock at the end of that day."""
+        return (self._now - timedelta(microseconds=1)).date()
+
+    @today.setter
+    def today(self, value: date) -> None:
+        self._now = utc_midnight(value + timedelta(days=1))
+
+    @property
+    def clock(self) -> datetime:
+        """The fake's instant (aware UTC). Continuous rows exist strictly before it, daily rows through the date of
+        the instant just before it. Set it to step by less than a day (``fake.clock += timedelta(hours=1)``)."""
+        return self._now
+
+    @clock.setter
+    def clock(self, value: datetime) -> None:
+        if value.tzinfo is None:
+            raise TypeError("the fake's clock is an aware datetime")
+        self._now = value.astimezone(UTC)
+
     def now(self) -> datetime:
-        """The fake's clock: the end of ``today`` (UTC), so P7D means the last seven days of data."""
-        return utc_midnight(self.today + timedelta(days=1))
+        """The fake's clock (by default the end of ``today``, UTC), so P7D means the last seven days of data."""
+        return self._now
 
     # -- test controls and truth
 
     def series_of(self, monitoring_location_id: str, kind: str = "daily", primary: bool = True) -> Series:
-        for s in self.series:
+        for s in self.series_by_site.get(monitoring_location_id, ()):
             if s.station.monitoring_location_id == monitoring_location_id and s.kind == kind and s.primary == primary:
                 return s
         raise KeyError(f"{monitoring_location_id} has no {'primary' if primary else 'secondary'} {kind} series")
@@ -211,9 +248,8 @@ class FakeUSGS(CollectionsMixin):
     def approve_through(self, monitoring_location_id: str, day: date, last_modified: datetime) -> None:
         """Every value of the site up to ``day`` becomes Approved, refreshed at ``last_modified``."""
         with self._data_lock:
-            for s in self.series:
-                if s.station.monitoring_location_id == monitoring_location_id:
-                    s.approvals.append((day, last_modified))
+            for s in self.series_by_site.get(monitoring_location_id, ()):
+                s.approvals.append((day, last_modified))
 
     def expected_daily(self, monitoring_location_id: str, start: date, end: date) -> list[dict]:
         series = self.series_of(monitoring_location_id, "daily")
@@ -223,7 +259,8 @@ class FakeUSGS(CollectionsMixin):
     def expected_continuous(self, monitoring_location_id: str, start: datetime, end: datetime) -> list[dict]:
         series = self.series_of(monitoring_location_id, "continuous")
         with self._data_lock:
-            return [_truth(series, series.row(t, self.today)) for t in series.times(start, end, self.today)]
+            times = series.times(start, end, self.today, self.now())
+            return [_truth(series, series.row(t, self.today)) for t in times]
 
     # -- request handling
 
@@ -234,6 +271,11 @@ class FakeUSGS(CollectionsMixin):
         with self._lock:
             self.requests.append(record)
             self.path_counts[split.path] += 1
+        if len(raw_path.encode()) > MAX_URL_BYTES:
+            # nginx refuses it before the gateway or the API see it: no quota spent, no JSON.
+            record.status = 414
+            logger.info("%s %s... -> 414 (%d bytes of URL)", method, raw_path[:80], len(raw_path.encode()))
+            return Response(414, URI_TOO_LARGE_PAGE, {"Content-Type": "text/html"})
         try:
             hook = self.faults.on_request
             if hook is not None:
@@ -279,11 +321,13 @@ class FakeUSGS(CollectionsMixin):
         if fmt not in ("json", "geojson"):
             raise q.bad_value(f"Invalid format: {fmt} (the fake answers f=json only)")
         ctx = q.Context(collection, params, ordered, link_base, q.parse_limit(params.get("limit")))
-        if collection in ("daily", "continuous", "latest-daily", "latest-continuous"):
-            if self._touches_failing_site(params):
-                return _server_error(500, extra)
-            if self.faults.count_page():
-                return _server_error(500, extra)
+        if self._hits_failing_request(record.url):
+            return _server_error(500, extra)
+        touches = collection in DATA_COLLECTIONS or collection == "time-series-metadata"
+        if touches and self._touches_failing_site(params):
+            return _server_error(500, extra)
+        if collection in DATA_COLLECTIONS and self.faults.count_page():
+            return _server_error(500, extra)
         with self._data_lock:
             obj = handler(ctx)
         body = q.json_bytes(obj)
@@ -325,14 +369,27 @@ class FakeUSGS(CollectionsMixin):
         return Response(200, b"", headers)
 
     def _touches_failing_site(self, params: dict[str, str]) -> bool:
+        """A request naming a failing site, or a series of one (by ``time_series_id``, or ``id`` on metadata)."""
         failing = self.faults.fail_sites
         if not failing:
             return False
-        sites = set(q.csv_values(params.get("monitoring_location_id")) or [])
-        series = set(q.csv_values(params.get("time_series_id")) or [])
-        if sites & failing:
+        sites = q.csv_values(params.get("monitoring_location_id")) or []
+        if not failing.isdisjoint(sites):
             return True
-        return any(s.id in series and s.station.monitoring_location_id in failing for s in self.series)
+        ids = (q.csv_values(params.get("time_series_id")) or []) + (q.csv_values(params.get("id")) or [])
+        for series_id in ids:
+            s = self.series_by_id.get(series_id)
+            if s is not None and s.station.monitoring_location_id in failing:
+                return True
+        return False
+
+    def _hits_failing_request(self, url: str) -> bool:
+        """``faults.fail_requests_containing``: a plain substring test on the percent-decoded path + query."""
+        needles = self.faults.fail_requests_containing
+        if not needles:
+            return False
+        decoded = unquote_plus(url)
+        return any(needle in decoded for needle in needles)
 
     # -- shared paging
 
