@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Max
 
 from acquisition.models import ContinuousValue, DailyValue
+from acquisition.planning import local_midnight
 from pulls.models import PullConfiguration, StationProgress
 from stations.models import TimeSeries
 from tests.fakeusgs import FakeUSGS
@@ -51,8 +52,9 @@ class Verdict:
         return head + (" — exact match" if not bad else " — MISMATCH: " + " | ".join(bad))
 
 
-def _utc_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
+def _first_instant(day: dt.date, series: TimeSeries) -> dt.datetime:
+    # A continuous pull starts at the start date's midnight where the station is (acquisition.planning).
+    return local_midnight(day, series.location.zone)
 
 
 def _model(kind: str):
@@ -82,11 +84,11 @@ def check_series(
     if daily:
         truth = fake.expected_daily(site, start, newest)
     else:
-        truth = fake.expected_continuous(site, _utc_midnight(start), newest)
+        truth = fake.expected_continuous(site, _first_instant(start, series), newest)
     check.expected = len(truth)
     stored = {
         getattr(r, key): (r.value, list(r.qualifiers or []), r.approval_status)
-        for r in rows.filter(**{f"{key}__gte": start if daily else _utc_midnight(start)})
+        for r in rows.filter(**{f"{key}__gte": start if daily else _first_instant(start, series)})
     }
     wanted = {t["time"]: (t["value"], t["qualifiers"], t["approval_status"]) for t in truth}
     missing = sorted(set(wanted) - set(stored))
