@@ -87,6 +87,9 @@ def build_client(
         "on_event": on_event,
         # Not in settings.py: only tests shorten the retry backoff (the fake answers 500s on purpose).
         "backoff_base": getattr(settings, "USGS_BACKOFF_BASE", 0.5),
+        "max_body_bytes": settings.USGS_MAX_BODY_MB * 2**20,
+        "deadline": settings.USGS_REQUEST_DEADLINE_SECONDS,
+        "max_pages": settings.USGS_MAX_PAGES,
     }
     options.update(overrides)
     return USGSClient(settings.USGS_API_URL, settings.USGS_API_KEY or None, **options)

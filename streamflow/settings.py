@@ -200,6 +200,14 @@ if not 1 <= USGS_PAGE_LIMIT <= 50000:
 USGS_REQUESTS_PER_HOUR = env.int("USGS_REQUESTS_PER_HOUR", default=3600)
 # First retry wait (s) after a 429/5xx; doubles with full jitter up to 30 s. Tests shorten it.
 USGS_BACKOFF_BASE = env.float("USGS_BACKOFF_BASE", default=0.5)
+# What a hostile or broken upstream can make a worker do (acquisition/usgs/transport.py): the largest answer read
+# (decompressed; a full 50,000-row page is ~15 MB), the longest a whole request may take (a drip-feeding server
+# restarts the socket timeout with every byte), the most next links one request chain follows.
+USGS_MAX_BODY_MB = env.int("USGS_MAX_BODY_MB", default=64)
+USGS_REQUEST_DEADLINE_SECONDS = env.float("USGS_REQUEST_DEADLINE_SECONDS", default=180.0)
+USGS_MAX_PAGES = env.int("USGS_MAX_PAGES", default=1000)
+if USGS_MAX_BODY_MB < 1 or USGS_REQUEST_DEADLINE_SECONDS <= 0 or USGS_MAX_PAGES < 1:
+    raise ImproperlyConfigured("USGS_MAX_BODY_MB, USGS_REQUEST_DEADLINE_SECONDS and USGS_MAX_PAGES must be positive.")
 
 # --- Celery -------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

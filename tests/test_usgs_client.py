@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 import requests
+import urllib3
 
-from acquisition.parsers import Reading, SeriesInfo, merge_readings, sorted_readings
+from acquisition.parsers import Reading, SeriesInfo, choose_primary, merge_readings, sorted_readings
 from acquisition.usgs import (
     MAX_URL_BYTES,
     USGSBadRequest,
@@ -16,7 +18,6 @@ from acquisition.usgs import (
     USGSError,
     USGSRateLimited,
     USGSTransient,
-    choose_primary,
 )
 from tests.fakeusgs import FakeStation, FakeUSGS
 
@@ -324,7 +325,7 @@ class CannedSession(requests.Session):
         self.urls.append(url)
         response = requests.Response()
         response.status_code = 200
-        response._content = self.body
+        response.raw = urllib3.HTTPResponse(body=io.BytesIO(self.body), status=200, preload_content=False)
         response.headers["Content-Type"] = "application/geo+json"
         response.url = url
         return response

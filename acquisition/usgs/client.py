@@ -1,46 +1,33 @@
-"""HTTP client for the USGS Water Data OGC API v1 (pure ``requests``; no Django, so tests and benches import it bare).
+"""The USGS Water Data OGC API v1 queries (no Django, so the catalog import, tests and benches use it bare).
 
-What it gets right, per ``shared/usgs/SPEC.md``: ``limit`` always sent; ``next`` links followed until there are none;
-the API key only ever in the ``X-Api-Key`` header, never in a URL and never to another host; 429/5xx, broken
-connections, truncated bodies and malformed JSON retried with full-jitter backoff honouring ``Retry-After``;
-400/403/404/413/414 never retried; continuous ranges cut into windows of at most 1000 days (the API refuses more
-than 1100); pages merged, de-duplicated on (time_series_id, time) and sorted, because pages are not in time order.
+What it gets right, per ``shared/usgs/SPEC.md``: ``limit`` always sent; many series a request as comma-separated
+lists, split so every URL and its next links stay under 8 KB (a 414 splits again); continuous ranges cut into
+windows of at most 1000 days (the API refuses more than 1100); pages parsed one by one (``*_pages``), or merged,
+de-duplicated on (time_series_id, time) and sorted, because pages are not in time order. The HTTP side (retries,
+redirects, caps, the key) is ``acquisition.usgs.transport``.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
-
-import orjson
-import requests
+from urllib.parse import quote, urlencode
 
 from acquisition.parsers import (
     Reading,
     SeriesInfo,
     choose_primary,
-    load_json,
     merge_readings,
     parse_continuous_page,
     parse_daily_page,
-    parse_error,
     parse_monitoring_locations,
     parse_series_metadata,
     sorted_readings,
 )
-from acquisition.usgs_errors import (
-    USGSBadRequest,
-    USGSError,
-    USGSRateLimited,
-    USGSTransient,
-    error_for_status,
-    retry_after_seconds,
-)
+from acquisition.usgs.errors import USGSBadRequest, USGSError, USGSRateLimited, USGSTransient
+from acquisition.usgs.transport import Transport
 
 logger = logging.getLogger(__name__)
 
@@ -108,88 +95,21 @@ def _param(value: Any) -> str:
     return str(value)
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port
-
-
-def _next_href(page: dict) -> str | None:
-    for link in page.get("links") or ():
-        if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
-            return str(link["href"])
-    return None
-
-
 # -------------------------------------------------------------------------------------------------------------------
 # The client
 # -------------------------------------------------------------------------------------------------------------------
 
 
-class USGSClient:
+class USGSClient(Transport):
+    """The queries Streamflow DataOps makes: readings of many series, series metadata, monitoring locations."""
+
     MAX_CONTINUOUS_WINDOW_DAYS = MAX_CONTINUOUS_WINDOW_DAYS
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str | None = None,
-        *,
-        limit: int = MAX_LIMIT,
-        timeout: float | tuple[float, float] = (10, 60),
-        max_retries: int = 5,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 30.0,
-        max_retry_after: float = 120,
-        user_agent: str = "streamflow-dataops/0.1",
-        session: requests.Session | None = None,
-        throttle: Callable[[], None] | None = None,
-        on_event: Callable[[str, str, dict], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] | None = None,
-        low_quota_pause: float = 1.0,
-    ) -> None:
+    def __init__(self, base_url: str, api_key: str | None = None, *, limit: int = MAX_LIMIT, **options: Any) -> None:
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
-        self.base_url = base_url.rstrip("/")
-        self._origin = _origin(self.base_url)
-        self.api_key = api_key or None
+        super().__init__(base_url, api_key, **options)
         self.limit = limit
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.max_retry_after = max_retry_after
-        self.throttle = throttle
-        self.on_event = on_event
-        self.sleep = sleep
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.low_quota_pause = low_quota_pause
-        self._own_session = session is None
-        self.session = session or requests.Session()
-        self._headers = {
-            "User-Agent": user_agent,
-            "Accept": "application/geo+json, application/json;q=0.9",
-            "Accept-Encoding": "gzip, deflate",
-        }
-        if self.api_key:
-            self._headers["X-Api-Key"] = self.api_key
-        self.requests_made = 0  # every HTTP request sent, retries and redirects included
-        self.ratelimit_limit: int | None = None
-        self.ratelimit_remaining: int | None = None
-        self.min_ratelimit_remaining: int | None = None  # lowest quota seen, for run logs
-        self._rng = random.Random()
-        self._attempts = 0  # attempts the last successful page took, for the "page" event
-
-    def close(self) -> None:
-        if self._own_session:
-            self.session.close()
-
-    def __enter__(self) -> USGSClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- paging ----------------------------------------------------------------------------------------------------
 
@@ -213,191 +133,7 @@ class USGSClient:
 
     def get_pages(self, collection: str, params: dict[str, Any]) -> Iterator[dict]:
         """Every page of a query, as parsed JSON, following ``next`` links until there is none or a page is empty."""
-        url: str | None = self.build_url(collection, params)
-        seen_cursors: set[str] = set()
-        number = 0
-        while url is not None:
-            page = self._get_json(url)
-            number += 1
-            features = page.get("features") or []
-            self._event(
-                "page",
-                f"{collection} page {number}: {len(features)} features",
-                {"url": url, "status": 200, "attempt": self._attempts, "page": number, "features": len(features),
-                 "ratelimit_remaining": self.ratelimit_remaining},
-            )  # fmt: skip
-            yield page
-            href = _next_href(page) if features else None
-            url = None if href is None else self._checked_next(href, seen_cursors)
-
-    def _checked_next(self, href: str, seen_cursors: set[str]) -> str:
-        parts = urlsplit(href)
-        if _origin(href) != self._origin:
-            raise USGSError(
-                f"USGS sent a next link to another host ({parts.scheme}://{parts.hostname}); refusing to follow it so "
-                f"the API key is not sent there. Check USGS_API_URL ({self.base_url}).",
-                code="CROSS_HOST_NEXT",
-                url=href,
-            )
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        cursor = query.get("cursor")
-        if cursor is not None:
-            if cursor in seen_cursors:
-                raise USGSError(
-                    f"USGS returned the same paging cursor twice ({href}); stopping rather than looping. "
-                    "Run again later; if it persists, report it to USGS.",
-                    code="CURSOR_REPEATED",
-                    url=href,
-                )
-            seen_cursors.add(cursor)
-        # Follow the link as given, but drop any user:pass@ and re-add f=json where the link lost it (v0 did).
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc = f"{netloc}:{parts.port}"
-        extra = "" if "f" in query else ("&" if parts.query else "") + "f=json"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query + extra, ""))
-
-    # -- one request, with retries ------------------------------------------------------------------------------------
-
-    def _get_json(self, url: str) -> dict:
-        attempt = 0
-        while True:
-            status, body, headers, failure = self._send(url)
-            if failure is None and status == 200:
-                try:
-                    obj = load_json(body)
-                except orjson.JSONDecodeError:
-                    failure = "a body that is not valid JSON (truncated or garbled)"
-                else:
-                    if isinstance(obj, dict):
-                        self._attempts = attempt + 1
-                        return obj
-                    failure = "a JSON body that is not an object"
-            elif failure is None and (status in _NOT_RETRIED or (400 <= status < 500 and status not in (408, 429))):
-                error = error_for_status(status, body, url)
-                self._event("error", str(error), {"url": url, "status": status, "attempt": attempt + 1})
-                raise error
-            wait = self._retry_wait(attempt, status, headers, body, url)
-            if attempt >= self.max_retries:
-                error = self._give_up(url, status, body, failure, attempt + 1)
-                self._event("error", str(error), {"url": url, "status": status, "attempt": attempt + 1})
-                raise error
-            attempt += 1
-            what = failure or f"HTTP {status}"
-            self._event(
-                "retry",
-                f"{what} from {url}; retrying in {wait:.1f} s (attempt {attempt + 1} of {self.max_retries + 1})",
-                {"url": url, "status": status, "attempt": attempt, "wait": wait},
-            )
-            self.sleep(wait)
-
-    def _send(self, url: str) -> tuple[int | None, bytes, Any, str | None]:
-        """One GET (following same-host redirects): (status, body, headers, failure); failure names a broken read."""
-        for _ in range(5):
-            self._before_request()
-            self.requests_made += 1
-            try:
-                # Redirects are followed by hand: requests would carry X-Api-Key to whatever host a 3xx names.
-                resp = self.session.get(url, headers=self._headers, timeout=self.timeout, allow_redirects=False)
-                body = resp.content
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-            ) as exc:
-                return None, b"", {}, f"a broken connection ({type(exc).__name__})"
-            self._note_quota(resp.headers)
-            if resp.is_redirect:
-                target = urljoin(url, resp.headers.get("Location", ""))
-                if _origin(target) != self._origin:
-                    raise USGSError(
-                        f"USGS redirected {url} to another host ({target}); refusing to follow it with the API key.",
-                        status=resp.status_code,
-                        code="CROSS_HOST_REDIRECT",
-                        url=url,
-                    )
-                url = target
-                continue
-            # urllib3 normally raises on a short read already; this catches transports that do not.
-            declared = resp.headers.get("Content-Length") or ""
-            if declared.isdigit() and not resp.headers.get("Content-Encoding") and int(declared) != len(body):
-                return resp.status_code, body, resp.headers, "a truncated body"
-            return resp.status_code, body, resp.headers, None
-        raise USGSError(f"USGS redirected {url} too many times.", code="TOO_MANY_REDIRECTS", url=url)
-
-    def _retry_wait(self, attempt: int, status: int | None, headers: Any, body: bytes, url: str) -> float:
-        backoff = self._rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
-        retry_after = retry_after_seconds(headers.get("Retry-After")) if status in (429, 503) else None
-        if retry_after is None:
-            return backoff
-        if retry_after > self.max_retry_after:
-            code, description = parse_error(status or 0, body)
-            cls = USGSRateLimited if status == 429 else USGSTransient
-            kwargs = {"retry_after": retry_after} if cls is USGSRateLimited else {}
-            raise cls(
-                f"USGS answered HTTP {status} {code} for {url} and asks to wait {retry_after:.0f} s, longer than "
-                f"the {self.max_retry_after:.0f} s this run will wait. Run again later.",
-                status=status,
-                code=code,
-                description=description,
-                url=url,
-                **kwargs,
-            )
-        # Honour the server's wait, plus a little jitter so parallel workers do not return in lockstep.
-        return retry_after + self._rng.uniform(0, min(1.0, self.backoff_base))
-
-    def _give_up(self, url: str, status: int | None, body: bytes, failure: str | None, attempts: int) -> USGSError:
-        if status == 429:
-            code, description = parse_error(status, body)
-            return USGSRateLimited(
-                f"USGS kept answering HTTP 429 {code} for {url} after {attempts} attempts: the hourly quota is used "
-                "up. Wait, then run again (or pull fewer stations per hour).",
-                status=status,
-                code=code,
-                description=description,
-                url=url,
-            )
-        if failure is not None:
-            return USGSTransient(
-                f"USGS sent {failure} for {url} on {attempts} attempts in a row. The service or the network is "
-                "unwell; a later run will retry this window.",
-                status=status,
-                code="BROKEN_RESPONSE",
-                url=url,
-            )
-        code, description = parse_error(status or 0, body)
-        return USGSTransient(
-            f"USGS answered HTTP {status} {code} for {url} on {attempts} attempts in a row: "
-            f"{description.rstrip('.')}. The service is failing; a later run will retry this window.",
-            status=status,
-            code=code,
-            description=description,
-            url=url,
-        )
-
-    def _before_request(self) -> None:
-        if self.throttle is not None:
-            self.throttle()
-        remaining, limit = self.ratelimit_remaining, self.ratelimit_limit
-        if remaining is not None and (remaining < 10 or (limit and remaining < 0.05 * limit)):
-            # Nearly out of hourly quota: slow down rather than run into 429s that stall the whole run.
-            logger.warning("USGS quota low (%s of %s left); pausing %.1f s", remaining, limit, self.low_quota_pause)
-            self.sleep(self.low_quota_pause)
-
-    def _note_quota(self, headers: Any) -> None:
-        limit, remaining = headers.get("X-RateLimit-Limit"), headers.get("X-RateLimit-Remaining")
-        if limit is not None and str(limit).isdigit():
-            self.ratelimit_limit = int(limit)
-        if remaining is not None and str(remaining).isdigit():
-            self.ratelimit_remaining = int(remaining)
-            low = self.min_ratelimit_remaining
-            self.min_ratelimit_remaining = self.ratelimit_remaining if low is None else min(low, int(remaining))
-
-    def _event(self, kind: str, message: str, data: dict) -> None:
-        logger.log(logging.WARNING if kind != "page" else logging.DEBUG, message)
-        if self.on_event is not None:
-            self.on_event(kind, message, data)
+        return self.pages(self.build_url(collection, params), collection)
 
     def _chunks(self, collection: str, params: dict[str, Any], key: str, values: Iterable[str]) -> Iterator[list[str]]:
         """``values`` split so each request URL (and its next links) stays under MAX_URL_BYTES."""
