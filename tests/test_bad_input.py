@@ -284,3 +284,21 @@ def test_a_hostile_poll_cursor_answers_without_a_500(after, world, operator_http
 )
 def test_out_of_range_ids_in_the_path_are_404_not_500(path, world, operator_http):
     assert operator_http.get(path).status_code == 404
+
+
+# --- Inputs that answered 500 in the attack of issue 12 (item 7) -------------------------------------------------
+
+
+def test_a_page_number_past_any_database_integer_shows_a_page_when_the_count_is_capped(world, operator_http):
+    # An unfiltered search over more rows than the cap; the cap is lowered so three stations pass it.
+    from tests.factories import MonitoringLocationFactory
+
+    MonitoringLocationFactory.create_batch(3)
+    with mock.patch("stations.search.COUNT_CAP", 2):
+        response = operator_http.get(reverse("stations:search"), {"page": "9" * 21})
+
+    assert response.status_code == 200
+    result = response.context["result"]
+    assert result.capped
+    assert result.page < 10**6
+    assert not result.has_next  # the last page that may be asked for offers no "Next"
