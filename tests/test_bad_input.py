@@ -302,3 +302,43 @@ def test_a_page_number_past_any_database_integer_shows_a_page_when_the_count_is_
     assert result.capped
     assert result.page < 10**6
     assert not result.has_next  # the last page that may be asked for offers no "Next"
+
+
+HUGE_CRON = "1" * 4301 + " * * * *"  # int() refuses more than 4,300 digits with a ValueError
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [HUGE_CRON, "0 " + "5" * 5000 + " * * *", "*/" + "3" * 4400 + " * * * *"],
+    ids=["value", "hour", "step"],
+)
+def test_a_cron_field_of_thousands_of_digits_is_a_sentence_not_a_crash(expression):
+    from pulls import cron
+
+    with pytest.raises(cron.CronError, match="out of range|must be between"):
+        cron.parse(expression)
+    error = cron.preview(expression, "UTC").error
+    assert "out of range" in error or "must be between" in error
+    assert len(error) < 200  # the digits are not repeated back
+
+
+def test_the_live_schedule_preview_of_a_huge_cron_field_shows_the_error(world, operator_http):
+    params = {"schedule_type": "custom", "cron_expression": HUGE_CRON, "timezone": "UTC"}
+    response = operator_http.get(
+        reverse("pulls:create"), params, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="schedule-preview"
+    )
+    assert response.status_code == 200
+    assert "out of range" in response.content.decode()
+
+
+def test_a_huge_cron_field_kept_in_a_draft_leaves_the_edit_page_working(world, operator_http):
+    url = reverse("pulls:edit", args=[world["config"].pk])
+    body = {**VALID, "cron_expression": HUGE_CRON, "action": "search"}  # "search" keeps the form as a draft
+    assert operator_http.post(url, body).status_code == 302
+
+    response = operator_http.get(url)
+
+    assert response.status_code == 200
+    assert "out of range" in response.content.decode()
+    world["config"].refresh_from_db()
+    assert world["config"].cron_expression != HUGE_CRON
