@@ -304,6 +304,15 @@ def test_a_page_number_past_any_database_integer_shows_a_page_when_the_count_is_
     assert not result.has_next  # the last page that may be asked for offers no "Next"
 
 
+@pytest.mark.parametrize("station", ["\x00", "USGS-0164\x006500"], ids=["nul", "nul-inside"])
+def test_a_nul_byte_in_the_run_page_station_filter_is_refused_without_a_500(station, world, operator_http):
+    url = reverse("monitoring:run_detail", args=[world["run"].pk])
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = operator_http.get(url, {"station": station}, **headers)
+        assert response.status_code == 400, response.status_code
+        assert "NUL" in response.content.decode()
+
+
 HUGE_CRON = "1" * 4301 + " * * * *"  # int() refuses more than 4,300 digits with a ValueError
 
 
@@ -342,3 +351,28 @@ def test_a_huge_cron_field_kept_in_a_draft_leaves_the_edit_page_working(world, o
     assert "out of range" in response.content.decode()
     world["config"].refresh_from_db()
     assert world["config"].cron_expression != HUGE_CRON
+
+
+@pytest.fixture
+def superuser_http(db):
+    from tests.factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.parametrize(
+    "changelist, params",
+    [
+        ("admin:monitoring_pullrun_changelist", {"status": "\x00"}),
+        ("admin:monitoring_pullrun_changelist", {"q": "a\x00b"}),
+        ("admin:pulls_pullconfiguration_changelist", {"schedule_type__exact": "\x00"}),
+        ("admin:stations_monitoringlocation_changelist", {"state_code__exact": "M\x00"}),
+        ("admin:stations_monitoringlocation_changelist", {"q": "\x00"}),
+    ],
+    ids=["run-status", "run-search", "config-schedule", "location-state", "location-search"],
+)
+def test_a_nul_byte_in_an_admin_list_filter_is_refused_without_a_500(changelist, params, world, superuser_http):
+    response = superuser_http.get(reverse(changelist), params)
+    assert response.status_code == 400, response.status_code
