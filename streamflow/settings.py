@@ -6,6 +6,7 @@ an embedded (filesystem) Celery broker under var/.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "bootstrap",
     "django_celery_beat",
     "django_celery_results",
+    "axes",
     "streamflow",
     "stations",
     "pulls",
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: it turns a lockout flagged during the request into the login page's 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "streamflow.urls"
@@ -112,6 +116,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The axes backend comes first: a locked-out attempt stops there, before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "monitoring:dashboard"
@@ -166,6 +175,29 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
+
+# --- Login throttling (django-axes; streamflow/login.py) ----------------------------------------------------
+# A username is locked out from one address after LOGIN_FAILURE_LIMIT failures in a row, for LOGIN_COOLOFF_MINUTES;
+# an address is refused after LOGIN_ADDRESS_FAILURE_LIMIT failures over any usernames in that time. The client
+# address is REMOTE_ADDR (django-ipware is not installed, so X-Forwarded-For is never trusted); behind a proxy
+# every client shares the proxy's address, and the limits then apply per username.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+_login_cooloff_minutes = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=_login_cooloff_minutes)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+if min(AXES_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT, _login_cooloff_minutes) < 1:
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be positive whole numbers."
+    )
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_VERBOSE = False  # no start-up banner; lockout lines name the username and address
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt is not recorded again: it neither extends the lock nor writes a row (a read is all it costs).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Lockouts are logged with the username and the address (axes masks both by default); passwords are always masked.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+AXES_HANDLER = "streamflow.login.LoginAttemptHandler"
+AXES_LOCKOUT_CALLABLE = "streamflow.login.locked_out"
 
 # --- Email (alerts) -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
@@ -257,5 +289,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every failure at WARNING and its bookkeeping at INFO.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
