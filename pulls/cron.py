@@ -170,9 +170,14 @@ def is_valid_timezone(name: str) -> bool:
     return name in available_timezones()
 
 
+# In the tz database but not zones a configuration can mean: "localtime" is the server's own zone under a file
+# name (it changes with the host), "Factory" a placeholder whose abbreviation is "-00".
+NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})
+
+
 @cache
 def available_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - NOT_ZONES
 
 
 def _crontab(fields: CronFields, tz_name: str) -> TzAwareCrontab:

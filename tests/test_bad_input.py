@@ -166,6 +166,8 @@ BAD_FIELDS = [
     ("start_date", "9999-12-31"),
     ("timezone", "Mars/Olympus_Mons"),
     ("timezone", "../../etc/localtime"),
+    ("timezone", "localtime"),  # the server's own zone under a file name: not a zone a user means
+    ("timezone", "Factory"),  # tzdata's placeholder ("-00")
     ("data_type", "hourly_max"),
     ("strategy", "delete_everything"),
     ("schedule_type", "every_second"),
