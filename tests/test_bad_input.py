@@ -160,6 +160,7 @@ BAD_FIELDS = [
     ("name", "x" * 5000),
     ("name", "POTOMAC DAILY"),  # the world's configuration is "Potomac daily": names are case-insensitive unique
     ("name", "a\x00b"),
+    ("description", "x" * 2001),
     ("start_date", "2026-02-30"),
     ("start_date", "0000-01-01"),
     ("start_date", "yesterday"),
@@ -378,3 +379,29 @@ def superuser_http(db):
 def test_a_nul_byte_in_an_admin_list_filter_is_refused_without_a_500(changelist, params, world, superuser_http):
     response = superuser_http.get(reverse(changelist), params)
     assert response.status_code == 400, response.status_code
+
+
+def test_a_description_of_the_maximum_length_is_accepted(world, operator_http):
+    _basket(operator_http, [world["location"].monitoring_location_id])
+    response = operator_http.post(reverse("pulls:create"), {**VALID, "description": "x" * 2000})
+    assert response.status_code == 302
+    assert len(PullConfiguration.objects.get(name="Potomac hourly").description) == 2000
+
+
+@pytest.mark.parametrize("write", ["save", "update"])
+def test_an_endless_error_message_is_stored_cut_to_its_bound(write, world):
+    # last_error holds what upstream said; a hostile server can say a lot. Every writer is bounded, update() too.
+    from pulls.models import StationProgress
+
+    progress = StationProgress.objects.get(configuration=world["config"], location=world["location"])
+    error = "USGS answered HTTP 500: " + "z" * 1_000_000
+    if write == "save":
+        progress.last_error = error
+        progress.save()
+    else:
+        StationProgress.objects.filter(pk=progress.pk).update(last_error=error)
+
+    progress.refresh_from_db()
+    assert len(progress.last_error) == StationProgress._meta.get_field("last_error").max_length
+    assert progress.last_error.startswith("USGS answered HTTP 500: zzz")
+    assert progress.last_error.endswith("…")
