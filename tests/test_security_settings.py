@@ -30,6 +30,7 @@ NAMES = [
     "AXES_FAILURE_LIMIT",
     "AXES_COOLOFF_TIME",
     "LOGIN_ADDRESS_FAILURE_LIMIT",
+    "SESSION_COOKIE_AGE",
 ]
 
 
@@ -106,3 +107,11 @@ def test_a_login_limit_of_zero_fails_loudly(name):
     result = _load(**{name: "0"})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def test_the_session_idle_timeout_comes_from_the_environment():
+    assert production_settings()["SESSION_COOKIE_AGE"] == 120 * 60
+    assert production_settings(SESSION_IDLE_MINUTES="30")["SESSION_COOKIE_AGE"] == 30 * 60
+    result = _load(SESSION_IDLE_MINUTES="0")
+    assert result.returncode != 0
+    assert "SESSION_IDLE_MINUTES" in result.stderr
