@@ -25,6 +25,10 @@ MAX_PAGE = 1_000
 SITE_NUMBER_RE = re.compile(r"^\d{1,15}$")
 LOCATION_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,9}-\d*$")
 WORD_RE = re.compile(r"[\w'&.]+")
+# A name word is searched only with a run of 3 letters or digits: the trigram index has nothing to look up for
+# shorter ones ("a", "_", "dc"), so each would scan every name (1-1.5 s over 1M stations). They are ignored, and
+# the page says so.
+USABLE_WORD_RE = re.compile(r"[^\W_]{3}")
 
 
 @dataclass
@@ -63,8 +67,15 @@ def parse_query(q: str) -> tuple[str, str | list[str]]:
         return "site", text
     if LOCATION_ID_RE.match(text):
         return "id", text.upper()
-    words = WORD_RE.findall(text)
+    words = [word for word in WORD_RE.findall(text) if USABLE_WORD_RE.search(word)]
     return ("words", words) if words else ("none", "")
+
+
+def short_words(q: str) -> list[str]:
+    """The typed terms a name search ignores (too short to search; see USABLE_WORD_RE), to tell the user."""
+    if parse_query(q)[0] in ("site", "id"):
+        return []
+    return [term for term in q.split() if not USABLE_WORD_RE.search(term)]
 
 
 def search_queryset(q: str = "", state: str = "", huc: str = "", series: str = ""):

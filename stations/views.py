@@ -26,7 +26,7 @@ from streamflow.navigation import safe_next_url
 from . import basket as basket_store
 from .forms import SearchForm
 from .models import MonitoringLocation, TimeSeries
-from .search import run_search, search_queryset
+from .search import run_search, search_queryset, short_words
 
 ADD_ALL_LIMIT = 1000  # "Add all N results" refuses bigger sets: a configuration of thousands is a mistake.
 
@@ -67,6 +67,7 @@ def _search_context(request: HttpRequest, form: SearchForm, notice: dict | None 
         "add_all_limit": ADD_ALL_LIMIT,
         "basket_urls": _basket_urls(),
         "notice": notice,
+        "ignored_words": short_words(filters["q"]),
     }
 
 
