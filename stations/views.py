@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
@@ -42,6 +43,16 @@ def _with_counter(request: HttpRequest, html: str) -> HttpResponse:
         "stations/basket_counter.html", {"basket_count": basket_store.count(request), "oob": True}, request
     )
     return HttpResponse(html + counter)
+
+
+def _oob_message(level: str, text: str) -> str:
+    """The page's messages area, replaced out-of-band with one alert (for htmx answers that swap something else)."""
+    return format_html(
+        '<div id="messages" hx-swap-oob="true"><div class="alert alert-{} alert-dismissible fade show" role="alert">'
+        '{}<button type="button" class="btn-close" data-bs-dismiss="alert" aria-label="Close"></button></div></div>',
+        level,
+        text,
+    )
 
 
 def _basket_urls() -> dict:
@@ -159,7 +170,15 @@ def _button_response(request: HttpRequest, location: MonitoringLocation) -> Http
 @permission_required("stations.view_monitoringlocation", raise_exception=True)
 def basket_add(request: HttpRequest) -> HttpResponse:
     location = MonitoringLocation.objects.get_or_404(request.POST.get("id", ""))
-    added = basket_store.add(request, [location.monitoring_location_id])
+    try:
+        added = basket_store.add(request, [location.monitoring_location_id])
+    except basket_store.BasketFull as full:
+        if wants_fragment(request):
+            response = _button_response(request, location)  # still "add"; the reason goes to the messages area
+            response.content += _oob_message("warning", str(full)).encode()
+            return response
+        messages.warning(request, str(full))
+        return redirect(safe_next_url(request, reverse("stations:search")))
     if wants_fragment(request):
         return _button_response(request, location)
     if added:
@@ -195,6 +214,18 @@ def basket_clear(request: HttpRequest) -> HttpResponse:
     return redirect("stations:basket")
 
 
+def _add_all(request: HttpRequest, ids: list[str]) -> dict:
+    try:
+        added = basket_store.add(request, ids)
+    except basket_store.BasketFull as full:
+        return {"level": "warning", "text": str(full)}
+    return {
+        "level": "success",
+        "text": f"Added {added:,} station{'s' if added != 1 else ''} to the basket"
+        + (f" ({len(ids) - added:,} already there)." if added < len(ids) else "."),
+    }
+
+
 @require_POST
 @permission_required("stations.view_monitoringlocation", raise_exception=True)
 def basket_add_all(request: HttpRequest) -> HttpResponse:
@@ -211,12 +242,7 @@ def basket_add_all(request: HttpRequest) -> HttpResponse:
     elif not ids:
         notice = {"level": "warning", "text": "No station matches this search, so nothing was added."}
     else:
-        added = basket_store.add(request, ids)
-        notice = {
-            "level": "success",
-            "text": f"Added {added:,} station{'s' if added != 1 else ''} to the basket"
-            + (f" ({len(ids) - added:,} already there)." if added < len(ids) else "."),
-        }
+        notice = _add_all(request, ids)
     if wants_fragment(request):
         html = render_to_string("stations/search.html#results", _search_context(request, form, notice), request)
         return _with_counter(request, html)

@@ -205,6 +205,11 @@ AXES_SENSITIVE_PARAMETERS: list[str] = []
 AXES_HANDLER = "streamflow.login.LoginAttemptHandler"
 AXES_LOCKOUT_CALLABLE = "streamflow.login.locked_out"
 
+# --- Station basket -----------------------------------------------------------------------------------------
+# At most this many stations in a user's basket: the basket page and the configuration form built from it list
+# them all, and "add all" refuses to pass it.
+BASKET_MAX_STATIONS = env.int("BASKET_MAX_STATIONS", default=2000)
+
 # --- Email (alerts) -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
