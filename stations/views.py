@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
 from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -29,6 +30,7 @@ from .forms import SearchForm
 from .models import MonitoringLocation, TimeSeries
 from .search import run_search, search_queryset, short_words
 
+BASKET_PER_PAGE = 100  # the basket page's table
 ADD_ALL_LIMIT = 1000  # "Add all N results" refuses bigger sets: a configuration of thousands is a mistake.
 
 
@@ -134,11 +136,17 @@ def detail(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
 # --- basket --------------------------------------------------------------------------------------------------
 def _basket_context(request: HttpRequest) -> dict:
     ids = basket_store.get_ids(request)
-    found = MonitoringLocation.objects.in_bulk(ids, field_name="monitoring_location_id")
+    page = Paginator(ids, BASKET_PER_PAGE).get_page(request.GET.get("page") or request.POST.get("page"))
+    found = MonitoringLocation.objects.in_bulk(list(page), field_name="monitoring_location_id")
+    # Which ids are gone from the catalog, over the whole basket: one query for the ids only.
+    in_catalog = MonitoringLocation.objects.filter(monitoring_location_id__in=ids)
+    existing = set(in_catalog.values_list("monitoring_location_id", flat=True))
     return {
-        "locations": [found[i] for i in ids if i in found],
-        "missing": [i for i in ids if i not in found],
-        "next_url": reverse("stations:basket"),
+        "locations": [found[i] for i in page if i in found],
+        "page": page,
+        "basket_size": len(ids),
+        "missing": [i for i in ids if i not in existing],
+        "next_url": reverse("stations:basket") + (f"?page={page.number}" if page.number > 1 else ""),
     }
 
 

@@ -209,3 +209,21 @@ def test_a_station_already_in_a_full_basket_can_be_added_again_harmlessly(viewer
     viewer_client.post("/stations/basket/add/", {"id": three[0].monitoring_location_id})
     response = viewer_client.post("/stations/basket/add/", {"id": three[0].monitoring_location_id}, follow=True)
     assert "already in the basket" in response.content.decode()
+
+
+def test_the_basket_page_shows_its_stations_a_page_at_a_time(viewer_client, monkeypatch):
+    monkeypatch.setattr(views, "BASKET_PER_PAGE", 2)
+    locations = MonitoringLocationFactory.create_batch(5)
+    for loc in locations:
+        viewer_client.post("/stations/basket/add/", {"id": loc.monitoring_location_id})
+    ids = [loc.monitoring_location_id for loc in locations]
+
+    first = viewer_client.get("/stations/basket/")
+    last = viewer_client.get("/stations/basket/", {"page": "3"}, headers=HX)
+
+    assert [loc.monitoring_location_id for loc in first.context["locations"]] == ids[:2]
+    body = first.content.decode()
+    assert "5 stations in the basket" in body
+    assert 'href="?page=2"' in body and 'hx-get="?page=2"' in body
+    assert [loc.monitoring_location_id for loc in last.context["locations"]] == ids[4:]
+    assert last.content.decode().lstrip().startswith('<div id="basket-list">')
