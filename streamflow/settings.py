@@ -291,6 +291,8 @@ CELERY_BEAT_SCHEDULE = {
     "acquisition-janitor": {"task": "acquisition.tasks.janitor", "schedule": 60.0},
     # Alerts for stations whose newest value is older than STALE_*_HOURS.
     "monitoring-stale-stations": {"task": "monitoring.tasks.check_stale_stations", "schedule": 1800.0},
+    # Repairs (and logs) PeriodicTasks that drifted from their configurations, as `manage.py sync_schedules` does.
+    "pulls-reconcile-schedules": {"task": "pulls.tasks.reconcile_schedules", "schedule": 600.0},
 }
 
 # --- Logging --------------------------------------------------------------------------------------------
