@@ -37,6 +37,15 @@ def address_failures(request: HttpRequest) -> int:
     return recent.aggregate(total=Sum("failures_since_start"))["total"] or 0
 
 
+def attempted_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The username a login tried, as axes records it (AXES_USERNAME_CALLABLE): cut to the 255 characters its
+    column holds. Django's login form checks no length before authenticating, so a 10,000-character username
+    reached the database and PostgreSQL refused the row: a 500 on the login page."""
+    source = credentials if credentials else request.POST
+    username = source.get(settings.AXES_USERNAME_FORM_FIELD)
+    return username[:255] if isinstance(username, str) else username
+
+
 class LoginAttemptHandler(AxesDatabaseHandler):
     """Axes' database handler plus the per-address limit."""
 

@@ -203,6 +203,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Lockouts are logged with the username and the address (axes masks both by default); passwords are always masked.
 AXES_SENSITIVE_PARAMETERS: list[str] = []
 AXES_HANDLER = "streamflow.login.LoginAttemptHandler"
+AXES_USERNAME_CALLABLE = "streamflow.login.attempted_username"
 AXES_LOCKOUT_CALLABLE = "streamflow.login.locked_out"
 
 # --- Station basket -----------------------------------------------------------------------------------------

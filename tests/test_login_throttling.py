@@ -137,3 +137,13 @@ def test_the_limits_are_settings_with_safe_defaults(settings):
     assert settings.AXES_COOLOFF_TIME.total_seconds() == 15 * 60
     assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
     assert settings.LOGIN_ADDRESS_FAILURE_LIMIT == 50
+
+
+def test_a_username_longer_than_axes_records_is_a_failed_login_not_a_500(client):
+    # PostgreSQL refused axes' row for a 10,000-character username (its column holds 255): the login page was a 500.
+    from axes.models import AccessAttempt
+
+    response = _login(client, "x" * 10_000, "wrong")
+
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().username == "x" * 255
