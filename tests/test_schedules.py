@@ -295,4 +295,5 @@ def test_beat_runs_the_reconcile_every_ten_minutes(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["pulls-reconcile-schedules"]
     assert entry["task"] == "pulls.tasks.reconcile_schedules"
     assert entry["schedule"] == 600.0
+    celery_app.autodiscover_tasks(force=True)  # what a worker does at start: import every app's tasks module
     assert "pulls.tasks.reconcile_schedules" in celery_app.tasks
