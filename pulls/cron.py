@@ -38,6 +38,7 @@ FIELDS = (
     _FieldSpec("month", 1, 12, {k.lower(): v for k, v in MONTH_NAMES.items()}, "1-12 or jan-dec"),
     _FieldSpec("day-of-week", 0, 6, DAY_NAMES, "0-6 or sun-sat, Sunday is 0"),
 )
+MAX_DIGITS = 4  # leading zeros allowed ("0005"); anything longer is out of range in every field
 _ITEM = re.compile(r"^(?P<range>\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/(?P<step>[0-9]+))?$")
 
 
@@ -69,11 +70,18 @@ class CronFields:
         return f"{self.minute} {self.hour} {self.day_of_month} {self.month_of_year} {self.day_of_week}"
 
 
+def _shown(text: str) -> str:
+    """A user's token as quoted in an error: a 4,000-digit number is not repeated back in full."""
+    return text if len(text) <= 12 else f"{text[:12]}…"
+
+
 def _value(token: str, spec: _FieldSpec, original: str) -> int:
     if token in spec.names:
         return spec.names[token]
     if not token.isdigit():
         raise CronError(f"“{original}” is not a valid {spec.label} value; use {spec.hint}.")
+    if len(token) > MAX_DIGITS:  # int() refuses over 4,300 digits with a ValueError; no field needs more than 2
+        raise CronError(f"{_shown(token)} is out of range in the {spec.label} field; use {spec.hint}.")
     number = int(token)
     if spec.label == "day-of-week" and number == 7:
         raise CronError("Celery does not accept 7 for Sunday in the day-of-week field; use 0 or sun instead.")
@@ -114,9 +122,11 @@ def _parse_field(text: str, spec: _FieldSpec) -> tuple[str, set[int]]:
                 )
         step = 1
         if step_text is not None:
-            step = int(step_text)
+            step = int(step_text) if len(step_text) <= MAX_DIGITS else spec.high + 1
             if step < 1 or step > spec.high:
-                raise CronError(f"The step /{step_text} in the {spec.label} field must be between 1 and {spec.high}.")
+                raise CronError(
+                    f"The step /{_shown(step_text)} in the {spec.label} field must be between 1 and {spec.high}."
+                )
             range_out += f"/{step}"
         values.update(range(low, high + 1, step))
         normalized.append(range_out)
@@ -160,9 +170,14 @@ def is_valid_timezone(name: str) -> bool:
     return name in available_timezones()
 
 
+# In the tz database but not zones a configuration can mean: "localtime" is the server's own zone under a file
+# name (it changes with the host), "Factory" a placeholder whose abbreviation is "-00".
+NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})
+
+
 @cache
 def available_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - NOT_ZONES
 
 
 def _crontab(fields: CronFields, tz_name: str) -> TzAwareCrontab:

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 
 from stations.models import MonitoringLocation, TimeSeries
+from streamflow.fields import BoundedTextField
 
 SCHEDULE_PRESETS = {
     "hourly": "0 * * * *",
@@ -65,7 +66,7 @@ class PullConfiguration(models.Model):
         CUSTOM = "custom", "Custom cron expression"
 
     name = models.CharField(max_length=120, unique=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=2000)  # a form rule: the forms and the admin refuse more
     data_type = models.CharField(max_length=12, choices=DataType.choices, default=DataType.DAILY_MEAN)
     strategy = models.CharField(max_length=10, choices=Strategy.choices, default=Strategy.APPEND)
     start_date = models.DateField(help_text="The first day to pull when a station has no data yet.")
@@ -163,7 +164,7 @@ class StationProgress(models.Model):
     newest_time = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    last_error = BoundedTextField(blank=True, max_length=4000)  # written by acquisition from what upstream said
     consecutive_failures = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

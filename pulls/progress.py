@@ -19,13 +19,18 @@ class StationRow:
     values_stored: int
 
 
-def station_rows(config: PullConfiguration) -> list[StationRow]:
-    """Per station, in the order they were added: this configuration's progress, and how many values the shared
-    series holds (other configurations may have stored them, so values can exist before this one's first run)."""
+def station_rows(config: PullConfiguration, locations: list | None = None) -> list[StationRow]:
+    """Per station (`locations`, a page of them; all, in the order they were added, by default): this configuration's
+    progress, and how many values the shared series holds (other configurations may have stored them, so values
+    can exist before this one's first run)."""
+    if locations is None:
+        locations = [m.location for m in config.memberships.select_related("location")]
     progress = {
-        p.location_id: p for p in StationProgress.objects.filter(configuration=config).select_related("configuration")
+        p.location_id: p
+        for p in StationProgress.objects.filter(configuration=config, location__in=locations).select_related(
+            "configuration"
+        )
     }
-    locations = [m.location for m in config.memberships.select_related("location")]
     series_ids = [p.time_series_id for p in progress.values() if p.time_series_id]
     series_by_location = {
         s.location_id: s for s in TimeSeries.objects.filter(pk__in=series_ids).order_by("location_id", "-primary")

@@ -142,6 +142,25 @@ def sync_configuration(config: PullConfiguration) -> list[Drift]:
     return [Drift(name, p) for p in problems]
 
 
+def should_run_scheduled(configuration_id: int) -> tuple[bool, str]:
+    """Whether a scheduled trigger of this configuration, as a worker receives it, may start a run.
+
+    Disabling a configuration disables its task, but a message beat queued before the pause is still delivered,
+    and a beat holding a stale copy of the task can write enabled=True back. The configuration is the truth,
+    read when the trigger arrives. Returns (False, a sentence for the log or the run) when it must be skipped.
+    Manual runs and re-pulls do not ask: an operator may run a paused configuration on purpose.
+    """
+    config = PullConfiguration.objects.filter(pk=configuration_id).values("name", "enabled").first()
+    if config is None:
+        return False, f"Configuration {configuration_id} no longer exists, so its scheduled run was skipped."
+    if not config["enabled"]:
+        return False, (
+            f"“{config['name']}” is paused, so its scheduled run was skipped (the trigger was queued before the "
+            "pause, or beat still held an enabled copy of its task). Resume it to run on schedule again."
+        )
+    return True, ""
+
+
 def remove_configuration(configuration_id: int) -> bool:
     """Delete the task of a deleted configuration; True if there was one."""
     deleted = False

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 
 SESSION_KEY = "basket"
+
+
+class BasketFull(Exception):
+    """Adding would pass BASKET_MAX_STATIONS; the message is a sentence for the user."""
 
 
 def get_ids(request: HttpRequest) -> list[str]:
@@ -16,10 +21,18 @@ def count(request: HttpRequest) -> int:
 
 
 def add(request: HttpRequest, ids: list[str]) -> int:
-    """Add ids (adding twice is harmless); returns how many were new."""
+    """Add ids (adding twice is harmless); returns how many were new. All or nothing: raises BasketFull, adding
+    none, when the new ones would take the basket past BASKET_MAX_STATIONS (the basket and the configuration form
+    built from it are pages of every station in it)."""
     current = get_ids(request)
     seen = set(current)
     new = [i for i in ids if i not in seen and not seen.add(i)]
+    cap = settings.BASKET_MAX_STATIONS
+    if len(current) + len(new) > cap:
+        raise BasketFull(
+            f"The basket holds at most {cap:,} stations and has {len(current):,}, so {len(new):,} more do not fit. "
+            "Create a configuration from the basket or remove some stations, then add these."
+        )
     request.session[SESSION_KEY] = current + new
     return len(new)
 

@@ -19,9 +19,16 @@ COUNT_CAP = 10_000
 # Name words are matched by a lossy trigram index: every counted row costs a heap visit and a recheck, so their
 # count stops sooner (10,000 rechecks of a common word cost ~25 ms at 1M rows; 1,000 cost ~3 ms).
 WORD_COUNT_CAP = 1_000
+# Past a capped count the last page is unknown, so the page number is taken as asked, up to this: OFFSET stays a
+# small number (an unbounded one overflows bigint, a 500) and deep pages cost no more than 50,000 skipped rows.
+MAX_PAGE = 1_000
 SITE_NUMBER_RE = re.compile(r"^\d{1,15}$")
 LOCATION_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,9}-\d*$")
 WORD_RE = re.compile(r"[\w'&.]+")
+# A name word is searched only with a run of 3 letters or digits: the trigram index has nothing to look up for
+# shorter ones ("a", "_", "dc"), so each would scan every name (1-1.5 s over 1M stations). They are ignored, and
+# the page says so.
+USABLE_WORD_RE = re.compile(r"[^\W_]{3}")
 
 
 @dataclass
@@ -60,8 +67,15 @@ def parse_query(q: str) -> tuple[str, str | list[str]]:
         return "site", text
     if LOCATION_ID_RE.match(text):
         return "id", text.upper()
-    words = WORD_RE.findall(text)
+    words = [word for word in WORD_RE.findall(text) if USABLE_WORD_RE.search(word)]
     return ("words", words) if words else ("none", "")
+
+
+def short_words(q: str) -> list[str]:
+    """The typed terms a name search ignores (too short to search; see USABLE_WORD_RE), to tell the user."""
+    if parse_query(q)[0] in ("site", "id"):
+        return []
+    return [term for term in q.split() if not USABLE_WORD_RE.search(term)]
 
 
 def search_queryset(q: str = "", state: str = "", huc: str = "", series: str = ""):
@@ -101,8 +115,8 @@ def run_search(filters: dict, page: int = 1) -> SearchResult:
     qs = search_queryset(**filters)
     words = parse_query(filters.get("q", ""))[0] == "words"
     count, capped = capped_count(qs, WORD_COUNT_CAP if words else None)
-    last_page = max(1, -(-count // PAGE_SIZE)) if not capped else max(page, 1)
-    page = min(max(page, 1), last_page)
+    last_page = max(1, -(-count // PAGE_SIZE)) if not capped else MAX_PAGE
+    page = min(max(page, 1), last_page, MAX_PAGE)
     offset = (page - 1) * PAGE_SIZE
     # One extra row says whether there is a next page without counting the rest.
     rows = list(qs[offset : offset + PAGE_SIZE + 1])
@@ -114,7 +128,7 @@ def run_search(filters: dict, page: int = 1) -> SearchResult:
         page=page,
         count=count,
         capped=capped,
-        has_next=len(rows) > PAGE_SIZE,
+        has_next=len(rows) > PAGE_SIZE and page < MAX_PAGE,
         estimated_total=estimated,
         filters=filters,
     )

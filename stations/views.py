@@ -11,11 +11,13 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
 from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
@@ -26,8 +28,9 @@ from streamflow.navigation import safe_next_url
 from . import basket as basket_store
 from .forms import SearchForm
 from .models import MonitoringLocation, TimeSeries
-from .search import run_search, search_queryset
+from .search import run_search, search_queryset, short_words
 
+BASKET_PER_PAGE = 100  # the basket page's table
 ADD_ALL_LIMIT = 1000  # "Add all N results" refuses bigger sets: a configuration of thousands is a mistake.
 
 
@@ -42,6 +45,16 @@ def _with_counter(request: HttpRequest, html: str) -> HttpResponse:
         "stations/basket_counter.html", {"basket_count": basket_store.count(request), "oob": True}, request
     )
     return HttpResponse(html + counter)
+
+
+def _oob_message(level: str, text: str) -> str:
+    """The page's messages area, replaced out-of-band with one alert (for htmx answers that swap something else)."""
+    return format_html(
+        '<div id="messages" hx-swap-oob="true"><div class="alert alert-{} alert-dismissible fade show" role="alert">'
+        '{}<button type="button" class="btn-close" data-bs-dismiss="alert" aria-label="Close"></button></div></div>',
+        level,
+        text,
+    )
 
 
 def _basket_urls() -> dict:
@@ -67,6 +80,7 @@ def _search_context(request: HttpRequest, form: SearchForm, notice: dict | None 
         "add_all_limit": ADD_ALL_LIMIT,
         "basket_urls": _basket_urls(),
         "notice": notice,
+        "ignored_words": short_words(filters["q"]),
     }
 
 
@@ -122,11 +136,17 @@ def detail(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
 # --- basket --------------------------------------------------------------------------------------------------
 def _basket_context(request: HttpRequest) -> dict:
     ids = basket_store.get_ids(request)
-    found = MonitoringLocation.objects.in_bulk(ids, field_name="monitoring_location_id")
+    page = Paginator(ids, BASKET_PER_PAGE).get_page(request.GET.get("page") or request.POST.get("page"))
+    found = MonitoringLocation.objects.in_bulk(list(page), field_name="monitoring_location_id")
+    # Which ids are gone from the catalog, over the whole basket: one query for the ids only.
+    in_catalog = MonitoringLocation.objects.filter(monitoring_location_id__in=ids)
+    existing = set(in_catalog.values_list("monitoring_location_id", flat=True))
     return {
-        "locations": [found[i] for i in ids if i in found],
-        "missing": [i for i in ids if i not in found],
-        "next_url": reverse("stations:basket"),
+        "locations": [found[i] for i in page if i in found],
+        "page": page,
+        "basket_size": len(ids),
+        "missing": [i for i in ids if i not in existing],
+        "next_url": reverse("stations:basket") + (f"?page={page.number}" if page.number > 1 else ""),
     }
 
 
@@ -158,7 +178,15 @@ def _button_response(request: HttpRequest, location: MonitoringLocation) -> Http
 @permission_required("stations.view_monitoringlocation", raise_exception=True)
 def basket_add(request: HttpRequest) -> HttpResponse:
     location = MonitoringLocation.objects.get_or_404(request.POST.get("id", ""))
-    added = basket_store.add(request, [location.monitoring_location_id])
+    try:
+        added = basket_store.add(request, [location.monitoring_location_id])
+    except basket_store.BasketFull as full:
+        if wants_fragment(request):
+            response = _button_response(request, location)  # still "add"; the reason goes to the messages area
+            response.content += _oob_message("warning", str(full)).encode()
+            return response
+        messages.warning(request, str(full))
+        return redirect(safe_next_url(request, reverse("stations:search")))
     if wants_fragment(request):
         return _button_response(request, location)
     if added:
@@ -194,6 +222,18 @@ def basket_clear(request: HttpRequest) -> HttpResponse:
     return redirect("stations:basket")
 
 
+def _add_all(request: HttpRequest, ids: list[str]) -> dict:
+    try:
+        added = basket_store.add(request, ids)
+    except basket_store.BasketFull as full:
+        return {"level": "warning", "text": str(full)}
+    return {
+        "level": "success",
+        "text": f"Added {added:,} station{'s' if added != 1 else ''} to the basket"
+        + (f" ({len(ids) - added:,} already there)." if added < len(ids) else "."),
+    }
+
+
 @require_POST
 @permission_required("stations.view_monitoringlocation", raise_exception=True)
 def basket_add_all(request: HttpRequest) -> HttpResponse:
@@ -210,12 +250,7 @@ def basket_add_all(request: HttpRequest) -> HttpResponse:
     elif not ids:
         notice = {"level": "warning", "text": "No station matches this search, so nothing was added."}
     else:
-        added = basket_store.add(request, ids)
-        notice = {
-            "level": "success",
-            "text": f"Added {added:,} station{'s' if added != 1 else ''} to the basket"
-            + (f" ({len(ids) - added:,} already there)." if added < len(ids) else "."),
-        }
+        notice = _add_all(request, ids)
     if wants_fragment(request):
         html = render_to_string("stations/search.html#results", _search_context(request, form, notice), request)
         return _with_counter(request, html)

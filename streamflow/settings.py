@@ -6,6 +6,7 @@ an embedded (filesystem) Celery broker under var/.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "bootstrap",
     "django_celery_beat",
     "django_celery_results",
+    "axes",
     "streamflow",
     "stations",
     "pulls",
@@ -56,15 +58,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "streamflow.middleware.RejectNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "streamflow.middleware.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: it turns a lockout flagged during the request into the login page's 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "streamflow.urls"
@@ -112,6 +118,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The axes backend comes first: a locked-out attempt stops there, before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "monitoring:dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -140,6 +151,11 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security ---------------------------------------------------------------------------------------
+# A session ends after SESSION_IDLE_MINUTES without activity (streamflow.middleware.SessionIdleTimeoutMiddleware
+# moves the expiry forward as the user works), not two weeks after login.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60
+if SESSION_COOKIE_AGE < 60:
+    raise ImproperlyConfigured("SESSION_IDLE_MINUTES must be at least 1 (minutes without activity before logout).")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -165,6 +181,35 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
+
+# --- Login throttling (django-axes; streamflow/login.py) ----------------------------------------------------
+# A username is locked out from one address after LOGIN_FAILURE_LIMIT failures in a row, for LOGIN_COOLOFF_MINUTES;
+# an address is refused after LOGIN_ADDRESS_FAILURE_LIMIT failures over any usernames in that time. The client
+# address is REMOTE_ADDR (django-ipware is not installed, so X-Forwarded-For is never trusted); behind a proxy
+# every client shares the proxy's address, and the limits then apply per username.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+_login_cooloff_minutes = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=_login_cooloff_minutes)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+if min(AXES_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT, _login_cooloff_minutes) < 1:
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be positive whole numbers."
+    )
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_VERBOSE = False  # no start-up banner; lockout lines name the username and address
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt is not recorded again: it neither extends the lock nor writes a row (a read is all it costs).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Lockouts are logged with the username and the address (axes masks both by default); passwords are always masked.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+AXES_HANDLER = "streamflow.login.LoginAttemptHandler"
+AXES_USERNAME_CALLABLE = "streamflow.login.attempted_username"
+AXES_LOCKOUT_CALLABLE = "streamflow.login.locked_out"
+
+# --- Station basket -----------------------------------------------------------------------------------------
+# At most this many stations in a user's basket: the basket page and the configuration form built from it list
+# them all, and "add all" refuses to pass it.
+BASKET_MAX_STATIONS = env.int("BASKET_MAX_STATIONS", default=2000)
 
 # --- Email (alerts) -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
@@ -261,6 +306,8 @@ CELERY_BEAT_SCHEDULE = {
     "acquisition-janitor": {"task": "acquisition.tasks.janitor", "schedule": 60.0},
     # Alerts for stations whose newest value is older than STALE_*_HOURS.
     "monitoring-stale-stations": {"task": "monitoring.tasks.check_stale_stations", "schedule": 1800.0},
+    # Repairs (and logs) PeriodicTasks that drifted from their configurations, as `manage.py sync_schedules` does.
+    "pulls-reconcile-schedules": {"task": "pulls.tasks.reconcile_schedules", "schedule": 600.0},
 }
 
 # --- Logging --------------------------------------------------------------------------------------------
@@ -270,5 +317,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every failure at WARNING and its bookkeeping at INFO.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -54,11 +54,17 @@ def _check_heartbeats(prefix: str, what: str) -> dict:
 @login_not_required
 @never_cache
 def health(request: HttpRequest) -> JsonResponse:
-    """200 when the database, the broker, beat and at least one worker are alive; 503 naming what is not."""
+    """200 when the database, the broker, beat and at least one worker are alive; 503 when not.
+
+    Staff get each check (what fails and why, worker host names, the version); anyone else the status alone, which
+    is all a load balancer needs and tells an outsider nothing about the hosts or their errors.
+    """
     checks = {"database": _check_database(), "broker": _check_broker()}
     if checks["database"]["ok"]:
         checks["beat"] = _check_heartbeats("beat", "beat tick")
         checks["workers"] = _check_heartbeats("worker:", "live worker")
     failing = [name for name, check in checks.items() if not check["ok"]]
-    body = {"status": "ok" if not failing else "failing", "failing": failing, "version": __version__, "checks": checks}
+    body = {"status": "ok" if not failing else "failing"}
+    if request.user.is_staff:
+        body.update({"failing": failing, "version": __version__, "checks": checks})
     return JsonResponse(body, status=200 if not failing else 503)

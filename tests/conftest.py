@@ -1,7 +1,7 @@
 """Shared fixtures: the three kinds of user, a real-browser harness, and capability markers.
 
 Markers `browser`, `postgres`, `redis` and `worker` skip with a reason where the part is absent; with
-STREAMFLOW_REQUIRE_ALL=1 (set by .ci/run) an absent part fails the run instead of skipping silently.
+STREAMFLOW_REQUIRE_ALL=1 (set by .ci/run) an absent part is an error in the test's setup, so the run exits non-zero.
 """
 
 from __future__ import annotations
@@ -49,18 +49,27 @@ def _missing_parts() -> dict[str, str]:
     return missing
 
 
+REQUIRED_MISSING = pytest.StashKey[str]()
+
+
 def pytest_collection_modifyitems(config, items):
     missing = _missing_parts()
     for item in items:
         for marker, reason in missing.items():
             if marker in item.keywords:
                 if REQUIRE_ALL:
-                    item.add_marker(
-                        pytest.mark.xfail(reason=f"REQUIRED part missing: {reason}", strict=True, run=False)
-                    )
+                    # Failed in setup (below), not xfail: an xfail that never runs leaves pytest's exit status 0.
+                    item.stash[REQUIRED_MISSING] = reason
                 else:
                     item.add_marker(pytest.mark.skip(reason=reason))
                 break
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    reason = item.stash.get(REQUIRED_MISSING, None)
+    if reason is not None:
+        pytest.fail(f"REQUIRED part missing: {reason}", pytrace=False)
 
 
 def _user_in(group_name: str | None, username: str):

@@ -160,12 +160,15 @@ BAD_FIELDS = [
     ("name", "x" * 5000),
     ("name", "POTOMAC DAILY"),  # the world's configuration is "Potomac daily": names are case-insensitive unique
     ("name", "a\x00b"),
+    ("description", "x" * 2001),
     ("start_date", "2026-02-30"),
     ("start_date", "0000-01-01"),
     ("start_date", "yesterday"),
     ("start_date", "9999-12-31"),
     ("timezone", "Mars/Olympus_Mons"),
     ("timezone", "../../etc/localtime"),
+    ("timezone", "localtime"),  # the server's own zone under a file name: not a zone a user means
+    ("timezone", "Factory"),  # tzdata's placeholder ("-00")
     ("data_type", "hourly_max"),
     ("strategy", "delete_everything"),
     ("schedule_type", "every_second"),
@@ -284,3 +287,121 @@ def test_a_hostile_poll_cursor_answers_without_a_500(after, world, operator_http
 )
 def test_out_of_range_ids_in_the_path_are_404_not_500(path, world, operator_http):
     assert operator_http.get(path).status_code == 404
+
+
+# --- Inputs that answered 500 in the attack of issue 12 (item 7) -------------------------------------------------
+
+
+def test_a_page_number_past_any_database_integer_shows_a_page_when_the_count_is_capped(world, operator_http):
+    # An unfiltered search over more rows than the cap; the cap is lowered so three stations pass it.
+    from tests.factories import MonitoringLocationFactory
+
+    MonitoringLocationFactory.create_batch(3)
+    with mock.patch("stations.search.COUNT_CAP", 2):
+        response = operator_http.get(reverse("stations:search"), {"page": "9" * 21})
+
+    assert response.status_code == 200
+    result = response.context["result"]
+    assert result.capped
+    assert result.page < 10**6
+    assert not result.has_next  # the last page that may be asked for offers no "Next"
+
+
+@pytest.mark.parametrize("station", ["\x00", "USGS-0164\x006500"], ids=["nul", "nul-inside"])
+def test_a_nul_byte_in_the_run_page_station_filter_is_refused_without_a_500(station, world, operator_http):
+    url = reverse("monitoring:run_detail", args=[world["run"].pk])
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = operator_http.get(url, {"station": station}, **headers)
+        assert response.status_code == 400, response.status_code
+        assert "NUL" in response.content.decode()
+
+
+HUGE_CRON = "1" * 4301 + " * * * *"  # int() refuses more than 4,300 digits with a ValueError
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [HUGE_CRON, "0 " + "5" * 5000 + " * * *", "*/" + "3" * 4400 + " * * * *"],
+    ids=["value", "hour", "step"],
+)
+def test_a_cron_field_of_thousands_of_digits_is_a_sentence_not_a_crash(expression):
+    from pulls import cron
+
+    with pytest.raises(cron.CronError, match="out of range|must be between"):
+        cron.parse(expression)
+    error = cron.preview(expression, "UTC").error
+    assert "out of range" in error or "must be between" in error
+    assert len(error) < 200  # the digits are not repeated back
+
+
+def test_the_live_schedule_preview_of_a_huge_cron_field_shows_the_error(world, operator_http):
+    params = {"schedule_type": "custom", "cron_expression": HUGE_CRON, "timezone": "UTC"}
+    response = operator_http.get(
+        reverse("pulls:create"), params, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="schedule-preview"
+    )
+    assert response.status_code == 200
+    assert "out of range" in response.content.decode()
+
+
+def test_a_huge_cron_field_kept_in_a_draft_leaves_the_edit_page_working(world, operator_http):
+    url = reverse("pulls:edit", args=[world["config"].pk])
+    body = {**VALID, "cron_expression": HUGE_CRON, "action": "search"}  # "search" keeps the form as a draft
+    assert operator_http.post(url, body).status_code == 302
+
+    response = operator_http.get(url)
+
+    assert response.status_code == 200
+    assert "out of range" in response.content.decode()
+    world["config"].refresh_from_db()
+    assert world["config"].cron_expression != HUGE_CRON
+
+
+@pytest.fixture
+def superuser_http(db):
+    from tests.factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.parametrize(
+    "changelist, params",
+    [
+        ("admin:monitoring_pullrun_changelist", {"status": "\x00"}),
+        ("admin:monitoring_pullrun_changelist", {"q": "a\x00b"}),
+        ("admin:pulls_pullconfiguration_changelist", {"schedule_type__exact": "\x00"}),
+        ("admin:stations_monitoringlocation_changelist", {"state_code__exact": "M\x00"}),
+        ("admin:stations_monitoringlocation_changelist", {"q": "\x00"}),
+    ],
+    ids=["run-status", "run-search", "config-schedule", "location-state", "location-search"],
+)
+def test_a_nul_byte_in_an_admin_list_filter_is_refused_without_a_500(changelist, params, world, superuser_http):
+    response = superuser_http.get(reverse(changelist), params)
+    assert response.status_code == 400, response.status_code
+
+
+def test_a_description_of_the_maximum_length_is_accepted(world, operator_http):
+    _basket(operator_http, [world["location"].monitoring_location_id])
+    response = operator_http.post(reverse("pulls:create"), {**VALID, "description": "x" * 2000})
+    assert response.status_code == 302
+    assert len(PullConfiguration.objects.get(name="Potomac hourly").description) == 2000
+
+
+@pytest.mark.parametrize("write", ["save", "update"])
+def test_an_endless_error_message_is_stored_cut_to_its_bound(write, world):
+    # last_error holds what upstream said; a hostile server can say a lot. Every writer is bounded, update() too.
+    from pulls.models import StationProgress
+
+    progress = StationProgress.objects.get(configuration=world["config"], location=world["location"])
+    error = "USGS answered HTTP 500: " + "z" * 1_000_000
+    if write == "save":
+        progress.last_error = error
+        progress.save()
+    else:
+        StationProgress.objects.filter(pk=progress.pk).update(last_error=error)
+
+    progress.refresh_from_db()
+    assert len(progress.last_error) == StationProgress._meta.get_field("last_error").max_length
+    assert progress.last_error.startswith("USGS answered HTTP 500: zzz")
+    assert progress.last_error.endswith("…")

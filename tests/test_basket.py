@@ -160,3 +160,70 @@ def test_the_basket_survives_navigation(viewer_client, three):
     viewer_client.get("/")
     body = viewer_client.get("/stations/").content.decode()
     assert 'id="basket-count" class="badge bg-light text-primary">1<' in body
+
+
+# --- The basket's cap (issue 12, item 9): 40 "add all"s made a 40,000-station basket and a 41.8 MB page ----------
+
+
+def test_the_basket_cap_is_a_setting_of_2000(settings):
+    assert settings.BASKET_MAX_STATIONS == 2000
+
+
+def test_add_all_that_would_pass_the_cap_adds_nothing_and_says_why(viewer_client, three, settings):
+    settings.BASKET_MAX_STATIONS = 4
+    for loc in MonitoringLocationFactory.create_batch(2, state_code="CA"):
+        viewer_client.post("/stations/basket/add/", {"id": loc.monitoring_location_id})
+
+    response = viewer_client.post("/stations/basket/add-all/", {"state": "MD"}, headers=HX)
+
+    body = response.content.decode()
+    assert "holds at most 4 stations" in body and "has 2" in body
+    assert len(basket_of(viewer_client)) == 2
+    assert ">2</span>" in body  # the counter, unchanged
+
+
+def test_add_all_up_to_the_cap_is_allowed(viewer_client, three, settings):
+    settings.BASKET_MAX_STATIONS = 3
+    response = viewer_client.post("/stations/basket/add-all/", {"state": "MD"}, follow=True)
+    assert "Added 3 stations" in response.content.decode()
+    assert len(basket_of(viewer_client)) == 3
+
+
+def test_adding_one_to_a_full_basket_is_refused_with_a_message(viewer_client, three, settings):
+    settings.BASKET_MAX_STATIONS = 2
+    for loc in three[:2]:
+        viewer_client.post("/stations/basket/add/", {"id": loc.monitoring_location_id})
+
+    plain = viewer_client.post("/stations/basket/add/", {"id": three[2].monitoring_location_id}, follow=True)
+    htmx = viewer_client.post("/stations/basket/add/", {"id": three[2].monitoring_location_id}, headers=HX)
+
+    assert "holds at most 2 stations" in plain.content.decode()
+    body = htmx.content.decode()
+    assert "<html" not in body
+    assert 'id="messages" hx-swap-oob="true"' in body and "holds at most 2 stations" in body
+    assert basket_of(viewer_client) == [loc.monitoring_location_id for loc in three[:2]]
+
+
+def test_a_station_already_in_a_full_basket_can_be_added_again_harmlessly(viewer_client, three, settings):
+    settings.BASKET_MAX_STATIONS = 1
+    viewer_client.post("/stations/basket/add/", {"id": three[0].monitoring_location_id})
+    response = viewer_client.post("/stations/basket/add/", {"id": three[0].monitoring_location_id}, follow=True)
+    assert "already in the basket" in response.content.decode()
+
+
+def test_the_basket_page_shows_its_stations_a_page_at_a_time(viewer_client, monkeypatch):
+    monkeypatch.setattr(views, "BASKET_PER_PAGE", 2)
+    locations = MonitoringLocationFactory.create_batch(5)
+    for loc in locations:
+        viewer_client.post("/stations/basket/add/", {"id": loc.monitoring_location_id})
+    ids = [loc.monitoring_location_id for loc in locations]
+
+    first = viewer_client.get("/stations/basket/")
+    last = viewer_client.get("/stations/basket/", {"page": "3"}, headers=HX)
+
+    assert [loc.monitoring_location_id for loc in first.context["locations"]] == ids[:2]
+    body = first.content.decode()
+    assert "5 stations in the basket" in body
+    assert 'href="?page=2"' in body and 'hx-get="?page=2"' in body
+    assert [loc.monitoring_location_id for loc in last.context["locations"]] == ids[4:]
+    assert last.content.decode().lstrip().startswith('<div id="basket-list">')

@@ -249,3 +249,29 @@ def test_anonymous_users_are_sent_to_log_in(anonymous_client, config):
     assert "/accounts/login/" in response["Location"]
     config.refresh_from_db()
     assert config.enabled is True
+
+
+# --- The configuration page's station table is paginated (issue 12, item 9: 20,000 stations made a 12.9 MB page) --
+
+
+def test_the_configuration_page_shows_its_stations_a_page_at_a_time(viewer_client, monkeypatch):
+    from pulls import views as pull_views
+
+    monkeypatch.setattr(pull_views, "STATIONS_PER_PAGE", 2)
+    config = PullConfigurationFactory()
+    locations = MonitoringLocationFactory.create_batch(5)
+    for location in locations:
+        config.memberships.create(location=location)
+    ids = [loc.monitoring_location_id for loc in locations]
+
+    first = viewer_client.get(config.get_absolute_url())
+    last = viewer_client.get(config.get_absolute_url(), {"stations_page": "3"})
+    past = viewer_client.get(config.get_absolute_url(), {"stations_page": "9" * 30})
+
+    body = first.content.decode()
+    assert [row.location.monitoring_location_id for row in first.context["stations"]] == ids[:2]
+    assert "Stations (5)" in body
+    assert "?stations_page=2" in body
+    assert [row.location.monitoring_location_id for row in last.context["stations"]] == ids[4:]
+    assert past.status_code == 200
+    assert [row.location.monitoring_location_id for row in past.context["stations"]] == ids[4:]

@@ -224,3 +224,76 @@ def test_an_invalid_expression_written_behind_the_forms_back_disables_the_task()
     PullConfiguration.objects.filter(pk=config.pk).update(schedule_type="custom", cron_expression="0 0 30 2 *")
     assert _task(config).enabled is False
     assert _check_passes()
+
+
+# --- A paused configuration does not run on schedule (issue 12, item 16) -----------------------------------------
+
+
+def test_a_scheduled_trigger_of_an_enabled_configuration_runs():
+    from pulls.schedules import should_run_scheduled
+
+    config = PullConfigurationFactory(enabled=True)
+    assert should_run_scheduled(config.pk) == (True, "")
+
+
+def test_a_scheduled_trigger_of_a_paused_configuration_is_skipped_with_a_reason():
+    # The message was queued before the pause, or beat wrote back a stale enabled=True: the configuration decides.
+    from pulls.schedules import should_run_scheduled
+
+    config = PullConfigurationFactory(enabled=True, name="Potomac daily")
+    PullConfiguration.objects.filter(pk=config.pk).update(enabled=False)  # synced: the task is disabled too
+    PeriodicTask.objects.filter(name=f"pull-config-{config.pk}").update(enabled=True)  # beat's stale write-back
+
+    run, reason = should_run_scheduled(config.pk)
+
+    assert run is False
+    assert "“Potomac daily” is paused" in reason
+
+
+def test_a_scheduled_trigger_of_a_deleted_configuration_is_skipped():
+    from pulls.schedules import should_run_scheduled
+
+    config = PullConfigurationFactory()
+    pk = config.pk
+    config.delete()
+
+    run, reason = should_run_scheduled(pk)
+
+    assert run is False
+    assert f"Configuration {pk} no longer exists" in reason
+
+
+def test_the_periodic_reconcile_repairs_and_logs_a_stale_enabled_task(caplog):
+    import logging
+
+    from pulls.tasks import reconcile_schedules
+
+    config = PullConfigurationFactory(enabled=False)
+    PeriodicTask.objects.filter(name=f"pull-config-{config.pk}").update(enabled=True)  # beat's stale write-back
+
+    with caplog.at_level(logging.WARNING, logger="pulls.tasks"):
+        result = reconcile_schedules()
+
+    assert _task(config).enabled is False
+    assert result == {"drift": 1}
+    drift_lines = [r.getMessage() for r in caplog.records if r.name == "pulls.tasks"]
+    assert any(f"pull-config-{config.pk}" in line and "task is enabled" in line for line in drift_lines)
+
+
+def test_the_periodic_reconcile_is_quiet_when_nothing_drifted(caplog):
+    import logging
+
+    from pulls.tasks import reconcile_schedules
+
+    PullConfigurationFactory()
+    with caplog.at_level(logging.WARNING, logger="pulls.tasks"):
+        assert reconcile_schedules() == {"drift": 0}
+    assert not [r for r in caplog.records if r.name == "pulls.tasks"]
+
+
+def test_beat_runs_the_reconcile_every_ten_minutes(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["pulls-reconcile-schedules"]
+    assert entry["task"] == "pulls.tasks.reconcile_schedules"
+    assert entry["schedule"] == 600.0
+    celery_app.autodiscover_tasks(force=True)  # what a worker does at start: import every app's tasks module
+    assert "pulls.tasks.reconcile_schedules" in celery_app.tasks

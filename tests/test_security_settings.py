@@ -27,19 +27,30 @@ NAMES = [
     "X_FRAME_OPTIONS",
     "SECURE_PROXY_SSL_HEADER",
     "SECURE_HSTS_SECONDS",
+    "AXES_FAILURE_LIMIT",
+    "AXES_COOLOFF_TIME",
+    "LOGIN_ADDRESS_FAILURE_LIMIT",
+    "SESSION_COOKIE_AGE",
 ]
 
 
-def production_settings(**env: str) -> dict:
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG") and not k.startswith("SECURE_")}
-    clean.pop("SESSION_COOKIE_SECURE", None)
+def _load(**env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "DEBUG") and not k.startswith(("SECURE_", "LOGIN_", "SESSION_"))
+    }
     clean.update(PRODUCTION)
     clean.update(env)
     code = (
         "import json, streamflow.settings as s; "
         f"print(json.dumps({{n: getattr(s, n, None) for n in {NAMES!r}}}, default=str))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+
+
+def production_settings(**env: str) -> dict:
+    result = _load(**env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -84,3 +95,23 @@ def test_a_tls_proxy_header_is_trusted_only_when_asked_for():
 @pytest.mark.parametrize("value", ["1", "true", "yes"])
 def test_debug_is_on_only_when_asked_for_explicitly(value):
     assert production_settings(DEBUG=value)["DEBUG"] is True
+
+
+def test_login_throttling_comes_from_the_environment():
+    s = production_settings(LOGIN_FAILURE_LIMIT="8", LOGIN_COOLOFF_MINUTES="30", LOGIN_ADDRESS_FAILURE_LIMIT="200")
+    assert (s["AXES_FAILURE_LIMIT"], s["AXES_COOLOFF_TIME"], s["LOGIN_ADDRESS_FAILURE_LIMIT"]) == (8, "0:30:00", 200)
+
+
+@pytest.mark.parametrize("name", ["LOGIN_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES", "LOGIN_ADDRESS_FAILURE_LIMIT"])
+def test_a_login_limit_of_zero_fails_loudly(name):
+    result = _load(**{name: "0"})
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
+def test_the_session_idle_timeout_comes_from_the_environment():
+    assert production_settings()["SESSION_COOKIE_AGE"] == 120 * 60
+    assert production_settings(SESSION_IDLE_MINUTES="30")["SESSION_COOKIE_AGE"] == 30 * 60
+    result = _load(SESSION_IDLE_MINUTES="0")
+    assert result.returncode != 0
+    assert "SESSION_IDLE_MINUTES" in result.stderr

@@ -73,7 +73,7 @@ def test_a_lowercase_word_finds_the_uppercase_name(viewer_client, catalog):
 
 
 def test_every_word_must_appear_in_the_name(viewer_client, catalog):
-    assert rows(viewer_client.get("/stations/", {"q": "river md"})) == ["USGS-01491000"]
+    assert rows(viewer_client.get("/stations/", {"q": "river greensboro"})) == ["USGS-01491000"]
     assert rows(viewer_client.get("/stations/", {"q": "creek yosemite"})) == []
 
 
@@ -178,3 +178,35 @@ def test_the_htmx_search_pushes_its_address_without_empty_filters(viewer_client)
     )
     assert response.status_code == 200
     assert response["HX-Push-Url"] == "/stations/?q=creek"
+
+
+# --- Short terms (issue 12, item 9): a name word under 3 letters cannot use the trigram index --------------------
+
+
+@pytest.mark.parametrize("q", ["a", "_", "%", "ab", "a b", "_ %", "o'"])
+def test_a_name_word_under_three_letters_is_ignored_with_a_notice(q, viewer_client, catalog):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = viewer_client.get("/stations/", {"q": q})
+
+    assert response.status_code == 200
+    assert not any("LIKE" in query["sql"].upper() for query in queries.captured_queries)
+    assert len(rows(response)) == 4  # as if no name words were given
+    assert "at least 3 letters" in response.content.decode()
+
+
+def test_short_words_beside_a_long_one_are_dropped_and_the_long_one_filters(viewer_client, catalog):
+    response = viewer_client.get("/stations/", {"q": "seneca at md"}, headers=HX)
+
+    assert rows(response) == [catalog["seneca"].monitoring_location_id]
+    body = response.content.decode()
+    assert "at least 3 letters" in body and "“at”" in body and "“md”" in body
+
+
+def test_parse_query_keeps_words_of_three_letters_or_more():
+    assert search.parse_query("a") == ("none", "")
+    assert search.parse_query("st. mary's") == ("words", ["mary's"])
+    assert search.parse_query("dc") == ("none", "")
+    assert search.short_words("seneca at md") == ["at", "md"]
