@@ -20,6 +20,7 @@ from django.db import InterfaceError, OperationalError
 from acquisition import runs, smart_append
 from monitoring.models import PullRun
 from pulls.models import PullConfiguration
+from pulls.schedules import should_run_scheduled
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +48,11 @@ def run_configuration(
     triggered_by: str = "",
     run_id: int | None = None,
 ) -> dict:
-    """Start a run of configuration `config_id` (or take over the queued run `run_id`) and fan out its stations.
+    """Start a run of configuration `config_id` (or take over the queued run `run_id`) and fan out its batches.
 
     The run records this task's id, so a retry or redelivery of the same task that finds its own run active sends
-    the stations still pending again instead of recording itself as skipped (claim_station ignores duplicates).
+    the batches still pending again instead of recording itself as skipped (claim_batch ignores duplicates). A
+    scheduled trigger of a configuration paused since beat queued it does nothing (pulls.schedules).
     """
     runs.drop_unusable_connection()  # a retry after a database error must not reuse the broken connection
     task_id = self.request.id or ""
@@ -60,6 +62,11 @@ def run_configuration(
             status = PullRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
             return {"run": run_id, "status": status, "note": "not this task's run"}
     else:
+        if trigger == PullRun.Trigger.SCHEDULE:
+            ok, reason = should_run_scheduled(config_id)
+            if not ok:
+                logger.info("%s", reason)
+                return {"run": None, "status": "skipped", "note": reason}
         config = PullConfiguration.objects.filter(pk=config_id).first()
         if config is None:
             logger.warning("configuration %s no longer exists; nothing to run", config_id)

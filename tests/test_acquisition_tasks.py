@@ -61,8 +61,21 @@ def test_run_configuration_is_skipped_while_a_run_is_active(fake_usgs, eager):
 
 
 def test_run_configuration_of_a_deleted_configuration_does_nothing(eager):
-    assert tasks.run_configuration.delay(123456).get() == {"run": None, "status": "missing"}
+    assert tasks.run_configuration.delay(123456, trigger="manual").get() == {"run": None, "status": "missing"}
+    assert tasks.run_configuration.delay(123456).get()["status"] == "skipped"
     assert PullRun.objects.count() == 0
+
+
+def test_a_scheduled_trigger_of_a_paused_configuration_starts_nothing(fake_usgs, eager):
+    config = make_configuration(fake_usgs, SITES[:1])
+    PullConfiguration.objects.filter(pk=config.pk).update(enabled=False)  # paused after beat queued the message
+
+    result = tasks.run_configuration.delay(config.pk).get()
+
+    assert result["status"] == "skipped" and "is paused" in result["note"]
+    assert PullRun.objects.count() == 0 and fake_usgs.requests == []
+    # An operator may still run it by hand.
+    assert tasks.run_configuration.delay(config.pk, trigger="manual").get()["status"] == "running"
 
 
 def test_a_station_task_for_a_finished_run_does_nothing(fake_usgs, eager):
