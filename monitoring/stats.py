@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfoNotFoundError
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
+from acquisition.models import RateLimitBucket
 from pulls import cron
 from pulls.models import PullConfiguration
-
-from acquisition.models import RateLimitBucket
 
 from .models import PullRun, PullRunBatch, PullRunStation
 from .staleness import stale_stations

@@ -23,7 +23,7 @@ from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
 
 from .data_views import plausible_date
-from .models import PullRunStation, PullLogEntry, PullRun
+from .models import PullLogEntry, PullRun, PullRunStation
 from .stats import batch_summary, dashboard_summary, quota_left, run_progress_percent
 
 LOG_TAIL = 500  # lines shown when the page opens; the full log is a download
