@@ -39,6 +39,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff format --check . || echo "(formatting differences are reported, not enforced)"
 
 migrations-check: install

@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from acquisition import runs
 from acquisition.fetching import Member
+from acquisition.models import PullRun, PullRunStation
 from acquisition.runlog import when
 from acquisition.staging import BatchStage
 from acquisition.storage import StoreCounts
-from monitoring.models import PullRun, PullRunStation
 from pulls.models import PullConfiguration, PullConfigurationStation, StationProgress
 from stations.models import TimeSeries
 

@@ -1,10 +1,15 @@
-"""Observation storage, keyed on (time series, time). Writes go through acquisition/storage.py only."""
+"""What the engine writes: observations, keyed on (time series, time) — writes through acquisition/storage.py only —
+the shared request budget, and the runs (a run, its batches, its stations, its log) with the workers' heartbeats.
+Monitoring reads the runs; it never writes them."""
 
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
 
-from stations.models import TimeSeries
+from pulls.models import PullConfiguration
+from stations.models import MonitoringLocation, TimeSeries
 
 
 class ApprovalStatus(models.TextChoices):
@@ -75,3 +80,243 @@ class RateLimitBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.tokens:.1f} tokens"
+
+
+# --- Runs: written by the engine (acquisition), read by monitoring ------------------------------------------
+
+
+class PullRunQuerySet(models.QuerySet):
+    def active(self) -> PullRunQuerySet:
+        return self.filter(status__in=PullRun.ACTIVE_STATUSES)
+
+    def finished(self) -> PullRunQuerySet:
+        return self.exclude(status__in=PullRun.ACTIVE_STATUSES)
+
+
+class PullRun(models.Model):
+    """One run of a configuration."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Manual"
+        BACKFILL = "backfill", "Backfill"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partial"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    # SET_NULL: deleting a configuration keeps its run history (the name is kept beside it).
+    configuration = models.ForeignKey(
+        PullConfiguration, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    configuration_name = models.CharField(max_length=120)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    data_type = models.CharField(max_length=12, choices=PullConfiguration.DataType.choices)
+    strategy = models.CharField(max_length=10, choices=PullConfiguration.Strategy.choices)
+    # Backfill range asked for (empty for ordinary runs, whose windows come from each station's progress).
+    range_start = models.DateField(null=True, blank=True)
+    range_end = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life; the janitor reads it.")
+    stations_total = models.PositiveIntegerField(default=0)
+    stations_succeeded = models.PositiveIntegerField(default=0)
+    stations_failed = models.PositiveIntegerField(default=0)
+    requests_made = models.PositiveIntegerField(default=0)
+    values_inserted = models.PositiveBigIntegerField(default=0)
+    values_updated = models.PositiveBigIntegerField(default=0)
+    values_unchanged = models.PositiveBigIntegerField(default=0)
+    message = models.TextField(blank=True, help_text="Why it was skipped or failed, in a sentence.")
+    triggered_by = models.CharField(max_length=150, blank=True)
+    # The run_configuration task that fans this run out: its retry (same id) resumes the fan-out of its own run.
+    task_id = models.CharField(max_length=255, blank=True)
+
+    objects = PullRunQuerySet.as_manager()
+
+    class Meta:
+        db_table = "monitoring_pullrun"  # created by monitoring, which owned these models until turn 2
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # A configuration never runs twice at once: the database refuses a second active run.
+            models.UniqueConstraint(
+                fields=["configuration"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_run_per_configuration",
+            ),
+        ]
+        indexes = [
+            # Runs list filtered by status, newest first; dashboard "runs in the last 24 h by status".
+            models.Index(fields=["status", "-created_at"], name="run_status_created"),
+            # Configuration page: its recent runs and statistics.
+            models.Index(fields=["configuration", "-created_at"], name="run_config_created"),
+            # Runs list unfiltered / by date range, newest first.
+            models.Index(fields=["-created_at"], name="run_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk} of {self.configuration_name} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("monitoring:run_detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class PullRunBatch(models.Model):
+    """Stations of one run that share their USGS requests (DESIGN.md §4.5): the unit of work, retry and resumption.
+
+    Its members are the run's station rows pointing at it. It counts the requests it made once (not once per
+    member); the run's request total is the sum over its batches.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+
+    run = models.ForeignKey(PullRun, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField(help_text="1, 2, … within the run.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    stations = models.PositiveIntegerField(default=0)
+    # What the planner expects the batch to receive (values), for the progress bars; an estimate.
+    values_expected = models.PositiveBigIntegerField(default=0)
+    values_received = models.PositiveBigIntegerField(default=0)
+    windows_total = models.PositiveIntegerField(default=0)
+    windows_done = models.PositiveIntegerField(default=0)
+    pages_fetched = models.PositiveIntegerField(default=0)
+    requests_made = models.PositiveIntegerField(default=0, help_text="Over every attempt: each request once.")
+    phase = models.CharField(max_length=200, blank=True, help_text="What it is fetching now.")
+    attempts = models.PositiveIntegerField(default=0)
+    resumes = models.PositiveIntegerField(default=0, help_text="Times the janitor sent its task again.")
+    worker = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "monitoring_pullrunbatch"  # created by monitoring, which owned these models until turn 2
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="uniq_run_batch")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} batch {self.number} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        """Windows done, plus the share of the current window's expected values already received."""
+        if self.status == self.Status.FINISHED:
+            return 100
+        if not self.windows_total:
+            return 0
+        per_window = max(1, self.values_expected // self.windows_total)
+        received_here = self.values_received - self.windows_done * per_window
+        partial = min(0.9, max(0.0, received_here / per_window))
+        return min(99, int(100 * (self.windows_done + partial) / self.windows_total))
+
+
+class PullRunStation(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    run = models.ForeignKey(PullRun, on_delete=models.CASCADE, related_name="stations")
+    location = models.ForeignKey(MonitoringLocation, on_delete=models.CASCADE, related_name="run_stations")
+    batch = models.ForeignKey(PullRunBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    time_series = models.ForeignKey(TimeSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    windows_total = models.PositiveIntegerField(default=0)
+    windows_done = models.PositiveIntegerField(default=0)
+    pages_fetched = models.PositiveIntegerField(default=0)
+    requests_made = models.PositiveIntegerField(default=0)
+    values_received = models.PositiveBigIntegerField(default=0)
+    values_inserted = models.PositiveBigIntegerField(default=0)
+    values_updated = models.PositiveBigIntegerField(default=0)
+    values_unchanged = models.PositiveBigIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    # Who works on it and when it last showed life: the janitor resumes a station whose worker stopped beating.
+    worker = models.CharField(max_length=255, blank=True, help_text="Celery hostname of the worker running it.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of this station.")
+    resumes = models.PositiveIntegerField(default=0, help_text="Times the janitor sent its task again.")
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "monitoring_pullrunstation"  # created by monitoring, which owned these models until turn 2
+        ordering = ["run", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "location"], name="uniq_run_station"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} / {self.location.monitoring_location_id}: {self.status}"
+
+    # Written from its batch on every page (acquisition.runlog.BatchEvents), so a member's bar moves with its
+    # batch's pages without a join: 0-99 while it runs.
+    progress = models.PositiveSmallIntegerField(default=0)
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.SKIPPED):
+            return 100
+        return min(99, self.progress)
+
+
+class PullLogEntry(models.Model):
+    class Level(models.IntegerChoices):
+        DEBUG = 10, "DEBUG"
+        INFO = 20, "INFO"
+        WARNING = 30, "WARNING"
+        ERROR = 40, "ERROR"
+
+    run = models.ForeignKey(PullRun, on_delete=models.CASCADE, related_name="log_entries")
+    created_at = models.DateTimeField(auto_now_add=True)
+    level = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.INFO)
+    location = models.ForeignKey(MonitoringLocation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.TextField()
+
+    class Meta:
+        db_table = "monitoring_pulllogentry"  # created by monitoring, which owned these models until turn 2
+        ordering = ["run", "pk"]
+        verbose_name_plural = "pull log entries"
+        indexes = [
+            # The live poll: "lines of run R after id N" — an index range scan returning only new lines.
+            models.Index(fields=["run", "id"], name="log_run_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.get_level_display()}] {self.message[:80]}"
+
+
+class Heartbeat(models.Model):
+    """Last sign of life of beat ("beat") and of each worker ("worker:<hostname>"), for /health/."""
+
+    name = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "monitoring_heartbeat"  # created by monitoring, which owned these models until turn 2
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"

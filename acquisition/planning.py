@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from monitoring.models import PullRun, PullRunBatch, PullRunStation
+from acquisition.models import PullRun, PullRunBatch, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
 from stations.models import MonitoringLocation, TimeSeries
 

@@ -12,7 +12,7 @@ import logging
 from django.db.models import F
 from django.utils import timezone
 
-from monitoring.models import PullLogEntry, PullRun, PullRunBatch, PullRunStation
+from acquisition.models import PullLogEntry, PullRun, PullRunBatch, PullRunStation
 
 logger = logging.getLogger("acquisition.runs")
 

@@ -24,11 +24,11 @@ from acquisition import runs
 from acquisition.client import build_client
 from acquisition.committing import StationError, StationSkipped, Superseded, commit, removed_message
 from acquisition.fetching import Member, batch_plan, count_windows, discover_series, fetch
+from acquisition.models import PullRun, PullRunBatch, PullRunStation
 from acquisition.planning import local_midnight, plan_window
 from acquisition.runlog import ERROR, WARNING, BatchEvents, plural, when
 from acquisition.staging import BatchStage
 from acquisition.usgs import USGSClient
-from monitoring.models import PullRun, PullRunBatch, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
 from stations.models import TimeSeries
 

@@ -17,8 +17,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from acquisition import janitor as janitor_module
 from acquisition import runs, smart_append
-from monitoring.models import PullRun
+from acquisition.models import PullRun
 from pulls.models import PullConfiguration
 from pulls.schedules import should_run_scheduled
 
@@ -114,5 +115,5 @@ def run_batch(self, run_id: int, number: int) -> dict:
 
 @shared_task(name="acquisition.tasks.janitor", acks_late=True, soft_time_limit=50, time_limit=55)
 def janitor() -> list[int]:
-    """Resume batches whose worker was lost; finalize what is over (see acquisition.runs.janitor)."""
-    return runs.janitor()
+    """Resume batches whose worker was lost; finalize what is over (see acquisition.janitor)."""
+    return janitor_module.janitor()

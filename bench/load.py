@@ -92,7 +92,7 @@ def seed(n_stations: int, rng: random.Random) -> dict[str, str]:
     from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
 
-    from monitoring.models import PullLogEntry, PullRun, PullRunStation
+    from acquisition.models import PullLogEntry, PullRun, PullRunStation
     from pulls.models import PullConfiguration, PullConfigurationStation
     from stations.models import MonitoringLocation
     from streamflow.roles import OPERATORS

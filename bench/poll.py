@@ -34,7 +34,7 @@ def load(lines: int, stations: int):
     interleaved by run the way concurrent runs write them. Returns the active run."""
     from django.db import connection
 
-    from monitoring.models import PullRun, PullRunStation
+    from acquisition.models import PullRun, PullRunStation
     from pulls.models import PullConfiguration
     from stations.models import MonitoringLocation
 
@@ -120,7 +120,7 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
 
-    from monitoring.models import PullLogEntry, PullRun
+    from acquisition.models import PullLogEntry, PullRun
     from streamflow.roles import VIEWERS
 
     call_command("migrate", verbosity=0)

@@ -79,7 +79,7 @@ def empty_tables() -> None:
     """Runs, configurations, progress, series and values of earlier sizes (TRUNCATE … CASCADE); locations stay."""
     from django.db import connection
 
-    from monitoring.models import PullRun
+    from acquisition.models import PullRun
     from pulls.models import PullConfiguration
     from stations.models import TimeSeries
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from acquisition.models import Heartbeat, PullLogEntry, PullRun, PullRunStation
 from streamflow.admin import ReadOnlyAdmin
 
-from .models import AlertState, Heartbeat, PullLogEntry, PullRun, PullRunStation
+from .models import AlertState
 
 
 class PullRunStationInline(admin.TabularInline):

@@ -17,9 +17,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from acquisition.models import PullRun, PullRunStation
 from pulls.models import PullConfiguration
 
-from .models import AlertState, PullRun, PullRunStation
+from .models import AlertState
 from .staleness import StaleStation, stale_stations
 
 logger = logging.getLogger(__name__)

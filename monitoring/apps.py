@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class MonitoringConfig(AppConfig):
     name = "monitoring"
     verbose_name = "Monitoring"
+
+    def ready(self) -> None:
+        from acquisition.signals import run_finished
+
+        run_finished.connect(_alert_on_run_finished, dispatch_uid="monitoring.alerts.run_finished")
+
+
+def _alert_on_run_finished(sender, run, **kwargs) -> None:
+    from monitoring import alerts  # looked up at each call: tests replace alerts.run_finished
+
+    alerts.run_finished(run)

@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfoNotFoundError
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from acquisition.models import RateLimitBucket
+from acquisition.models import PullRun, PullRunBatch, PullRunStation, RateLimitBucket
 from pulls import cron
 from pulls.models import PullConfiguration
 
-from .models import PullRun, PullRunBatch, PullRunStation
 from .staleness import stale_stations
 
 RECENT_RUNS_FOR_STATS = 50

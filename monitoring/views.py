@@ -18,12 +18,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
+from acquisition.models import PullLogEntry, PullRun, PullRunStation
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
 
 from .data_views import plausible_date
-from .models import PullLogEntry, PullRun, PullRunStation
 from .stats import batch_summary, dashboard_summary, quota_left, run_progress_percent
 
 LOG_TAIL = 500  # lines shown when the page opens; the full log is a download
@@ -37,7 +37,7 @@ RUNS_PER_PAGE = 25
 
 @require_GET
 @vary_on_headers("HX-Request")
-@permission_required("monitoring.view_pullrun", raise_exception=True)
+@permission_required("acquisition.view_pullrun", raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
     template = "monitoring/dashboard.html"
     if wants_fragment(request):
@@ -99,7 +99,7 @@ def filter_runs(form: RunFilterForm):
 
 @require_GET
 @vary_on_headers("HX-Request")
-@permission_required("monitoring.view_pullrun", raise_exception=True)
+@permission_required("acquisition.view_pullrun", raise_exception=True)
 def run_list(request: HttpRequest) -> HttpResponse:
     form = RunFilterForm(request.GET or None)
     page = Paginator(filter_runs(form), RUNS_PER_PAGE).get_page(request.GET.get("page"))
@@ -143,7 +143,7 @@ def _filtered_log(run: PullRun, filters: dict):
 
 @require_GET
 @vary_on_headers("HX-Request")
-@permission_required("monitoring.view_pullrun", raise_exception=True)
+@permission_required("acquisition.view_pullrun", raise_exception=True)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The run page. Its live fragment polls this same URL with ?after=<cursor> while the run is active."""
     run = get_object_or_404(PullRun.objects.select_related("configuration"), pk=pk)
@@ -307,7 +307,7 @@ def _poll_url(run: PullRun, filters: dict, last_id: int, signature: str, since: 
 
 
 @require_GET
-@permission_required("monitoring.view_pullrun", raise_exception=True)
+@permission_required("acquisition.view_pullrun", raise_exception=True)
 def run_log_download(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The whole log as text, streamed in chunks so a million-line log never sits in memory."""
     run = get_object_or_404(PullRun, pk=pk)

@@ -29,7 +29,7 @@ class PullConfigurationQuerySet(models.QuerySet):
     def with_last_run(self) -> PullConfigurationQuerySet:
         """Annotate the newest run's status and creation time (the list page's "last run" column)."""
         # Looked up lazily: monitoring.models imports this module.
-        runs = apps.get_model("monitoring", "PullRun").objects.filter(configuration=models.OuterRef("pk"))
+        runs = apps.get_model("acquisition", "PullRun").objects.filter(configuration=models.OuterRef("pk"))
         newest = runs.order_by("-created_at", "-pk")
         return self.annotate(
             last_run_id=models.Subquery(newest.values("pk")[:1]),

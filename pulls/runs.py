@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from monitoring.models import PullRun
+from acquisition.models import PullRun
 
 
 def enqueue_run(

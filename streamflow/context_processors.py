@@ -12,5 +12,5 @@ def site(request: HttpRequest) -> dict:
         "app_version": __version__,
         "is_operator": signed_in and user.has_perm("pulls.change_pullconfiguration"),
         # An account in no group can only sign out: the navbar offers nothing that would answer 403.
-        "has_role": signed_in and user.has_perm("monitoring.view_pullrun"),
+        "has_role": signed_in and user.has_perm("acquisition.view_pullrun"),
     }

@@ -12,9 +12,9 @@ _VIEW = [
     ("pulls", "view_pullconfiguration"),
     ("pulls", "view_pullconfigurationstation"),
     ("pulls", "view_stationprogress"),
-    ("monitoring", "view_pullrun"),
-    ("monitoring", "view_pullrunstation"),
-    ("monitoring", "view_pulllogentry"),
+    ("acquisition", "view_pullrun"),
+    ("acquisition", "view_pullrunstation"),
+    ("acquisition", "view_pulllogentry"),
     ("acquisition", "view_dailyvalue"),
     ("acquisition", "view_continuousvalue"),
 ]

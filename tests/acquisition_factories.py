@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Iterable
 
-from monitoring.models import PullRun
+from acquisition.models import PullRun
 from pulls.models import PullConfiguration, PullConfigurationStation
 from stations.models import MonitoringLocation
 from tests.fakeusgs import FakeUSGS

@@ -7,7 +7,7 @@ import datetime as dt
 import factory
 from django.contrib.auth import get_user_model
 
-from monitoring.models import PullLogEntry, PullRun, PullRunStation
+from acquisition.models import PullLogEntry, PullRun, PullRunStation
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 

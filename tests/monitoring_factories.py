@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from acquisition.models import ApprovalStatus, ContinuousValue, DailyValue
-from monitoring.models import PullLogEntry, PullRun
+from acquisition.models import ApprovalStatus, ContinuousValue, DailyValue, PullLogEntry, PullRun
 from stations.models import TimeSeries
 from tests.factories import MonitoringLocationFactory, PullRunFactory, PullRunStationFactory, TimeSeriesFactory
 

@@ -1,5 +1,5 @@
-"""Celery tasks run eagerly in this process: run_configuration fans out one run_station per station; the janitor
-task wraps runs.janitor."""
+"""Celery tasks run eagerly in this process: run_configuration fans out one run_batch per batch; the janitor
+task wraps acquisition.janitor."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from acquisition import runs, smart_append, tasks
-from acquisition.models import ContinuousValue, DailyValue
+from acquisition.models import ContinuousValue, DailyValue, Heartbeat, PullLogEntry, PullRun, PullRunStation
 from acquisition.planning import local_midnight
 from acquisition.runs import start_run
-from monitoring.models import Heartbeat, PullLogEntry, PullRun, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
 from stations.models import MonitoringLocation
 from streamflow.celery import app

@@ -8,8 +8,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from acquisition.models import PullRun
 from monitoring import alerts
-from monitoring.models import AlertState, PullRun
+from monitoring.models import AlertState
 from pulls.models import PullConfiguration, StationProgress
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory, PullRunStationFactory
 

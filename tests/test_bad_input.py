@@ -368,8 +368,8 @@ def superuser_http(db):
 @pytest.mark.parametrize(
     "changelist, params",
     [
-        ("admin:monitoring_pullrun_changelist", {"status": "\x00"}),
-        ("admin:monitoring_pullrun_changelist", {"q": "a\x00b"}),
+        ("admin:acquisition_pullrun_changelist", {"status": "\x00"}),
+        ("admin:acquisition_pullrun_changelist", {"q": "a\x00b"}),
         ("admin:pulls_pullconfiguration_changelist", {"schedule_type__exact": "\x00"}),
         ("admin:stations_monitoringlocation_changelist", {"state_code__exact": "M\x00"}),
         ("admin:stations_monitoringlocation_changelist", {"q": "\x00"}),

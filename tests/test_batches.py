@@ -9,10 +9,9 @@ import pytest
 from django.utils import timezone
 
 from acquisition import fetching, planning, runs, smart_append
-from acquisition.models import DailyValue
+from acquisition.models import DailyValue, PullLogEntry, PullRun, PullRunBatch, PullRunStation
 from acquisition.parsers import Reading
 from acquisition.smart_append import run_inline
-from monitoring.models import PullLogEntry, PullRun, PullRunBatch, PullRunStation
 from pulls.models import StationProgress
 from stations.models import TimeSeries
 from tests.acquisition_factories import FAST_QUOTA, make_configuration
@@ -249,3 +248,24 @@ def test_the_run_page_says_which_batch_is_being_fetched(viewer_client, big_fake)
 
     assert "0 of 1 batch done" in body
     assert "Batch 1 of 1: 3 stations, window 2026-11-19 → now, page 2" in body
+
+
+def test_an_edit_during_the_run_does_not_change_what_the_run_said_it_does(big_fake):
+    fake = big_fake
+    sites = [s.monitoring_location_id for s in fake.stations[:2]]
+    config = make_configuration(fake, sites, start_date=dt.date(2026, 11, 1))
+    run_inline(config)
+    series = TimeSeries.objects.get(time_series_id=fake.primary_series_id(sites[0]))
+    DailyValue.objects.create(series=series, date=dt.date(2026, 11, 25), value=1.0)  # not in USGS: overwrite drops it
+    run = runs.start_run(config)
+    # The operator switches the configuration to overwrite and continuous while the run is queued.
+    config.strategy, config.data_type = "overwrite", "continuous"
+    config.save()
+
+    for number in runs.pending_batches(run.pk):
+        smart_append.pull_batch(run.pk, number)
+
+    run.refresh_from_db()
+    assert (run.status, run.strategy, run.data_type) == ("succeeded", "append", "daily_mean")
+    assert DailyValue.objects.filter(series=series, date=dt.date(2026, 11, 25)).exists()  # appended, not replaced
+    assert not PullLogEntry.objects.filter(run=run, message__contains="replacing").exists()

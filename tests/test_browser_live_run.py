@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from monitoring.models import PullRun
+from acquisition.models import PullRun
 from tests.acquisition_factories import make_configuration
 
 pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs, celery_worker

@@ -11,7 +11,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from monitoring.models import PullLogEntry, PullRun, PullRunStation
+from acquisition.models import PullLogEntry, PullRun, PullRunStation
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory, PullRunStationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from monitoring.models import PullRun
+from acquisition.models import PullRun
 from monitoring.stats import next_fire_time
 from pulls import cron as pulls_cron
 from pulls.models import PullConfiguration, StationProgress

@@ -11,8 +11,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from acquisition.models import Heartbeat
 from monitoring.heartbeats import record_heartbeat
-from monitoring.models import Heartbeat
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

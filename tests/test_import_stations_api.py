@@ -89,3 +89,16 @@ def test_an_unknown_state_is_refused_before_any_request(fake):
     with pytest.raises(CommandError, match="Unknown state"):
         run("--state", "Atlantis")
     assert fake.requests == []
+
+
+def test_it_spends_the_request_budget_every_worker_shares(fake, settings):
+    from acquisition.models import RateLimitBucket
+
+    settings.USGS_REQUESTS_PER_HOUR = 3600  # a capacity of 60 tokens
+
+    run("--state", "MD")
+
+    bucket = RateLimitBucket.objects.get(name="usgs")
+    requests_made = len(fake.requests)
+    assert requests_made > 3
+    assert bucket.tokens == pytest.approx(60 - requests_made, abs=1.0)  # one token a request, refilled 1/s

@@ -11,9 +11,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from acquisition.models import DailyValue
+from acquisition.models import DailyValue, PullLogEntry, PullRun
 from acquisition.tasks import run_configuration
-from monitoring.models import PullLogEntry, PullRun
 from pulls.models import StationProgress
 from tests.acquisition_factories import make_configuration, wait_for_run
 from tests.fakeusgs import FakeUSGS

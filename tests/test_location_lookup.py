@@ -23,5 +23,8 @@ def test_an_unknown_or_impossible_id_is_a_404_naming_it(bad):
 
 
 def test_the_station_page_of_an_impossible_id_is_a_404(viewer_client):
-    assert viewer_client.get("/stations/USGS-0164%00/").status_code == 404
-    assert viewer_client.get("/monitoring/stations/USGS-0164%00/data/").status_code == 404
+    assert viewer_client.get("/stations/USGS-0164;x/").status_code == 404
+    assert viewer_client.get("/monitoring/stations/USGS-0164;x/data/").status_code == 404
+    # A NUL byte never reaches a view: the request itself is refused with a sentence.
+    assert viewer_client.get("/stations/USGS-0164%00/").status_code == 400
+    assert viewer_client.get("/monitoring/stations/USGS-0164%00/data/").status_code == 400

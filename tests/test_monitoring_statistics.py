@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring.models import PullRun
+from acquisition.models import PullRun
 from pulls.models import PullConfiguration, PullConfigurationStation, StationProgress
 from tests.factories import PullConfigurationFactory, PullRunFactory
 from tests.monitoring_factories import daily_series_with_values

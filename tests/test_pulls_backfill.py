@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring.models import PullRun
+from acquisition.models import PullRun
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django_celery_beat.models import PeriodicTask
 
-from monitoring.models import PullRun
+from acquisition.models import PullRun
 from pulls.models import PullConfiguration, StationProgress
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory
 

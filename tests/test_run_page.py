@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from monitoring.models import PullLogEntry, PullRun
+from acquisition.models import PullLogEntry, PullRun
 from pulls.models import PullConfigurationStation
 from tests.factories import MonitoringLocationFactory, PullLogEntryFactory, PullRunFactory, PullRunStationFactory
 from tests.monitoring_factories import add_log_lines, running_run

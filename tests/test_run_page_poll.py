@@ -9,7 +9,7 @@ import pytest
 from django.db.models import F
 from django.urls import reverse
 
-from monitoring.models import PullLogEntry, PullRun, PullRunStation
+from acquisition.models import PullLogEntry, PullRun, PullRunStation
 from tests.factories import PullLogEntryFactory
 from tests.monitoring_factories import add_log_lines, running_run
 

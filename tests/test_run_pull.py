@@ -8,8 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from acquisition.models import DailyValue
-from monitoring.models import PullRun
+from acquisition.models import DailyValue, PullRun
 from pulls.models import StationProgress
 from tests.acquisition_factories import make_configuration
 

@@ -11,10 +11,9 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from acquisition import runs
+from acquisition import janitor, runs
 from acquisition.client import DatabaseTokenBucket
-from acquisition.models import RateLimitBucket
-from monitoring.models import Heartbeat, PullLogEntry, PullRun, PullRunBatch, PullRunStation
+from acquisition.models import Heartbeat, PullLogEntry, PullRun, PullRunBatch, PullRunStation, RateLimitBucket
 from pulls.models import PullConfigurationStation, StationProgress
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory
 
@@ -184,7 +183,7 @@ def test_an_alert_failure_never_changes_the_run(monkeypatch):
 @pytest.fixture
 def sent(monkeypatch):
     calls: list[tuple[int, int]] = []
-    monkeypatch.setattr(runs, "_send_batch", lambda run_id, number: calls.append((run_id, number)))
+    monkeypatch.setattr(janitor, "_send_batch", lambda run_id, number: calls.append((run_id, number)))
     return calls
 
 
@@ -204,7 +203,7 @@ def test_the_janitor_resumes_the_station_of_a_lost_worker_and_leaves_live_ones_a
     _worker_seen("dead@host", dt.timedelta(minutes=3))
     _worker_seen("alive@host", dt.timedelta(seconds=10))
 
-    assert runs.janitor() == []
+    assert janitor.janitor() == []
 
     assert sent == [(run.pk, batch_of(lost).number)]
     lost.refresh_from_db()
@@ -227,14 +226,14 @@ def test_the_janitor_leaves_queued_stations_waiting_until_a_long_silence(alerts,
     config = configuration_with(2)
     run = runs.start_run(config)
     waiting = batch_of(run.stations.order_by("pk").first())
-    quiet = timezone.now() - runs.stale_after_default() + dt.timedelta(minutes=1)
+    quiet = timezone.now() - janitor.stale_after_default() + dt.timedelta(minutes=1)
     PullRunBatch.objects.filter(run=run).update(heartbeat_at=quiet)
     PullRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=3))
 
-    assert runs.janitor() == [] and sent == []  # behind other runs in the queue: not touched, not failed
+    assert janitor.janitor() == [] and sent == []  # behind other runs in the queue: not touched, not failed
 
     PullRunBatch.objects.filter(pk=waiting.pk).update(heartbeat_at=quiet - dt.timedelta(minutes=2))
-    assert runs.janitor() == []
+    assert janitor.janitor() == []
     assert sent == [(run.pk, waiting.number)]
     assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.RUNNING
 
@@ -247,10 +246,10 @@ def test_the_janitor_fails_a_station_lost_three_times_and_ends_the_run(alerts, s
     claim(run, done)
     runs.mark_station_succeeded(done.pk, values_inserted=3)
     claim(run, lost, worker="dead@host")
-    PullRunBatch.objects.filter(pk=batch_of(lost).pk).update(resumes=runs.MAX_RESUMES)
+    PullRunBatch.objects.filter(pk=batch_of(lost).pk).update(resumes=janitor.MAX_RESUMES)
     _worker_seen("dead@host", dt.timedelta(minutes=3))
 
-    assert runs.janitor() == [run.pk]
+    assert janitor.janitor() == [run.pk]
 
     assert sent == []
     lost.refresh_from_db()
@@ -266,7 +265,7 @@ def test_a_zero_stale_after_means_zero_not_the_default(alerts, sent):
     config = configuration_with(1)
     run = runs.start_run(config)
 
-    runs.janitor(stale_after=dt.timedelta(0), now=timezone.now() + dt.timedelta(seconds=1))
+    janitor.janitor(stale_after=dt.timedelta(0), now=timezone.now() + dt.timedelta(seconds=1))
 
     assert sent == [(run.pk, 1)]
 
@@ -279,7 +278,7 @@ def test_the_janitor_finalizes_a_run_whose_stations_all_finished(alerts):
     claim(run, station)
     runs.mark_station_succeeded(station.pk)  # ...and the worker died before finalizing
 
-    assert runs.janitor() == [run.pk]
+    assert janitor.janitor() == [run.pk]
     assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.SUCCEEDED
 
 

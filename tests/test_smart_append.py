@@ -10,9 +10,8 @@ import pytest
 from django.utils import timezone
 
 from acquisition import runs, smart_append
-from acquisition.models import DailyValue
+from acquisition.models import DailyValue, PullLogEntry, PullRun, PullRunStation
 from acquisition.smart_append import run_inline
-from monitoring.models import PullLogEntry, PullRun, PullRunStation
 from pulls.models import PullConfiguration, StationProgress
 from stations.models import TimeSeries
 from tests.acquisition_factories import make_configuration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from monitoring.models import PullRun
+from acquisition.models import PullRun
 from tests.factories import PullConfigurationFactory, PullRunFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,9 @@ from unittest import mock
 from django.db.models import Q
 from django.utils import timezone
 
-from acquisition import runs
+from acquisition import janitor, runs
+from acquisition.models import PullLogEntry, PullRun, PullRunStation
 from acquisition.tasks import run_configuration
-from monitoring.models import PullLogEntry, PullRun, PullRunStation
 from pulls.models import PullConfiguration
 from tests.fakeusgs import FakeUSGS
 from tests.worker_fixtures import WorkerProcess
@@ -94,8 +94,8 @@ def wait_run_end(run_id: int, *, quiet_for: float = 12.0, timeout: float = 90.0)
 # heartbeats for WORKER_LOST_AFTER (its running stations are resumed), then once a pending station's task has been
 # silent for the pending timeout (lost from the queue: sent again). Both are minutes, not the time limit.
 JANITOR_STEPS = (
-    ("the lost worker's heartbeat is 2.5 min old", runs.WORKER_LOST_AFTER + dt.timedelta(seconds=30)),
-    ("pending tasks silent for 16 min", runs.stale_after_default() + dt.timedelta(minutes=1)),
+    ("the lost worker's heartbeat is 2.5 min old", janitor.WORKER_LOST_AFTER + dt.timedelta(seconds=30)),
+    ("pending tasks silent for 16 min", janitor.stale_after_default() + dt.timedelta(minutes=1)),
 )
 
 
@@ -125,7 +125,7 @@ def settle(config: PullConfiguration, sc, *, run_id: int | None = None, attempts
             sc.found(f"run #{run.pk} stuck {run.status} ({len(stuck)} stations unfinished: "
                      f"{stuck.count('running')} running, {stuck.count('pending')} pending)")  # fmt: skip
             before = len(resumed_lines(run.pk))
-            runs.janitor(now=timezone.now() + step)
+            janitor.janitor(now=timezone.now() + step)
             lines = resumed_lines(run.pk)[before:]
             sc.did(f"ran the janitor as it runs when {why}: {len(lines)} stations resumed"
                    + (f", e.g. “{lines[0][:110]}”" if lines else ""))  # fmt: skip

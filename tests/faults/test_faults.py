@@ -17,8 +17,8 @@ import time
 import pytest
 from django.db import connection
 
-from acquisition import runs
-from monitoring.models import PullLogEntry, PullRun
+from acquisition import janitor
+from acquisition.models import PullLogEntry, PullRun
 from pulls.models import PullConfiguration
 from stations.models import TimeSeries
 from tests.faults.harness import (
@@ -263,7 +263,7 @@ def test_7_beat_restarted_during_edits_and_configuration_deleted_while_it_runs(e
     run, ended = wait_run_end(run.pk)
     if not ended:
         scenario.found(f"run #{run.pk} did not end by itself (still {run.status})", ok=False)
-        runs.janitor(stale_after=dt.timedelta(seconds=1))
+        janitor.janitor(stale_after=dt.timedelta(seconds=1))
         run.refresh_from_db()
     lines = PullLogEntry.objects.filter(run=run).count()
     kept = run.configuration_id is None and run.configuration_name == "Deleted mid-run" and lines > 0

@@ -11,8 +11,8 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from acquisition.models import PullRun
 from acquisition.smart_append import run_inline
-from monitoring.models import PullRun
 from pulls.models import PullConfiguration
 
 

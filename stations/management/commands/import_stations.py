@@ -84,7 +84,9 @@ class Command(BaseCommand):
 
     # --- USGS API --------------------------------------------------------------------------------------------
     def import_api(self, options: dict) -> None:
-        from acquisition.usgs import USGSClient  # the only place stations reaches into acquisition
+        # The only place stations reaches into acquisition: the USGS client, throttled by the request budget every
+        # worker shares (an import of a whole state must not spend the pulls' quota behind their back).
+        from acquisition.client import build_client
 
         filters: dict = {"site_type": options["site_type"]}
         if options["state"]:
@@ -101,7 +103,7 @@ class Command(BaseCommand):
                 raise CommandError("--bbox should be minLon,minLat,maxLon,maxLat, e.g. -77.5,38.5,-76.5,39.5")
             filters["bbox"] = tuple(float(v) for v in options["bbox"].split(","))
 
-        client = USGSClient(settings.USGS_API_URL, settings.USGS_API_KEY, limit=settings.USGS_PAGE_LIMIT)
+        client = build_client()
         self.stdout.write(f"Fetching monitoring locations from {settings.USGS_API_URL} ({filters}) …")
         rejected: list[Rejection] = []
         ids: list[str] = []
