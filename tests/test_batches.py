@@ -269,3 +269,67 @@ def test_an_edit_during_the_run_does_not_change_what_the_run_said_it_does(big_fa
     assert (run.status, run.strategy, run.data_type) == ("succeeded", "append", "daily_mean")
     assert DailyValue.objects.filter(series=series, date=dt.date(2026, 11, 25)).exists()  # appended, not replaced
     assert not PullLogEntry.objects.filter(run=run, message__contains="replacing").exists()
+
+
+def test_a_414_splits_the_list_and_asks_again(big_fake):
+    fake = big_fake
+    fake.max_url_bytes = 3000  # a gateway stricter than the 8 KB the client plans for
+    sites = [s.monitoring_location_id for s in fake.stations[:200]]
+    config = make_configuration(fake, sites, start_date=dt.date(2026, 11, 10))
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.SUCCEEDED, run.message
+    refused = [r for r in fake.requests if r.status == 414]
+    assert refused and all(len(r.url) > 3000 for r in refused)
+    daily = [r for r in fake.requests if r.path.endswith("/daily/items") and r.status == 200]
+    asked = [sid for r in daily for sid in r.params["time_series_id"].split(",")]
+    assert sorted(asked) == sorted(fake.primary_series_id(site) for site in sites)  # each series once
+    for site in sites[::40]:
+        assert stored(fake.primary_series_id(site)) == truth(fake, site, dt.date(2026, 11, 10))
+    assert PullLogEntry.objects.filter(run=run, message__contains="answered 414").exists()
+
+
+def test_one_member_failing_its_commit_leaves_the_others_committed(big_fake, monkeypatch):
+    fake = big_fake
+    sites = [s.monitoring_location_id for s in fake.stations[:3]]
+    config = make_configuration(fake, sites, start_date=dt.date(2026, 11, 1))
+    real_commit = smart_append.commit
+
+    def commit_but_not_the_second(run, member, stage, started):
+        if member.site == sites[1]:
+            raise RuntimeError("disk full")
+        return real_commit(run, member, stage, started)
+
+    monkeypatch.setattr(smart_append, "commit", commit_but_not_the_second)
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.PARTIAL
+    by_site = {s.location.monitoring_location_id: s for s in run.stations.select_related("location")}
+    assert by_site[sites[1]].status == PullRunStation.Status.FAILED and "disk full" in by_site[sites[1]].error
+    assert not DailyValue.objects.filter(series__location__monitoring_location_id=sites[1]).exists()
+    for site in (sites[0], sites[2]):
+        assert by_site[site].status == PullRunStation.Status.SUCCEEDED
+        assert stored(fake.primary_series_id(site)) == truth(fake, site, dt.date(2026, 11, 1))
+
+
+def test_a_member_removed_while_its_batch_fetches_is_skipped_and_the_batch_goes_on(big_fake, monkeypatch):
+    fake = big_fake
+    sites = [s.monitoring_location_id for s in fake.stations[:3]]
+    config = make_configuration(fake, sites, start_date=dt.date(2026, 11, 1))
+    real_fetch = smart_append.fetch
+
+    def fetch_then_remove(*args, **kwargs):
+        real_fetch(*args, **kwargs)
+        config.memberships.filter(location__monitoring_location_id=sites[0]).delete()
+
+    monkeypatch.setattr(smart_append, "fetch", fetch_then_remove)
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.SUCCEEDED
+    by_site = {s.location.monitoring_location_id: s for s in run.stations.select_related("location")}
+    assert by_site[sites[0]].status == PullRunStation.Status.SKIPPED
+    assert not DailyValue.objects.filter(series__location__monitoring_location_id=sites[0]).exists()
+    assert all(by_site[s].status == PullRunStation.Status.SUCCEEDED for s in sites[1:])

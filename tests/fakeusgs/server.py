@@ -147,6 +147,7 @@ class FakeUSGS(CollectionsMixin):
         self.next_link_f_json = False  # v1 appends f=json to next links, v0 did not; default: the harder case
         self.lazy_next_links = False  # True: a full last page still gets a next link (to an empty page)
         self.requests: list[RequestRecord] = []
+        self.max_url_bytes = MAX_URL_BYTES  # longer request URLs answer 414 (tests lower it to see a split)
         self.path_counts: Counter[str] = Counter()
         self.base_url = ""
         self._lock = threading.Lock()  # guards requests/path_counts
@@ -271,7 +272,7 @@ class FakeUSGS(CollectionsMixin):
         with self._lock:
             self.requests.append(record)
             self.path_counts[split.path] += 1
-        if len(raw_path.encode()) > MAX_URL_BYTES:
+        if len(raw_path.encode()) > self.max_url_bytes:
             # nginx refuses it before the gateway or the API see it: no quota spent, no JSON.
             record.status = 414
             logger.info("%s %s... -> 414 (%d bytes of URL)", method, raw_path[:80], len(raw_path.encode()))
