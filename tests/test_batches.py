@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from acquisition import fetching, planning, runs, smart_append
-from acquisition.models import DailyValue, PullLogEntry, PullRun, PullRunBatch, PullRunStation
+from acquisition.models import DailyValue, PullLogEntry, PullRun, PullRunBatch, PullRunStation, RateLimitBucket
 from acquisition.parsers import Reading
 from acquisition.smart_append import run_inline
 from pulls.models import StationProgress
@@ -333,3 +333,20 @@ def test_a_member_removed_while_its_batch_fetches_is_skipped_and_the_batch_goes_
     assert by_site[sites[0]].status == PullRunStation.Status.SKIPPED
     assert not DailyValue.objects.filter(series__location__monitoring_location_id=sites[0]).exists()
     assert all(by_site[s].status == PullRunStation.Status.SUCCEEDED for s in sites[1:])
+
+
+def test_the_quota_usgs_reports_is_recorded_and_shown_on_the_dashboard(big_fake, settings, viewer_client):
+    fake = big_fake
+    settings.USGS_API_KEY = "a-key"  # the gateway sends X-RateLimit-* to keyed callers only
+    fake.ratelimit_remaining = 3000
+    config = make_configuration(fake, [s.monitoring_location_id for s in fake.stations[:5]])
+
+    run_inline(config)
+
+    bucket = RateLimitBucket.objects.get(name="usgs")
+    assert (bucket.quota_limit, bucket.quota_remaining) == (4000, fake.ratelimit_remaining)
+    assert fake.ratelimit_remaining == 3000 - len(fake.requests)
+    body = viewer_client.get("/").content.decode()
+    assert f"USGS quota left:\n          {fake.ratelimit_remaining:,} of 4,000 requests an hour" in body
+    again = runs.start_run(config)
+    assert f"{fake.ratelimit_remaining} of the hourly quota were left" in again.log_entries.first().message
