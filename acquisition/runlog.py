@@ -1,4 +1,4 @@
-"""A run's log lines (monitoring.PullLogEntry) and the client hook that writes them as the run goes.
+"""A run's log lines (PullLogEntry) and the client hook that writes them as a batch goes.
 
 Lines are written immediately (autocommit, outside any station transaction) so the run page's live log shows them
 while the station is still working; a failed station's lines stay even though its values rolled back.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db.models import F
 from django.utils import timezone
 
 from acquisition.models import PullLogEntry, PullRun, PullRunBatch, PullRunStation
@@ -31,14 +30,6 @@ def log(run_id: int, message: str, *, level: int = INFO, location_id: int | None
     return PullLogEntry.objects.create(run_id=run_id, level=level, location_id=location_id, message=message)
 
 
-def touch(run_id: int, station_pk: int | None = None) -> None:
-    """Mark the run (and the station) alive; the janitor resumes stations whose heartbeat stops."""
-    now = timezone.now()
-    PullRun.objects.filter(pk=run_id).update(heartbeat_at=now)
-    if station_pk is not None:
-        PullRunStation.objects.filter(pk=station_pk).update(heartbeat_at=now)
-
-
 def when(value: dt.date | dt.datetime | None) -> str:
     """A date as YYYY-MM-DD, an instant as "YYYY-MM-DD HH:MM UTC" (log lines are read by people)."""
     if value is None:
@@ -52,83 +43,6 @@ def when(value: dt.date | dt.datetime | None) -> str:
 
 def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-class StationEvents:
-    """The USGSClient `on_event` hook for one station of one run.
-
-    Moves the station's page and request counters and heartbeat (the run page's progress, the janitor's sign of
-    life) and writes pages, retries and errors, with their reasons and URLs, to the run log. The run page shows the
-    station beside each line, so the lines do not repeat it (the `echo` of run_pull, which has no such column,
-    gets it prefixed).
-    """
-
-    def __init__(self, run_station: PullRunStation, site: str) -> None:
-        self.run_id = run_station.run_id
-        self.station_pk = run_station.pk
-        self.location_id = run_station.location_id
-        self.site = site
-        self.client = None  # set once the client exists: its request count is copied on every event
-        # Requests of earlier attempts of this station (a resumed station): they were made, so they count.
-        self.earlier_requests = run_station.requests_made or 0
-        self.pages = 0
-        self.values = 0
-        self.phase = ""  # which request the next pages answer: "window 2026-11-01 → now", "revisions since …"
-        self.echo = None  # run_pull's progress display: called with every line this station logs
-
-    def say(self, message: str, *, level: int = INFO) -> None:
-        """A line about this station in the run log (and on the echo, when one is set)."""
-        log(self.run_id, message, level=level, location_id=self.location_id)
-        if self.echo is not None:
-            self.echo(f"{self.site}: {message}")
-
-    def set_phase(self, label: str) -> None:
-        self.phase = label
-
-    def requests(self) -> int:
-        """Requests this station made, over every attempt."""
-        return self.earlier_requests + (getattr(self.client, "requests_made", 0) or 0)
-
-    def __call__(self, kind: str, message: str, data: dict) -> None:
-        try:
-            self._record(kind, message, data)
-        except Exception:  # progress display must never break the pull itself
-            logger.warning("could not record %s event for run %s", kind, self.run_id, exc_info=True)
-
-    def _record(self, kind: str, message: str, data: dict) -> None:
-        now = timezone.now()
-        if kind == "page":
-            self.pages += 1
-            features = int(data.get("features") or 0)
-            self.values += features
-            PullRunStation.objects.filter(pk=self.station_pk).update(
-                pages_fetched=F("pages_fetched") + 1, requests_made=self.requests(), heartbeat_at=now
-            )
-            PullRun.objects.filter(pk=self.run_id).update(heartbeat_at=now)
-            quota = data.get("ratelimit_remaining")
-            suffix = f"; quota left {quota}" if quota is not None else ""
-            what = f"{self.phase}: " if self.phase else ""
-            self.say(f"{what}page {data.get('page') or self.pages}, {plural(features, 'value')}{suffix}")
-        elif kind == "retry":
-            PullRunStation.objects.filter(pk=self.station_pk).update(requests_made=self.requests(), heartbeat_at=now)
-            PullRun.objects.filter(pk=self.run_id).update(heartbeat_at=now)
-            self.say(message, level=WARNING)
-        elif kind == "error":
-            PullRunStation.objects.filter(pk=self.station_pk).update(requests_made=self.requests())
-            self.say(message, level=ERROR)
-        else:
-            self.say(message, level=DEBUG)
-
-    def throttled(self, wait: float) -> None:
-        """The shared rate limiter made us wait: say so once per wait and keep the heartbeats fresh."""
-        touch(self.run_id, self.station_pk)
-        if wait >= 1.0:
-            log(
-                self.run_id,
-                f"Waiting {wait:.0f} s for the shared USGS request quota (USGS_REQUESTS_PER_HOUR)",
-                level=DEBUG,
-                location_id=self.location_id,
-            )
 
 
 class BatchEvents:

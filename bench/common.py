@@ -8,6 +8,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+# `python bench/<name>.py` puts bench/ first on sys.path, where bench/requests.py would hide the requests library
+# from everything imported after this module (the USGS client, dataretrieval): move it to the end.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH] + [str(BENCH)]
 
 
 def setup_django(database_url: str) -> None:

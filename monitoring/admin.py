@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from acquisition.models import Heartbeat, PullLogEntry, PullRun, PullRunStation
+from acquisition.models import Heartbeat, PullLogEntry, PullRun, PullRunBatch, PullRunStation
 from streamflow.admin import ReadOnlyAdmin
 
 from .models import AlertState
@@ -12,11 +12,23 @@ from .models import AlertState
 
 class PullRunStationInline(admin.TabularInline):
     model = PullRunStation
-    fields = ("location", "status", "windows_done", "windows_total", "values_inserted", "values_updated", "error")
+    fields = ("location", "batch", "status", "windows_done", "windows_total", "values_inserted", "values_updated")
+    fields += ("error",)
     readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PullRunBatchInline(admin.TabularInline):
+    model = PullRunBatch
+    fields = ("number", "status", "stations", "requests_made", "pages_fetched", "attempts", "resumes", "worker")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -28,7 +40,7 @@ class PullRunAdmin(ReadOnlyAdmin):
     list_filter = ("status", "trigger", "data_type")
     search_fields = ("configuration_name",)
     date_hierarchy = "created_at"
-    inlines = [PullRunStationInline]
+    inlines = [PullRunBatchInline, PullRunStationInline]
     show_full_result_count = False
 
 
