@@ -29,6 +29,21 @@ def run_progress_percent(run: PullRun, stations: list[PullRunStation]) -> int:
     return int(sum(s.progress_percent for s in stations) / len(stations))
 
 
+def _troubled_today(midnight: dt.datetime) -> dict:
+    """Runs since local midnight that did not store everything: failed (nothing) and partial (some stations)."""
+    counts = PullRun.objects.filter(
+        created_at__gte=midnight, status__in=[PullRun.Status.FAILED, PullRun.Status.PARTIAL]
+    ).aggregate(
+        failed=Count("pk", filter=Q(status=PullRun.Status.FAILED)),
+        partial=Count("pk", filter=Q(status=PullRun.Status.PARTIAL)),
+    )
+    return {
+        "failed_today": counts["failed"],
+        "partial_today": counts["partial"],
+        "troubled_today": counts["failed"] + counts["partial"],
+    }
+
+
 def dashboard_summary(now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     configs = PullConfiguration.objects.aggregate(total=Count("pk"), enabled=Count("pk", filter=Q(enabled=True)))
@@ -53,7 +68,7 @@ def dashboard_summary(now: dt.datetime | None = None) -> dict:
         "configurations_paused": configs["total"] - configs["enabled"],
         "runs_24h": [(label, value, by_status.get(value, 0)) for value, label in PullRun.Status.choices],
         "runs_24h_total": sum(by_status.values()),
-        "failed_today": PullRun.objects.filter(status=PullRun.Status.FAILED, created_at__gte=midnight).count(),
+        **_troubled_today(midnight),
         "silent_stations": [s for s in stale if not s.failing],
         "failing_stations": [s for s in stale if s.failing],
         "running_runs": running,

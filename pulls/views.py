@@ -9,9 +9,11 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from monitoring.models import PullRun
 from stations import basket
 from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
@@ -245,11 +247,40 @@ def configuration_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(safe_next_url(request, reverse("pulls:list")))
 
 
+def already_running(request: HttpRequest, config: PullConfiguration) -> PullRun | None:
+    """The configuration's active run, told to the user with a link to it; None when none is active.
+
+    Checked before asking for a run, so a click while one runs records nothing (a Skipped row per click is noise
+    in the history). queue_run's database-enforced skip stays the fallback for two clicks that race past this.
+    Scheduled triggers do not come through here and still record their skips.
+    """
+    active = PullRun.objects.active().filter(configuration=config).first()
+    if active is not None:
+        messages.info(
+            request,
+            format_html(
+                '“{}” is already running — <a href="{}" class="alert-link">open run #{}</a> to follow it.',
+                config.name,
+                active.get_absolute_url(),
+                active.pk,
+            ),
+        )
+    return active
+
+
+def _skipped_in_a_race(request: HttpRequest, run: PullRun, config: PullConfiguration) -> None:
+    """Two requests passed already_running() at once and the database refused the second: say where the other is."""
+    if already_running(request, config) is None:
+        messages.warning(request, f"Not started: {run.message}")
+
+
 @require_POST
 @permission_required("pulls.run_pullconfiguration", raise_exception=True)
 def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
     config = get_object_or_404(PullConfiguration, pk=pk)
     url = config.get_absolute_url()
+    if already_running(request, config):
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     try:
         run = runs.enqueue_run(config.pk, triggered_by=request.user.get_username())
     except Exception:
@@ -260,7 +291,7 @@ def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         if run.status == run.Status.SKIPPED:
-            messages.warning(request, f"Not started: {run.message}")
+            _skipped_in_a_race(request, run, config)
         elif run.is_active:
             # The run exists from this moment: its page shows the stations waiting, then the live log.
             messages.success(request, f"Run #{run.pk} of “{config}” was queued.")
@@ -280,6 +311,8 @@ def configuration_backfill(request: HttpRequest, pk: int) -> HttpResponse:
         # The page again, with the dates as typed and the reason beside the form; nothing was queued.
         return render(request, "pulls/detail.html", _detail_context(config.pk, form), status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    if already_running(request, config):
+        return redirect(config)
     try:
         run = runs.enqueue_run(config.pk, request.user.get_username(), range_start=start, range_end=end)
     except Exception:
@@ -287,7 +320,7 @@ def configuration_backfill(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "The re-pull could not be queued: the task queue is not reachable. Check /health/.")
         return redirect(config)
     if run.status == run.Status.SKIPPED:
-        messages.warning(request, f"Not started: {run.message}")
+        _skipped_in_a_race(request, run, config)
         return redirect(config)
     messages.success(request, f"Run #{run.pk} was queued to re-pull {start} to {end} for “{config}”.")
     return redirect(run)
