@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass
 from zoneinfo import ZoneInfoNotFoundError
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, Sum
 from django.utils import timezone
 
 from acquisition.models import RateLimitBucket
@@ -124,9 +124,22 @@ def configuration_statistics(config: PullConfiguration) -> dict:
     recent.reverse()
     durations = [r.duration.total_seconds() for r in recent if r.duration is not None]
     last_success = runs.filter(status=PullRun.Status.SUCCEEDED).order_by("-created_at").first()
+    # Station outcomes, not run outcomes: a run where 16 of 20 stations stored data is partial, yet 80 % of its
+    # station pulls worked; counted by runs alone a configuration with one hopeless station shows 0 % forever.
+    stations = runs.finished().aggregate(succeeded=Sum("stations_succeeded"), failed=Sum("stations_failed"))
+    station_pulls = (stations["succeeded"] or 0) + (stations["failed"] or 0)
+    last_stored = (
+        runs.filter(status__in=[PullRun.Status.SUCCEEDED, PullRun.Status.PARTIAL], stations_succeeded__gt=0)
+        .order_by("-created_at")
+        .first()
+    )
     return {
         "counts": counts,
         "success_rate": round(100 * counts["succeeded"] / decided) if decided else None,
+        "station_pulls": station_pulls,
+        "station_pulls_succeeded": stations["succeeded"] or 0,
+        "station_success_rate": round(100 * (stations["succeeded"] or 0) / station_pulls) if station_pulls else None,
+        "last_stored": last_stored,
         "mean_duration": dt.timedelta(seconds=round(statistics.fmean(durations), 1)) if durations else None,
         "last_success": last_success,
         "recent_runs": recent,

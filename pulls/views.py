@@ -20,7 +20,7 @@ from streamflow.htmx import wants_fragment
 from streamflow.navigation import safe_next_url
 
 from . import cron, runs
-from .forms import BackfillForm, PullConfigurationForm
+from .forms import BackfillForm, PullConfigurationForm, stations_without_series
 from .models import SCHEDULE_PRESETS, PullConfiguration
 from .progress import station_rows
 
@@ -174,9 +174,18 @@ def _configuration_form(request: HttpRequest, config: PullConfiguration | None) 
     return render(request, "pulls/form.html", _form_context(request, form, config, stations, missing, draft))
 
 
+def _without_series_context(stations: list[MonitoringLocation], data_type: str | None) -> dict:
+    lacking = stations_without_series(stations, data_type or "")
+    return {
+        "without_series_ids": {location.monitoring_location_id for location in lacking},
+        "without_series_kind": dict(PullConfiguration.DataType.choices).get(data_type, "").lower(),
+    }
+
+
 def _form_context(request, form, config, stations, missing, draft) -> dict:
     station_ids = {s.monitoring_location_id for s in stations}
     return {
+        **_without_series_context(stations, form["data_type"].value()),
         "form": form,
         "config": config,
         "form_url": _form_url(config),
@@ -202,6 +211,16 @@ def _form_action(request: HttpRequest, config, key: str, action: str, station_id
             station_ids = basket.get_ids(request)
         else:
             station_ids = [i for i in station_ids if i != location_id]
+    elif action == "refresh_stations":
+        pass  # the data type changed: the list is drawn again with the stations lacking it marked
+    elif action == "drop_without_series":
+        stations, _ = _locations(station_ids)
+        lacking = {s.monitoring_location_id for s in stations_without_series(stations, request.POST.get("data_type"))}
+        if config is None:
+            basket.remove(request, list(lacking))
+            station_ids = basket.get_ids(request)
+        else:
+            station_ids = [i for i in station_ids if i not in lacking]
     elif action == "add_basket" and config is not None:
         incoming = basket.get_ids(request)
         station_ids = station_ids + [i for i in incoming if i not in station_ids]
@@ -217,6 +236,7 @@ def _form_action(request: HttpRequest, config, key: str, action: str, station_id
     if request.htmx:
         stations, missing = _locations(station_ids)
         context = {"stations": stations, "missing": missing, "config": config, "form_url": form_url, "oob_basket": True}
+        context.update(_without_series_context(stations, request.POST.get("data_type")))
         context["basket_extra"] = (
             [i for i in basket.get_ids(request) if i not in {s.monitoring_location_id for s in stations}]
             if config
