@@ -154,6 +154,7 @@ def _configuration_form(request: HttpRequest, config: PullConfiguration | None) 
             with transaction.atomic():
                 saved = form.save_with_stations(request.user)
             _drop_draft(request, key)
+            basket.clear_destination(request)
             if config is None:
                 basket.clear(request)
                 messages.success(request, f"Created “{saved}” with {len(stations)} stations; its schedule is set.")
@@ -203,6 +204,7 @@ def _form_action(request: HttpRequest, config, key: str, action: str, station_id
     form_url = _form_url(config)
     if action == "discard":
         _drop_draft(request, key)
+        basket.clear_destination(request)
         return HttpResponseClientRedirect(form_url) if request.htmx else redirect(form_url)
     if action.startswith("remove:"):
         location_id = action.removeprefix("remove:")
@@ -231,6 +233,8 @@ def _form_action(request: HttpRequest, config, key: str, action: str, station_id
     data = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "action")}
     _save_draft(request, key, data, station_ids if config else None)
     if action == "search":
+        if config is not None:
+            basket.set_destination(request, form_url, config.name)
         messages.info(request, "Your unsaved configuration is kept; add stations, then return to it from the basket.")
         return redirect(reverse("stations:search"))
     if request.htmx:

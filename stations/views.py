@@ -158,6 +158,7 @@ def _basket_context(request: HttpRequest) -> dict:
         "page": page,
         "basket_size": len(ids),
         "missing": [i for i in ids if i not in existing],
+        "destination": basket_store.destination(request),
         "next_url": reverse("stations:basket") + (f"?page={page.number}" if page.number > 1 else ""),
     }
 
