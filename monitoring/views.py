@@ -105,7 +105,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(filter_runs(form), RUNS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode()}
+    # While any run is active the table redraws itself, as the dashboard does; once none is, it stops.
+    context = {"form": form, "page": page, "query": query.urlencode(), "any_active": PullRun.objects.active().exists()}
     template = "monitoring/runs.html"
     if wants_fragment(request):
         template += "#runs-table"
