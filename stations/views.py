@@ -68,7 +68,7 @@ def _basket_urls() -> dict:
 
 def _filter_errors(form: SearchForm) -> list[str]:
     """The errors of the filter fields, as sentences, for the results fragment (a live search swaps only that)."""
-    return [str(error) for name in ("q", "state", "huc", "series") for error in form.errors.get(name, [])]
+    return [str(error) for name in ("q", "state", "huc", "series", "bbox") for error in form.errors.get(name, [])]
 
 
 def _search_context(request: HttpRequest, form: SearchForm, notice: dict | None = None) -> dict:

@@ -305,3 +305,27 @@ def test_the_search_form_of_a_name_follows_the_name_through_save_and_upserts(db)
     location.refresh_from_db()
     assert location.search_name == " elm fork trinity river "
     assert MonitoringLocation.objects.get(site_number="08057000").search_name == " west fork near x "
+
+
+# --- "search this area" (the map's bbox filter, understood by the list too) ---------------------------------
+
+
+def test_a_bbox_keeps_only_the_stations_inside_it(viewer_client):
+    inside = MonitoringLocationFactory(name="ANACOSTIA", latitude=38.95, longitude=-76.93)
+    MonitoringLocationFactory(name="MERCED", latitude=37.73, longitude=-119.55)
+    MonitoringLocationFactory(name="NOWHERE", latitude=None, longitude=None)
+
+    response = viewer_client.get("/stations/", {"bbox": "-77.5,38.5,-76.5,39.5"}, headers=HX)
+
+    assert rows(response) == [inside.monitoring_location_id]
+    assert 'id="search-area"' not in response.content.decode()  # the form (outside the fragment) says it
+    page = viewer_client.get("/stations/", {"bbox": "-77.5,38.5,-76.5,39.5"}).content.decode()
+    assert 'id="search-area"' in page and "Search everywhere" in page
+
+
+@pytest.mark.parametrize("bbox", ["1,2,3", "a,b,c,d", "10,0,5,1", "-77,50,-76,40", "-200,0,0,1"])
+def test_a_bbox_that_is_not_an_area_is_explained_and_lists_nothing(bbox, viewer_client, catalog):
+    response = viewer_client.get("/stations/", {"bbox": bbox}, headers=HX)
+
+    assert rows(response) == []
+    assert 'id="search-errors"' in response.content.decode()
