@@ -27,6 +27,8 @@ CASES = {
     "name word (rare: potomac)": {"q": "potomac"},
     "name word (common: creek)": {"q": "creek"},
     "name words (big creek)": {"q": "big creek"},
+    "abbreviations (trinity river)": {"q": "trinity river"},
+    "abbreviations (st marys nr)": {"q": "st marys nr"},
     "site-number prefix (0164)": {"q": "0164"},
     "state + HUC prefix (MD, 0207)": {"state": "MD", "huc": "0207"},
     "state only (CA)": {"state": "CA"},
@@ -48,6 +50,7 @@ def real_names_and_states() -> tuple[list[str], list[str]]:
 
 def generate_rows(n: int, seed: int = 42):
     """Realistic rows: a real river part joined to another real name's place part, real state frequencies."""
+    from stations.names import search_name
     from stations.states import lookup
 
     rng = random.Random(seed)
@@ -76,7 +79,7 @@ def generate_rows(n: int, seed: int = 42):
             region = "02"
         huc = f"{region}{rng.randint(1, 12):02d}{rng.randint(1, 9):02d}{rng.randint(1, 12):02d}{rng.randint(1, 99):04d}"
         yield (
-            f"USGS-{site}", "USGS", site, name[:255], state, fips.get(state, ""), "", "", huc,
+            f"USGS-{site}", "USGS", site, name[:255], search_name(name[:255]), state, fips.get(state, ""), "", "", huc,
             round(rng.lognormvariate(4, 1.5), 1), round(rng.uniform(25, 49), 5), round(rng.uniform(-124, -67), 5),
             "ST", "EST", True, rng.random() < 0.7, rng.random() < 0.4,
         )  # fmt: skip
@@ -86,8 +89,8 @@ def load(n: int) -> None:
     from django.db import connection
 
     columns = (
-        "monitoring_location_id, agency_code, site_number, name, state_code, state_fips, county_code, county_name, "
-        "huc, drainage_area_sqmi, latitude, longitude, site_type, tz_abbreviation, uses_dst, has_daily, "
+        "monitoring_location_id, agency_code, site_number, name, search_name, state_code, state_fips, county_code, "
+        "county_name, huc, drainage_area_sqmi, latitude, longitude, site_type, tz_abbreviation, uses_dst, has_daily, "
         "has_continuous, created_at, updated_at"
     )
     started = time.perf_counter()

@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass
 from zoneinfo import ZoneInfoNotFoundError
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, Sum
 from django.utils import timezone
 
 from acquisition.models import PullRun, PullRunBatch, PullRunStation, RateLimitBucket
@@ -26,6 +26,21 @@ def run_progress_percent(run: PullRun, stations: list[PullRunStation]) -> int:
     if not stations:
         return 0
     return int(sum(s.progress_percent for s in stations) / len(stations))
+
+
+def _troubled_today(midnight: dt.datetime) -> dict:
+    """Runs since local midnight that did not store everything: failed (nothing) and partial (some stations)."""
+    counts = PullRun.objects.filter(
+        created_at__gte=midnight, status__in=[PullRun.Status.FAILED, PullRun.Status.PARTIAL]
+    ).aggregate(
+        failed=Count("pk", filter=Q(status=PullRun.Status.FAILED)),
+        partial=Count("pk", filter=Q(status=PullRun.Status.PARTIAL)),
+    )
+    return {
+        "failed_today": counts["failed"],
+        "partial_today": counts["partial"],
+        "troubled_today": counts["failed"] + counts["partial"],
+    }
 
 
 def dashboard_summary(now: dt.datetime | None = None) -> dict:
@@ -52,7 +67,7 @@ def dashboard_summary(now: dt.datetime | None = None) -> dict:
         "configurations_paused": configs["total"] - configs["enabled"],
         "runs_24h": [(label, value, by_status.get(value, 0)) for value, label in PullRun.Status.choices],
         "runs_24h_total": sum(by_status.values()),
-        "failed_today": PullRun.objects.filter(status=PullRun.Status.FAILED, created_at__gte=midnight).count(),
+        **_troubled_today(midnight),
         "silent_stations": [s for s in stale if not s.failing],
         "failing_stations": [s for s in stale if s.failing],
         "running_runs": running,
@@ -108,9 +123,22 @@ def configuration_statistics(config: PullConfiguration) -> dict:
     recent.reverse()
     durations = [r.duration.total_seconds() for r in recent if r.duration is not None]
     last_success = runs.filter(status=PullRun.Status.SUCCEEDED).order_by("-created_at").first()
+    # Station outcomes, not run outcomes: a run where 16 of 20 stations stored data is partial, yet 80 % of its
+    # station pulls worked; counted by runs alone a configuration with one hopeless station shows 0 % forever.
+    stations = runs.finished().aggregate(succeeded=Sum("stations_succeeded"), failed=Sum("stations_failed"))
+    station_pulls = (stations["succeeded"] or 0) + (stations["failed"] or 0)
+    last_stored = (
+        runs.filter(status__in=[PullRun.Status.SUCCEEDED, PullRun.Status.PARTIAL], stations_succeeded__gt=0)
+        .order_by("-created_at")
+        .first()
+    )
     return {
         "counts": counts,
         "success_rate": round(100 * counts["succeeded"] / decided) if decided else None,
+        "station_pulls": station_pulls,
+        "station_pulls_succeeded": stations["succeeded"] or 0,
+        "station_success_rate": round(100 * (stations["succeeded"] or 0) / station_pulls) if station_pulls else None,
+        "last_stored": last_stored,
         "mean_duration": dt.timedelta(seconds=round(statistics.fmean(durations), 1)) if durations else None,
         "last_success": last_success,
         "recent_runs": recent,

@@ -105,7 +105,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(filter_runs(form), RUNS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode()}
+    # While any run is active the table redraws itself, as the dashboard does; once none is, it stops.
+    context = {"form": form, "page": page, "query": query.urlencode(), "any_active": PullRun.objects.active().exists()}
     template = "monitoring/runs.html"
     if wants_fragment(request):
         template += "#runs-table"
@@ -336,10 +337,15 @@ def run_again(request: HttpRequest, pk: int) -> HttpResponse:
     if config is None:
         messages.error(request, "This run's configuration has been deleted, so it cannot run again.")
         return redirect(run)
-    # The same path as "Run now": the run is recorded at once (queued, or skipped with its reason).
+    # The same path as "Run now": refused with a link while a run is active, else recorded at once.
     import logging
 
     from pulls.runs import enqueue_run
+    from pulls.views import already_running
+
+    active = already_running(request, config)
+    if active is not None:
+        return redirect(active)
 
     try:
         new = enqueue_run(config.pk, triggered_by=request.user.get_username())
@@ -350,8 +356,9 @@ def run_again(request: HttpRequest, pk: int) -> HttpResponse:
             "The run could not be queued: the task queue is not reachable. Check /health/ and try again in a minute.",
         )
         return redirect(run)
-    if new.status == PullRun.Status.SKIPPED:
-        messages.warning(request, f"Not started: {new.message}")
+    if new.status == PullRun.Status.SKIPPED:  # lost a race with another click: the database refused it
+        if already_running(request, config) is None:
+            messages.warning(request, f"Not started: {new.message}")
         return redirect(run)
     if not new.is_active:
         messages.error(request, new.message or f"Run #{new.pk} ended at once ({new.status}).")

@@ -62,3 +62,39 @@ class StationProgressAdmin(admin.ModelAdmin):
     list_select_related = ["configuration", "location"]
     raw_id_fields = ["configuration", "location", "time_series"]
     search_fields = ["location__monitoring_location_id", "configuration__name"]
+
+
+# --- django-celery-beat's periodic tasks ------------------------------------------------------------------------
+# A configuration's PeriodicTask is written only by pulls.schedules from the configuration: an edit here would
+# drift from it (and be undone by the next sync). Those tasks are read-only in the admin, with a pointer to the
+# configuration; other periodic tasks (the reconcile task, anything an operator adds) stay editable.
+from django_celery_beat.admin import PeriodicTaskAdmin  # noqa: E402
+from django_celery_beat.models import PeriodicTask  # noqa: E402
+
+from .schedules import NAME_PREFIX  # noqa: E402
+
+
+def _is_configuration_task(obj) -> bool:
+    return obj is not None and (obj.name or "").startswith(NAME_PREFIX)
+
+
+class ConfigurationAwarePeriodicTaskAdmin(PeriodicTaskAdmin):
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not _is_configuration_task(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not _is_configuration_task(obj) and super().has_delete_permission(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if _is_configuration_task(obj) and request.method == "GET":
+            messages.info(
+                request,
+                "This task belongs to a pull configuration and is kept in step with it: change the "
+                "configuration's schedule or enabled state instead (Pulls → Pull configurations).",
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, ConfigurationAwarePeriodicTaskAdmin)

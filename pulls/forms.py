@@ -8,7 +8,7 @@ import zoneinfo
 from django import forms
 from django.utils import timezone
 
-from stations.models import MonitoringLocation
+from stations.models import MonitoringLocation, TimeSeries
 
 from . import cron
 from .models import SCHEDULE_PRESETS, PullConfiguration
@@ -78,7 +78,35 @@ class ConfigurationRulesMixin:
             cleaned["cron_expression"] = expression
 
 
+SERIES_KIND = {
+    PullConfiguration.DataType.DAILY_MEAN: TimeSeries.Kind.DAILY,
+    PullConfiguration.DataType.CONTINUOUS: TimeSeries.Kind.CONTINUOUS,
+}
+
+
+def stations_without_series(stations: list[MonitoringLocation], data_type: str) -> list[MonitoringLocation]:
+    """The stations the catalog says have no discharge series of this data type.
+
+    A station counts only when the catalog knows its series (it has TimeSeries rows, of the other kind): one
+    whose series were never imported is not known to lack anything, and is not listed.
+    """
+    kind = SERIES_KIND.get(data_type)
+    if kind is None or not stations:
+        return []
+    flag = "has_daily" if kind == TimeSeries.Kind.DAILY else "has_continuous"
+    candidates = [location for location in stations if not getattr(location, flag)]
+    if not candidates:
+        return []
+    known = set(
+        TimeSeries.objects.filter(location__in=[c.pk for c in candidates]).values_list("location_id", flat=True)
+    )
+    return [location for location in candidates if location.pk in known]
+
+
 class PullConfigurationForm(ConfigurationRulesMixin, forms.ModelForm):
+    keep_without_series = forms.BooleanField(
+        required=False, label="Keep them anyway: every run will report them as failed until USGS has such a series"
+    )
     cron_expression = forms.CharField(
         label="Cron expression",
         required=False,
@@ -124,6 +152,16 @@ class PullConfigurationForm(ConfigurationRulesMixin, forms.ModelForm):
             raise forms.ValidationError(
                 "A configuration needs at least one station: add stations to the basket from the Stations page, "
                 "then come back to this form."
+            )
+        self.without_series = stations_without_series(self.stations, cleaned.get("data_type") or "")
+        if self.without_series and not cleaned.get("keep_without_series"):
+            kind = dict(PullConfiguration.DataType.choices).get(cleaned.get("data_type"), "").lower()
+            n = len(self.without_series)
+            raise forms.ValidationError(
+                f"{n} station{'s have' if n != 1 else ' has'} no {kind} series in the catalog, so every run would "
+                "fail for "
+                f"{'them' if n != 1 else 'it'}: remove {'them' if n != 1 else 'it'} (the button beside the list), "
+                "choose the other data type, or tick “Keep them anyway”."
             )
         return cleaned
 

@@ -9,16 +9,18 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from monitoring.models import PullRun
 from stations import basket
 from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
 from streamflow.navigation import safe_next_url
 
 from . import cron, runs
-from .forms import BackfillForm, PullConfigurationForm
+from .forms import BackfillForm, PullConfigurationForm, stations_without_series
 from .models import SCHEDULE_PRESETS, PullConfiguration
 from .progress import station_rows
 
@@ -152,6 +154,7 @@ def _configuration_form(request: HttpRequest, config: PullConfiguration | None) 
             with transaction.atomic():
                 saved = form.save_with_stations(request.user)
             _drop_draft(request, key)
+            basket.clear_destination(request)
             if config is None:
                 basket.clear(request)
                 messages.success(request, f"Created “{saved}” with {len(stations)} stations; its schedule is set.")
@@ -172,9 +175,18 @@ def _configuration_form(request: HttpRequest, config: PullConfiguration | None) 
     return render(request, "pulls/form.html", _form_context(request, form, config, stations, missing, draft))
 
 
+def _without_series_context(stations: list[MonitoringLocation], data_type: str | None) -> dict:
+    lacking = stations_without_series(stations, data_type or "")
+    return {
+        "without_series_ids": {location.monitoring_location_id for location in lacking},
+        "without_series_kind": dict(PullConfiguration.DataType.choices).get(data_type, "").lower(),
+    }
+
+
 def _form_context(request, form, config, stations, missing, draft) -> dict:
     station_ids = {s.monitoring_location_id for s in stations}
     return {
+        **_without_series_context(stations, form["data_type"].value()),
         "form": form,
         "config": config,
         "form_url": _form_url(config),
@@ -192,6 +204,7 @@ def _form_action(request: HttpRequest, config, key: str, action: str, station_id
     form_url = _form_url(config)
     if action == "discard":
         _drop_draft(request, key)
+        basket.clear_destination(request)
         return HttpResponseClientRedirect(form_url) if request.htmx else redirect(form_url)
     if action.startswith("remove:"):
         location_id = action.removeprefix("remove:")
@@ -200,6 +213,16 @@ def _form_action(request: HttpRequest, config, key: str, action: str, station_id
             station_ids = basket.get_ids(request)
         else:
             station_ids = [i for i in station_ids if i != location_id]
+    elif action == "refresh_stations":
+        pass  # the data type changed: the list is drawn again with the stations lacking it marked
+    elif action == "drop_without_series":
+        stations, _ = _locations(station_ids)
+        lacking = {s.monitoring_location_id for s in stations_without_series(stations, request.POST.get("data_type"))}
+        if config is None:
+            basket.remove(request, list(lacking))
+            station_ids = basket.get_ids(request)
+        else:
+            station_ids = [i for i in station_ids if i not in lacking]
     elif action == "add_basket" and config is not None:
         incoming = basket.get_ids(request)
         station_ids = station_ids + [i for i in incoming if i not in station_ids]
@@ -210,11 +233,14 @@ def _form_action(request: HttpRequest, config, key: str, action: str, station_id
     data = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "action")}
     _save_draft(request, key, data, station_ids if config else None)
     if action == "search":
+        if config is not None:
+            basket.set_destination(request, form_url, config.name)
         messages.info(request, "Your unsaved configuration is kept; add stations, then return to it from the basket.")
         return redirect(reverse("stations:search"))
     if request.htmx:
         stations, missing = _locations(station_ids)
         context = {"stations": stations, "missing": missing, "config": config, "form_url": form_url, "oob_basket": True}
+        context.update(_without_series_context(stations, request.POST.get("data_type")))
         context["basket_extra"] = (
             [i for i in basket.get_ids(request) if i not in {s.monitoring_location_id for s in stations}]
             if config
@@ -245,11 +271,40 @@ def configuration_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(safe_next_url(request, reverse("pulls:list")))
 
 
+def already_running(request: HttpRequest, config: PullConfiguration) -> PullRun | None:
+    """The configuration's active run, told to the user with a link to it; None when none is active.
+
+    Checked before asking for a run, so a click while one runs records nothing (a Skipped row per click is noise
+    in the history). queue_run's database-enforced skip stays the fallback for two clicks that race past this.
+    Scheduled triggers do not come through here and still record their skips.
+    """
+    active = PullRun.objects.active().filter(configuration=config).first()
+    if active is not None:
+        messages.info(
+            request,
+            format_html(
+                '“{}” is already running — <a href="{}" class="alert-link">open run #{}</a> to follow it.',
+                config.name,
+                active.get_absolute_url(),
+                active.pk,
+            ),
+        )
+    return active
+
+
+def _skipped_in_a_race(request: HttpRequest, run: PullRun, config: PullConfiguration) -> None:
+    """Two requests passed already_running() at once and the database refused the second: say where the other is."""
+    if already_running(request, config) is None:
+        messages.warning(request, f"Not started: {run.message}")
+
+
 @require_POST
 @permission_required("pulls.run_pullconfiguration", raise_exception=True)
 def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
     config = get_object_or_404(PullConfiguration, pk=pk)
     url = config.get_absolute_url()
+    if already_running(request, config):
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     try:
         run = runs.enqueue_run(config.pk, triggered_by=request.user.get_username())
     except Exception:
@@ -260,7 +315,7 @@ def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         if run.status == run.Status.SKIPPED:
-            messages.warning(request, f"Not started: {run.message}")
+            _skipped_in_a_race(request, run, config)
         elif run.is_active:
             # The run exists from this moment: its page shows the stations waiting, then the live log.
             messages.success(request, f"Run #{run.pk} of “{config}” was queued.")
@@ -280,6 +335,8 @@ def configuration_backfill(request: HttpRequest, pk: int) -> HttpResponse:
         # The page again, with the dates as typed and the reason beside the form; nothing was queued.
         return render(request, "pulls/detail.html", _detail_context(config.pk, form), status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    if already_running(request, config):
+        return redirect(config)
     try:
         run = runs.enqueue_run(config.pk, request.user.get_username(), range_start=start, range_end=end)
     except Exception:
@@ -287,7 +344,7 @@ def configuration_backfill(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "The re-pull could not be queued: the task queue is not reachable. Check /health/.")
         return redirect(config)
     if run.status == run.Status.SKIPPED:
-        messages.warning(request, f"Not started: {run.message}")
+        _skipped_in_a_race(request, run, config)
         return redirect(config)
     messages.success(request, f"Run #{run.pk} was queued to re-pull {start} to {end} for “{config}”.")
     return redirect(run)

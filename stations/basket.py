@@ -44,3 +44,21 @@ def remove(request: HttpRequest, ids: list[str]) -> None:
 
 def clear(request: HttpRequest) -> None:
     request.session[SESSION_KEY] = []
+
+
+# Where the basket's stations are going: set by the configuration form when "Add more from search" leaves a
+# configuration being edited, so the basket can offer the way back to it (not only "Create a configuration").
+DESTINATION_KEY = "basket_destination"
+
+
+def set_destination(request: HttpRequest, url: str, name: str) -> None:
+    request.session[DESTINATION_KEY] = {"url": url, "name": name}
+
+
+def destination(request: HttpRequest) -> dict | None:
+    """{"url", "name"} of the configuration the user left to add stations, or None."""
+    return request.session.get(DESTINATION_KEY)
+
+
+def clear_destination(request: HttpRequest) -> None:
+    request.session.pop(DESTINATION_KEY, None)

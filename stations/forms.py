@@ -33,7 +33,25 @@ class SearchForm(forms.Form):
             (TimeSeries.Kind.CONTINUOUS, "Has continuous data"),
         ],
     )
+    # "search this area": west,south,east,north in degrees (WGS 84), as the map sends it and OGC APIs spell it.
+    bbox = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def clean_bbox(self) -> str:
+        text = (self.cleaned_data.get("bbox") or "").strip()
+        if not text:
+            return ""
+        try:
+            west, south, east, north = (float(part) for part in text.split(","))
+        except ValueError:
+            raise forms.ValidationError(
+                "An area is four numbers, west,south,east,north in degrees, e.g. -77.5,38.8,-76.9,39.2."
+            ) from None
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise forms.ValidationError(
+                "That area is not on the map: west must be less than east and south less than north, in degrees."
+            )
+        return f"{west:g},{south:g},{east:g},{north:g}"
 
     def filters(self) -> dict:
         """The valid filters (an invalid field is ignored, and shown as an error on the form)."""
@@ -43,6 +61,7 @@ class SearchForm(forms.Form):
             "state": data.get("state") or "",
             "huc": data.get("huc") or "",
             "series": data.get("series") or "",
+            "bbox": data.get("bbox") or "",
         }
 
     @property

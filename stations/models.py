@@ -8,6 +8,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from . import lookups  # noqa: F401  (registers the `prefix` lookup used below)
+from .names import search_name
 
 # "AGENCY-NUMBER": USGS-01646500, MD007-…; anything else cannot name a location (and never reaches the database,
 # where e.g. a NUL byte would be an error rather than "not found").
@@ -44,12 +45,28 @@ class MonitoringLocationQuerySet(models.QuerySet):
         return self.filter(monitoring_location_id__prefix=prefix.upper())
 
     def name_has_words(self, words: list[str]) -> MonitoringLocationQuerySet:
-        """Every word appears in the name, case-insensitively (PostgreSQL: served by the trigram index)."""
+        """Every word (as stations.names reads it) appears in the search form of the name (PostgreSQL: served by
+        the trigram index on search_name)."""
         qs = self
         for word in words:
-            qs = qs.filter(name__icontains=word)
+            qs = qs.filter(search_name__contains=word)
         return qs
 
+
+# USGS site type codes (the common ones; NWIS has subtypes such as ST-CA, "canal").
+SITE_TYPES = {
+    "ST": "Stream",
+    "ST-CA": "Canal",
+    "ST-DCH": "Ditch",
+    "ST-TS": "Tidal stream",
+    "LK": "Lake, reservoir or impoundment",
+    "ES": "Estuary",
+    "SP": "Spring",
+    "GW": "Well",
+    "AT": "Atmosphere",
+    "OC": "Ocean",
+    "WE": "Wetland",
+}
 
 # USGS site time zone codes; MST without daylight saving time is Arizona.
 STATION_ZONES = {
@@ -70,6 +87,9 @@ class MonitoringLocation(models.Model):
     agency_code = models.CharField(max_length=10, default="USGS")
     site_number = models.CharField(max_length=20, help_text="Kept as text: leading zeros matter.")
     name = models.CharField(max_length=255)
+    # The name as search reads it (stations.names.search_name): kept in step with `name` by save() and by the
+    # bulk writers (stations.upserts), which bypass save().
+    search_name = models.CharField(max_length=400, blank=True, default="", editable=False)
     state_code = models.CharField("state", max_length=2, blank=True, help_text="Postal code, e.g. MD")
     state_fips = models.CharField(max_length=2, blank=True)
     county_code = models.CharField(max_length=5, blank=True)
@@ -105,8 +125,25 @@ class MonitoringLocation(models.Model):
     def __str__(self) -> str:
         return f"{self.monitoring_location_id} {self.name}"
 
+    def save(self, *args, **kwargs):
+        self.search_name = search_name(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("stations:detail", args=[self.monitoring_location_id])
+
+    @property
+    def waterdata_url(self) -> str:
+        """The station's page on USGS Water Data for the Nation."""
+        return f"https://waterdata.usgs.gov/monitoring-location/{self.site_number}/"
+
+    @property
+    def site_type_name(self) -> str:
+        """The USGS site type code in words ("ST" → "Stream"); the code itself when it is not a common one."""
+        return SITE_TYPES.get((self.site_type or "").upper(), self.site_type)
 
     @property
     def zone(self) -> ZoneInfo | None:

@@ -3,6 +3,11 @@
 Counts are capped: counting every match of a very common word (or the whole catalog) costs a scan, so past
 COUNT_CAP matches the page says "more than 10,000" instead of a number. The cap is shown as such, never passed
 off as the total.
+
+Name words are matched against `search_name`, where punctuation is gone and NWIS abbreviations are their words
+("TRINITY RV" is " trinity river "); each query word is read the same way ("nr" → "near", "st" → "saint"), so
+the short hand and the written-out word find each other both ways. The list, and how it was built from the
+catalog's own names, is in stations/names.py.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from .models import MonitoringLocation
+from .names import query_word, tokens
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
@@ -24,7 +30,6 @@ WORD_COUNT_CAP = 1_000
 MAX_PAGE = 1_000
 SITE_NUMBER_RE = re.compile(r"^\d{1,15}$")
 LOCATION_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,9}-\d*$")
-WORD_RE = re.compile(r"[\w'&.]+")
 # A name word is searched only with a run of 3 letters or digits: the trigram index has nothing to look up for
 # shorter ones ("a", "_", "dc"), so each would scan every name (1-1.5 s over 1M stations). They are ignored, and
 # the page says so.
@@ -67,19 +72,24 @@ def parse_query(q: str) -> tuple[str, str | list[str]]:
         return "site", text
     if LOCATION_ID_RE.match(text):
         return "id", text.upper()
-    words = [word for word in WORD_RE.findall(text) if USABLE_WORD_RE.search(word)]
+    words = [query_word(token) for token in tokens(text)]
+    words = list(dict.fromkeys(word for word in words if USABLE_WORD_RE.search(word)))
     return ("words", words) if words else ("none", "")
 
 
 def short_words(q: str) -> list[str]:
-    """The typed terms a name search ignores (too short to search; see USABLE_WORD_RE), to tell the user."""
+    """The typed terms a name search ignores (too short to search, even read as an abbreviation), to tell the
+    user."""
     if parse_query(q)[0] in ("site", "id"):
         return []
-    return [term for term in q.split() if not USABLE_WORD_RE.search(term)]
+    return [term for term in q.split() if not any(USABLE_WORD_RE.search(query_word(t)) for t in tokens(term))]
 
 
-def search_queryset(q: str = "", state: str = "", huc: str = "", series: str = ""):
+def search_queryset(q: str = "", state: str = "", huc: str = "", series: str = "", bbox: str = ""):
     qs = MonitoringLocation.objects.in_state(state).huc_prefix(huc).with_series(series)
+    if bbox:  # already checked by SearchForm.clean_bbox: "west,south,east,north"
+        west, south, east, north = (float(part) for part in bbox.split(","))
+        qs = qs.filter(longitude__gte=west, longitude__lte=east, latitude__gte=south, latitude__lte=north)
     kind, value = parse_query(q)
     if kind == "site":
         qs = qs.site_number_prefix(value)

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import MonitoringLocation, TimeSeries
+from .names import search_name
 
 BATCH_SIZE = 1000
 
@@ -55,6 +56,8 @@ def _upsert_batch(rows: list[dict]) -> UpsertCounts:
     to_update: list[MonitoringLocation] = []
     changed_fields: set[str] = set()
     for row in rows:
+        if "name" in row:  # bulk_create / bulk_update skip save(), which keeps search_name in step
+            row = {**row, "search_name": search_name(row["name"])}
         location = existing.get(row["monitoring_location_id"])
         if location is None:
             to_create.append(MonitoringLocation(**row))

@@ -28,7 +28,7 @@ from streamflow.navigation import safe_next_url
 from . import basket as basket_store
 from .forms import SearchForm
 from .models import MonitoringLocation, TimeSeries
-from .search import run_search, search_queryset, short_words
+from .search import SearchResult, run_search, search_queryset, short_words
 
 BASKET_PER_PAGE = 100  # the basket page's table
 ADD_ALL_LIMIT = 1000  # "Add all N results" refuses bigger sets: a configuration of thousands is a mistake.
@@ -66,9 +66,20 @@ def _basket_urls() -> dict:
     }
 
 
+def _filter_errors(form: SearchForm) -> list[str]:
+    """The errors of the filter fields, as sentences, for the results fragment (a live search swaps only that)."""
+    return [str(error) for name in ("q", "state", "huc", "series", "bbox") for error in form.errors.get(name, [])]
+
+
 def _search_context(request: HttpRequest, form: SearchForm, notice: dict | None = None) -> dict:
     filters = form.filters()
-    result = run_search(filters, form.page_number)
+    errors = _filter_errors(form)
+    # A filter that cannot be read shows its error and no results: ignoring it would list stations it was meant
+    # to leave out, as if they matched.
+    if errors:
+        result = SearchResult(locations=[], page=1, count=0, capped=False, has_next=False, filters=filters)
+    else:
+        result = run_search(filters, form.page_number)
     query = _search_query(filters)
     return {
         "form": form,
@@ -81,6 +92,7 @@ def _search_context(request: HttpRequest, form: SearchForm, notice: dict | None 
         "basket_urls": _basket_urls(),
         "notice": notice,
         "ignored_words": short_words(filters["q"]),
+        "filter_errors": errors,
     }
 
 
@@ -146,6 +158,7 @@ def _basket_context(request: HttpRequest) -> dict:
         "page": page,
         "basket_size": len(ids),
         "missing": [i for i in ids if i not in existing],
+        "destination": basket_store.destination(request),
         "next_url": reverse("stations:basket") + (f"?page={page.number}" if page.number > 1 else ""),
     }
 
@@ -239,9 +252,17 @@ def _add_all(request: HttpRequest, ids: list[str]) -> dict:
 def basket_add_all(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.POST)
     form.is_valid()
-    qs = search_queryset(**form.filters())
-    ids = list(qs.values_list("monitoring_location_id", flat=True)[: ADD_ALL_LIMIT + 1])
-    if len(ids) > ADD_ALL_LIMIT:
+    errors = _filter_errors(form)
+    ids = (
+        []
+        if errors
+        else list(
+            search_queryset(**form.filters()).values_list("monitoring_location_id", flat=True)[: ADD_ALL_LIMIT + 1]
+        )
+    )
+    if errors:
+        notice = {"level": "warning", "text": " ".join(errors) + " Nothing was added."}
+    elif len(ids) > ADD_ALL_LIMIT:
         notice = {
             "level": "warning",
             "text": f"More than {ADD_ALL_LIMIT:,} stations match, and “Add all” stops at {ADD_ALL_LIMIT:,}. "

@@ -10,3 +10,9 @@ class StreamflowConfig(AppConfig):
         from .roles import ensure_groups
 
         post_migrate.connect(ensure_groups, sender=self, dispatch_uid="streamflow-ensure-groups")
+
+        from django.contrib.auth.signals import user_logged_out
+
+        from .login import say_logged_out
+
+        user_logged_out.connect(say_logged_out, dispatch_uid="streamflow-say-logged-out")

@@ -75,3 +75,11 @@ def locked_out(request: HttpRequest, original_response=None, credentials: dict |
     )
     context = {"form": form, "locked_out": message, "next": request.POST.get("next", "")}
     return render(request, "registration/login.html", context, status=429)
+
+
+def say_logged_out(sender, request, user, **kwargs) -> None:
+    """user_logged_out: the login page the user lands on says the logout worked (the session is new by now)."""
+    if request is not None:
+        from django.contrib import messages
+
+        messages.success(request, "You are logged out. Log in again to continue.")

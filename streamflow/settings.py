@@ -131,6 +131,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = False
 USE_TZ = True
+# ISO dates and 24-hour times with the zone named, on every page and in the admin (streamflow/formats/en).
+FORMAT_MODULE_PATH = ["streamflow.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

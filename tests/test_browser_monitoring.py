@@ -97,3 +97,43 @@ def test_the_run_page_grows_live_and_stops_polling_when_the_run_ends(viewer_page
     assert page.locator(LINES).count() == expected + 1
     assert page.url == page_url  # never reloaded
     assert polls_at_end >= 3
+
+
+STRUCTURE = """() => [...document.querySelectorAll('main *')]
+    .map(e => e.tagName + (e.id ? '#' + e.id : '') + (e.tagName === 'DT' ? ':' + e.textContent.trim() : ''))"""
+
+
+def test_after_a_live_run_the_page_has_the_structure_of_a_reload(viewer_page):
+    page = viewer_page
+    run = PullRunFactory(
+        configuration=PullConfigurationFactory(), status=PullRun.Status.RUNNING, stations_total=2,
+        started_at=timezone.now(),
+    )  # fmt: skip
+    stations = [
+        PullRunStationFactory(run=run, location=MonitoringLocationFactory(), status="running", windows_total=3)
+        for _ in range(2)
+    ]
+    page.goto(f"/monitoring/runs/{run.pk}/")
+
+    # Several polls that bring new counts (each redraws the run's counters out of band).
+    for window in range(1, 4):
+        PullLogEntry.objects.create(run=run, message=f"window {window}")
+        PullRunStation.objects.filter(run=run).update(windows_done=window, progress=33 * window)
+        PullRun.objects.filter(pk=run.pk).update(requests_made=window, values_inserted=100 * window)
+        page.wait_for_function(
+            "t => document.getElementById('run-values').textContent.includes(t)", arg=f"{window} request"
+        )
+    PullRunStation.objects.filter(run=run).update(status=PullRunStation.Status.SUCCEEDED, windows_done=3)
+    PullRun.objects.filter(pk=run.pk).update(
+        status=PullRun.Status.SUCCEEDED, finished_at=timezone.now(), stations_succeeded=2
+    )
+    page.wait_for_function("() => document.getElementById('run-status').textContent.trim() === 'Succeeded'")
+    page.wait_for_timeout(500)  # htmx settles swapped attributes a moment later
+    live = page.evaluate(STRUCTURE)
+
+    page.reload()
+    reloaded = page.evaluate(STRUCTURE)
+
+    assert [item for item in live if item.startswith("DT")].count("DT:Values") == 1
+    assert live == reloaded
+    assert len(stations) == page.locator("#run-progress tbody tr").count()

@@ -46,3 +46,18 @@ def test_search_by_state_fill_the_basket_and_see_it(viewer_page):
     basket_rows = page.locator("#basket-table tbody tr")
     expect(basket_rows).to_have_count(2)
     assert [basket_rows.nth(i).get_attribute("data-location-id") for i in range(2)] == [ids[0], ids[2]]
+
+
+def test_typing_an_invalid_huc_shows_the_error_in_place_of_the_results(viewer_page):
+    from playwright.sync_api import expect
+
+    page = viewer_page
+    MonitoringLocationFactory(site_number="01646500", name="POTOMAC RIVER NEAR WASH, DC")
+    page.goto("/stations/")
+    expect(page.locator("#result-count")).to_contain_text("1 station matches")
+
+    page.fill("#id_huc", "02x7")
+
+    expect(page.locator("#search-errors")).to_contain_text("A HUC prefix is 1 to 12 digits")
+    expect(page.locator("#results-table tbody tr[data-location-id]")).to_have_count(0)
+    expect(page.locator("#result-count")).to_contain_text("0 stations match")

@@ -115,3 +115,16 @@ def test_next_fire_time_is_what_beat_will_do_across_a_dst_gap():
     assert next_fire_time("0 */6 * * *", "UTC", after) == dt.datetime(2026, 3, 8, 12, 0, tzinfo=dt.UTC)
     assert next_fire_time("0 0 30 2 *", "UTC", after) is None
     assert next_fire_time("0 0 * * *", "Mars/Olympus_Mons", after) is None
+
+
+def test_the_failed_card_counts_partial_runs_of_today_too(viewer_client):
+    PullRunFactory(status=PullRun.Status.PARTIAL)
+    PullRunFactory(status=PullRun.Status.PARTIAL)
+    PullRunFactory(status=PullRun.Status.FAILED)
+
+    response = viewer_client.get("/")
+
+    body = response.content.decode()
+    assert response.context["troubled_today"] == 3
+    assert "Failed or partial runs today" in body
+    assert ">1 failed</a>" in body and ">2 partial</a>" in body

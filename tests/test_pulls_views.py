@@ -187,15 +187,17 @@ def test_run_now_with_htmx_redirects_the_browser_to_the_run(operator_client, con
     assert len(sent) == 1
 
 
-def test_run_now_while_a_run_is_active_says_it_was_skipped_and_sends_nothing(operator_client, config, sent):
+def test_run_now_while_a_run_is_active_links_to_it_and_records_nothing(operator_client, config, sent):
     active = PullRunFactory(configuration=config, status=PullRun.Status.RUNNING)
 
     response = operator_client.post(reverse("pulls:run_now", args=[config.pk]), follow=True)
 
+    body = response.content.decode()
     assert response.redirect_chain[-1][0] == config.get_absolute_url()
-    assert f"Not started: Skipped: run #{active.pk} of this configuration is still running" in response.content.decode()
+    assert "is already running — " in body
+    assert f'<a href="{active.get_absolute_url()}" class="alert-link">open run #{active.pk}</a>' in body
     assert sent == []
-    assert PullRun.objects.filter(configuration=config, status="skipped").count() == 1
+    assert list(PullRun.objects.filter(configuration=config)) == [active]  # no Skipped row
 
 
 def test_run_now_says_so_when_the_queue_is_unreachable_and_leaves_no_run_blocking(operator_client, config, monkeypatch):

@@ -187,12 +187,13 @@ def test_operators_can_run_the_configuration_again_and_land_on_the_new_run(opera
     assert f"Run #{new.pk} of" in page and "was queued" in page
 
 
-def test_run_again_while_a_run_is_active_says_it_was_skipped(operator_client, fake_run_configuration):
+def test_run_again_while_a_run_is_active_opens_that_run(operator_client, fake_run_configuration):
     run = PullRunFactory(status=PullRun.Status.FAILED)
     active = PullRunFactory(configuration=run.configuration, status=PullRun.Status.RUNNING)
     response = operator_client.post(reverse("monitoring:run_again", args=[run.pk]), follow=True)
-    assert response.redirect_chain[-1][0] == run.get_absolute_url()
-    assert f"Not started: Skipped: run #{active.pk}" in response.content.decode()
+    assert response.redirect_chain[-1][0] == active.get_absolute_url()
+    assert f"open run #{active.pk}</a>" in response.content.decode()
+    assert PullRun.objects.filter(status=PullRun.Status.SKIPPED).count() == 0
     assert fake_run_configuration == []
 
 

@@ -94,3 +94,20 @@ def test_it_refuses_while_the_configuration_is_already_running(fake_usgs):
     with pytest.raises(CommandError, match="Skipped: run #"):
         run_pull(str(config.pk))
     assert PullRun.objects.filter(status=PullRun.Status.SKIPPED).count() == 1
+
+
+def test_a_partial_runs_banner_says_the_log_has_the_urls_and_the_log_names_them(fake_usgs, settings):
+    from monitoring.models import PullLogEntry
+
+    settings.ACQUISITION_BATCH_SERIES = 1  # each station a batch of its own: one fails, the other stores
+    config = make_configuration(fake_usgs, SITES)
+    fake_usgs.faults.fail_sites = {SITES[0]}
+
+    run_pull(str(config.pk))
+
+    run = PullRun.objects.get()
+    assert run.status == PullRun.Status.PARTIAL
+    assert "the log has the URLs" in run.message
+    failures = PullLogEntry.objects.filter(run=run, level__gte=PullLogEntry.Level.ERROR)
+    assert failures.exists()
+    assert any(settings.USGS_API_URL in entry.message for entry in failures), [e.message for e in failures]

@@ -48,7 +48,7 @@ def test_prefix_searches_are_served_by_an_index():
 
 @pytest.mark.postgres
 def test_name_words_use_the_trigram_index_on_postgresql():
-    assert "loc_name_trgm" in plan(search_queryset(q="potomac").values("pk"), "indexscan")
+    assert "loc_search_name_trgm" in plan(search_queryset(q="potomac").values("pk"), "indexscan")
 
 
 @pytest.mark.postgres
@@ -56,4 +56,10 @@ def test_the_migration_created_the_postgresql_search_indexes():
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'stations_monitoringlocation'")
         names = {row[0] for row in cursor.fetchall()}
-    assert {"loc_name_trgm", "loc_site_number_like", "loc_location_id_like", "loc_state_huc_like"} <= names
+    assert {
+        "loc_name_trgm",
+        "loc_search_name_trgm",
+        "loc_site_number_like",
+        "loc_location_id_like",
+        "loc_state_huc_like",
+    } <= names

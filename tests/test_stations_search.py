@@ -96,12 +96,29 @@ def test_series_filters_use_the_has_daily_and_has_continuous_flags(viewer_client
     assert rows(viewer_client.get("/stations/", {"series": "continuous"})) == ["USGS-01646500"]
 
 
-def test_invalid_filters_are_explained_and_ignored(viewer_client, catalog):
+def test_invalid_filters_are_explained_and_list_nothing(viewer_client, catalog):
     response = viewer_client.get("/stations/", {"huc": "02x7", "state": "ZZ"})
     body = response.content.decode()
     assert response.status_code == 200
     assert "A HUC prefix is 1 to 12 digits" in body
-    assert len(rows(response)) == 4
+    assert rows(response) == []
+
+
+def test_a_live_search_with_an_invalid_huc_shows_the_error_and_no_results(viewer_client, catalog):
+    response = viewer_client.get("/stations/", {"q": "river", "huc": "02x7"}, headers=HX)
+    body = response.content.decode()
+
+    assert "<html" not in body
+    assert 'id="search-errors"' in body and "A HUC prefix is 1 to 12 digits, e.g. 0207." in body
+    assert rows(response) == []
+    assert "Add all" not in body
+
+
+def test_add_all_with_an_invalid_huc_adds_nothing(viewer_client, catalog):
+    response = viewer_client.post(reverse("stations:basket-add-all"), {"huc": "02x7"}, headers=HX)
+
+    assert "A HUC prefix is 1 to 12 digits" in response.content.decode()
+    assert viewer_client.session.get("basket", []) == []
 
 
 def test_results_are_paginated_50_a_page_with_links_that_work_without_javascript(viewer_client):
@@ -152,7 +169,7 @@ def test_anonymous_users_are_sent_to_log_in(anonymous_client):
 def test_parse_query_tells_site_numbers_ids_and_words_apart():
     assert search.parse_query(" 0164 ") == ("site", "0164")
     assert search.parse_query("usgs-0164") == ("id", "USGS-0164")
-    assert search.parse_query("Potomac river") == ("words", ["Potomac", "river"])
+    assert search.parse_query("Potomac river") == ("words", ["potomac", "river"])
     assert search.parse_query("  ") == ("none", "")
 
 
@@ -183,7 +200,7 @@ def test_the_htmx_search_pushes_its_address_without_empty_filters(viewer_client)
 # --- Short terms (issue 12, item 9): a name word under 3 letters cannot use the trigram index --------------------
 
 
-@pytest.mark.parametrize("q", ["a", "_", "%", "ab", "a b", "_ %", "o'"])
+@pytest.mark.parametrize("q", ["a", "_", "%", "xy", "a b", "_ %", "o'"])
 def test_a_name_word_under_three_letters_is_ignored_with_a_notice(q, viewer_client, catalog):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -207,6 +224,108 @@ def test_short_words_beside_a_long_one_are_dropped_and_the_long_one_filters(view
 
 def test_parse_query_keeps_words_of_three_letters_or_more():
     assert search.parse_query("a") == ("none", "")
-    assert search.parse_query("st. mary's") == ("words", ["mary's"])
+    assert search.parse_query("st. mary's") == ("words", ["saint", "marys"])
     assert search.parse_query("dc") == ("none", "")
     assert search.short_words("seneca at md") == ["at", "md"]
+
+
+# --- NWIS abbreviations and punctuation (issue 13, defect 3) ----------------------------------------------------
+
+
+@pytest.fixture
+def abbreviated():
+    make = MonitoringLocationFactory
+    names = {
+        "trinity": "TRINITY RV AT DALLAS, TX",
+        "anacostia": "NW BR ANACOSTIA R NR HYATTSVILLE, MD",
+        "potomac": "POTOMAC RIVER NEAR WASH, DC LITTLE FALLS PUMP STA",
+        "stmarys": "ST. MARY'S RIVER AT ST. MARY'S CITY, MD",
+        "merced": "MERCED R A HAPPY ISLES BRIDGE NR YOSEMITE CA",
+        "colorado_full": "COLORADO RIVER NEAR CAMERON, AZ",
+        "colorado_short": "COLORADO R AB NATIONAL CANYON NR SUPAI AZ",
+        "patuxent": "PATUXENT RIVER NEAR LAUREL, MD",
+        "powder": "NF POWDER RIVER BELOW PASS CREEK, NR MAYOWORTH, WY",
+        "seneca": "SENECA CREEK AT DAWSONVILLE, MD",
+        "rondout": "RONDOUT CR ABOVE RED BROOK AT PEEKAMOOSE NY",
+    }
+    return {key: make(name=name).monitoring_location_id for key, name in names.items()}
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("trinity river", ["trinity"]),
+        ("near hyattsville", ["anacostia"]),
+        ("washington", ["potomac"]),
+        ("st marys", ["stmarys"]),
+        ("saint mary's", ["stmarys"]),
+        ("merced river", ["merced"]),
+        ("colorado river", ["colorado_full", "colorado_short"]),
+        ("anacostia branch", ["anacostia"]),
+        ("north fork powder", ["powder"]),
+    ],
+)
+def test_a_written_out_word_finds_its_nwis_abbreviation(q, expected, viewer_client, abbreviated):
+    response = viewer_client.get("/stations/", {"q": q}, headers=HX)
+
+    assert sorted(rows(response)) == sorted(abbreviated[key] for key in expected)
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("nr laurel", ["patuxent"]),
+        ("patuxent rv", ["patuxent"]),
+        ("seneca ck", ["seneca"]),
+        ("rondout creek", ["rondout"]),
+        ("nf powder", ["powder"]),
+        ("wash dc", ["potomac"]),
+    ],
+)
+def test_an_abbreviation_typed_finds_the_word_written_out(q, expected, viewer_client, abbreviated):
+    response = viewer_client.get("/stations/", {"q": q}, headers=HX)
+
+    assert sorted(rows(response)) == sorted(abbreviated[key] for key in expected)
+
+
+def test_punctuation_in_the_name_or_the_query_is_ignored(viewer_client, abbreviated):
+    for q in ["marys", "mary's city", "st. mary's", "dallas, tx"]:
+        assert rows(viewer_client.get("/stations/", {"q": q})) != [], q
+
+
+def test_the_search_form_of_a_name_follows_the_name_through_save_and_upserts(db):
+    from stations.upserts import upsert_locations
+
+    location = MonitoringLocationFactory(name="TRINITY RV AT DALLAS, TX")
+    assert location.search_name == " trinity river at dallas tx "
+
+    upsert_locations([{"monitoring_location_id": location.monitoring_location_id, "name": "ELM FK TRINITY RV"}])
+    upsert_locations([{"monitoring_location_id": "USGS-08057000", "site_number": "08057000", "name": "W FK NR X"}])
+
+    location.refresh_from_db()
+    assert location.search_name == " elm fork trinity river "
+    assert MonitoringLocation.objects.get(site_number="08057000").search_name == " west fork near x "
+
+
+# --- "search this area" (the map's bbox filter, understood by the list too) ---------------------------------
+
+
+def test_a_bbox_keeps_only_the_stations_inside_it(viewer_client):
+    inside = MonitoringLocationFactory(name="ANACOSTIA", latitude=38.95, longitude=-76.93)
+    MonitoringLocationFactory(name="MERCED", latitude=37.73, longitude=-119.55)
+    MonitoringLocationFactory(name="NOWHERE", latitude=None, longitude=None)
+
+    response = viewer_client.get("/stations/", {"bbox": "-77.5,38.5,-76.5,39.5"}, headers=HX)
+
+    assert rows(response) == [inside.monitoring_location_id]
+    assert 'id="search-area"' not in response.content.decode()  # the form (outside the fragment) says it
+    page = viewer_client.get("/stations/", {"bbox": "-77.5,38.5,-76.5,39.5"}).content.decode()
+    assert 'id="search-area"' in page and "Search everywhere" in page
+
+
+@pytest.mark.parametrize("bbox", ["1,2,3", "a,b,c,d", "10,0,5,1", "-77,50,-76,40", "-200,0,0,1"])
+def test_a_bbox_that_is_not_an_area_is_explained_and_lists_nothing(bbox, viewer_client, catalog):
+    response = viewer_client.get("/stations/", {"bbox": bbox}, headers=HX)
+
+    assert rows(response) == []
+    assert 'id="search-errors"' in response.content.decode()

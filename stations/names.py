@@ -1,0 +1,100 @@
+"""Station names as search sees them: punctuation dropped and NWIS abbreviations read as their words.
+
+USGS writes station names in a short hand of its own: "TRINITY RV AT DALLAS, TX", "NW BR ANACOSTIA R NR
+HYATTSVILLE", "POTOMAC RIVER NEAR WASH, DC", "ST. MARY'S RIVER". A search for "trinity river", "near hyattsville",
+"washington" or "st marys" has to find them, and a search typed in the short hand ("nr laurel") has to find the
+names written out ("NEAR LAUREL"). Both sides go through the same function: a name is stored beside itself as
+`search_name` (lowercase, apostrophes dropped, other punctuation a space, every abbreviation replaced by its
+word), and each query word is read the same way before it is matched against that column.
+
+The list below was built from the catalog itself: the tokens of the 9,322 GAGES-II station names
+(shared/fixtures/stations/gages2_9322.tsv) counted, and every short token that stands for a word in those names
+kept, with its count there (NR 2,266, R 776, C 643 "LITTLE NESHAMINY C", BL 319, CK 274, CR 241, RV 238, AB 171,
+ST./ST 174, RD 102, BLW 88, ABV 88, NF 82, FK 75, SF 71, HWY 68, N 63, RES 62, S 60, LK 60, DIV 49, BR 43,
+W 43, WASH 40 "NEAR WASH, DC", STR 38, E 33, FT 29, MF 26, RIV 23, CYN 23, SPGS 8, TRIB 6, MTN 6, …).
+Left out on purpose, because in these names they mostly mean something else: CO (Colorado, county), MO
+(Missouri), NE (Nebraska), A (at / and), NO ("NO BUSINESS CREEK" is a real creek), US.
+
+ST stands for both "saint" and "street", so the three are one word here: "st marys", "saint marys" and
+"street" each find ST, SAINT and STREET. Single letters (N, S, E, W, R, C, L) are read as words only in station
+names: as a query word, one letter is what the user has typed so far, and stays too short to search.
+"""
+
+from __future__ import annotations
+
+import re
+
+# word → the abbreviations (and synonyms) that mean it in station names; the key is what search_name stores.
+WORDS: dict[str, tuple[str, ...]] = {
+    "river": ("r", "rv", "riv", "rvr"),
+    "creek": ("c", "cr", "ck", "crk"),
+    "near": ("nr",),
+    "above": ("ab", "abv"),
+    "below": ("bl", "blw"),
+    "branch": ("br",),
+    "brook": ("bk", "brk"),
+    "fork": ("fk",),
+    "tributary": ("trib", "tr"),
+    "north": ("n",),
+    "south": ("s", "so"),
+    "east": ("e",),
+    "west": ("w",),
+    "middle": ("mid",),
+    "little": ("l", "lt", "ltl"),
+    "saint": ("st", "street", "ste"),
+    "stream": ("str",),
+    "lake": ("lk",),
+    "reservoir": ("res",),
+    "highway": ("hwy", "hiway"),
+    "road": ("rd",),
+    "avenue": ("ave",),
+    "boulevard": ("blvd",),
+    "drive": ("dr",),
+    "canyon": ("cyn", "cn"),
+    "diversion": ("div",),
+    "springs": ("spgs",),
+    "spring": ("spg",),
+    "mountain": ("mt", "mtn", "mount"),
+    "fort": ("ft",),
+    "junction": ("jct",),
+    "bayou": ("byu",),
+    "station": ("sta",),
+    "upstream": ("upst",),
+    "washington": ("wash",),
+}
+# Two-word short hands: the fork or branch of a river named by its side.
+PHRASES: dict[str, str] = {
+    "nf": "north fork",
+    "sf": "south fork",
+    "ef": "east fork",
+    "wf": "west fork",
+    "mf": "middle fork",
+    "nb": "north branch",
+    "sb": "south branch",
+    "eb": "east branch",
+    "wb": "west branch",
+}
+EXPANSIONS: dict[str, str] = {
+    **{short: word for word, shorts in WORDS.items() for short in shorts},
+    **PHRASES,
+}
+TOKEN_RE = re.compile(r"[^\W_]+")
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercase words of a text, apostrophes dropped ("MARY'S" → "marys"), any other punctuation a break."""
+    return TOKEN_RE.findall(re.sub(r"['’`]", "", text.lower()))
+
+
+def search_name(name: str) -> str:
+    """The form of a station name that search matches: " trinity river at dallas tx " (spaces at both ends)."""
+    words = [EXPANSIONS.get(token, token) for token in tokens(name)]
+    return f" {' '.join(words)} "
+
+
+def query_word(token: str) -> str:
+    """What one typed word (already from tokens()) is searched as: its word if it is an abbreviation of two
+    letters or more, else itself."""
+    if len(token) < 2:
+        return token
+    return EXPANSIONS.get(token, token)
