@@ -11,6 +11,7 @@ from django.utils import timezone
 from acquisition import fetching, planning, runs, smart_append
 from acquisition.models import DailyValue, PullLogEntry, PullRun, PullRunBatch, PullRunStation, RateLimitBucket
 from acquisition.parsers import Reading
+from acquisition.runlog import BatchEvents
 from acquisition.smart_append import run_inline
 from pulls.models import StationProgress
 from stations.models import TimeSeries
@@ -350,3 +351,29 @@ def test_the_quota_usgs_reports_is_recorded_and_shown_on_the_dashboard(big_fake,
     assert f"USGS quota left:\n          {fake.ratelimit_remaining:,} of 4,000 requests an hour" in body
     again = runs.start_run(config)
     assert f"{fake.ratelimit_remaining} of the hourly quota were left" in again.log_entries.first().message
+
+
+def test_every_members_bar_grows_with_its_batchs_pages(big_fake, settings, monkeypatch):
+    settings.USGS_PAGE_LIMIT = 40
+    fake = big_fake
+    sites = [s.monitoring_location_id for s in fake.stations[:3]]
+    config = make_configuration(fake, sites, start_date=dt.date(2026, 9, 20))  # ~62 days each: 5 pages
+    seen: list[list[int]] = []
+    real = BatchEvents._save_progress
+
+    def watch(self):
+        real(self)
+        seen.append(
+            list(PullRunStation.objects.filter(status="running").order_by("pk").values_list("progress", flat=True))
+        )
+
+    monkeypatch.setattr(BatchEvents, "_save_progress", watch)
+
+    run = run_inline(config)
+
+    assert run.status == PullRun.Status.SUCCEEDED
+    bars = [row for row in seen if len(row) == 3]
+    firsts = [row[0] for row in bars]
+    assert all(row == [row[0]] * 3 for row in bars)  # every member shows its batch's progress
+    assert firsts == sorted(firsts) and len(set(firsts)) >= 4  # it grows page by page, not empty-then-full
+    assert 0 < firsts[len(firsts) // 2] < 100
