@@ -120,6 +120,8 @@ class PullRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     data_type = models.CharField(max_length=12, choices=PullConfiguration.DataType.choices)
     strategy = models.CharField(max_length=10, choices=PullConfiguration.Strategy.choices)
+    # The configuration's start date when the run was created: an edit during the run does not move its windows.
+    start_date = models.DateField(null=True, blank=True)
     # Backfill range asked for (empty for ordinary runs, whose windows come from each station's progress).
     range_start = models.DateField(null=True, blank=True)
     range_end = models.DateField(null=True, blank=True)

@@ -144,7 +144,8 @@ def plan_batches(run: PullRun, now: dt.datetime) -> int:
         )
     }
     windows = {
-        s.pk: plan_window(run, config.start_date, progress.get(s.location_id), s.location, now) for s in unplanned
+        s.pk: plan_window(run, run.start_date or config.start_date, progress.get(s.location_id), s.location, now)
+        for s in unplanned
     }
     kind = TimeSeries.Kind.DAILY if run.data_type == PullConfiguration.DataType.DAILY_MEAN else "continuous"
     end = next(iter(windows.values())).end

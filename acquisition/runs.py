@@ -55,6 +55,7 @@ def start_run(
         "trigger": trigger,
         "data_type": configuration.data_type,
         "strategy": configuration.strategy,
+        "start_date": configuration.start_date,
         "range_start": range_start,
         "range_end": range_end,
         "triggered_by": triggered_by,

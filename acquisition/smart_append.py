@@ -145,7 +145,7 @@ def _prepare(run: PullRun, rows: list[PullRunStation], client: USGSClient, event
             runs.fail_station(m.run_station, error, configuration_id=run.configuration_id)
             events.say(f"Failed: {error}", level=ERROR, location_id=m.run_station.location_id, site=m.site)
             continue
-        m.window = plan_window(run, config.start_date, m.progress, m.run_station.location, now)
+        m.window = plan_window(run, run.start_date or config.start_date, m.progress, m.run_station.location, now)
         usable.append(m)
     return usable
 

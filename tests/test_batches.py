@@ -259,8 +259,8 @@ def test_an_edit_during_the_run_does_not_change_what_the_run_said_it_does(big_fa
     series = TimeSeries.objects.get(time_series_id=fake.primary_series_id(sites[0]))
     DailyValue.objects.create(series=series, date=dt.date(2026, 11, 25), value=1.0)  # not in USGS: overwrite drops it
     run = runs.start_run(config)
-    # The operator switches the configuration to overwrite and continuous while the run is queued.
-    config.strategy, config.data_type = "overwrite", "continuous"
+    # The operator switches the configuration to overwrite and continuous, and moves its start, while it runs.
+    config.strategy, config.data_type, config.start_date = "overwrite", "continuous", dt.date(2020, 1, 1)
     config.save()
 
     for number in runs.pending_batches(run.pk):
@@ -270,6 +270,8 @@ def test_an_edit_during_the_run_does_not_change_what_the_run_said_it_does(big_fa
     assert (run.status, run.strategy, run.data_type) == ("succeeded", "append", "daily_mean")
     assert DailyValue.objects.filter(series=series, date=dt.date(2026, 11, 25)).exists()  # appended, not replaced
     assert not PullLogEntry.objects.filter(run=run, message__contains="replacing").exists()
+    assert run.start_date == dt.date(2026, 11, 1)
+    assert not DailyValue.objects.filter(date__lt=dt.date(2026, 11, 1)).exists()
 
 
 def test_a_414_splits_the_list_and_asks_again(big_fake):
