@@ -15,6 +15,8 @@ from django.db.models.expressions import RawSQL
 from acquisition.models import ApprovalStatus, ContinuousValue, DailyValue
 from stations.models import TimeSeries
 
+from .charts import MAX_DRAWN
+
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 CSV_CHUNK_ROWS = 2000
 
@@ -67,8 +69,9 @@ class _Echo:
 
 
 def format_value(value: float | None) -> str:
-    # repr() is the shortest text that reads back as exactly the same float.
-    return "" if value is None else repr(value)
+    # repr() is the shortest text that reads back as exactly the same float. A non-finite value stored anyway
+    # (before the parser refused them, or by hand) is no measurement: an empty cell, as for a missing one.
+    return "" if value is None or not math.isfinite(value) else repr(value)
 
 
 def csv_lines(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo = dt.UTC) -> Iterator[str]:
@@ -151,12 +154,17 @@ def _bucketed(
     inner = (
         values_in_range(series, start, end, tz)
         .order_by()
-        .annotate(t=RawSQL(epoch, []), p=RawSQL("approval_status = %s", [ApprovalStatus.PROVISIONAL]))
-        .values_list("t", "value", "p")
+        .annotate(
+            t=RawSQL(epoch, []),
+            p=RawSQL("approval_status = %s", [ApprovalStatus.PROVISIONAL]),
+            # Only drawable values reach MIN/MAX: an inf or NaN stored anyway counts as a missing value.
+            v=RawSQL("CASE WHEN value BETWEEN %s AND %s THEN value END", [-MAX_DRAWN, MAX_DRAWN]),
+        )
+        .values_list("t", "v", "p")
     )
     inner_sql, inner_params = inner.query.sql_with_params()
     sql = f"""
-        SELECT CAST((t - %s) * %s AS INTEGER) AS b, p, MIN(t), MAX(t), MIN(value), MAX(value), COUNT(*), COUNT(value)
+        SELECT CAST((t - %s) * %s AS INTEGER) AS b, p, MIN(t), MAX(t), MIN(v), MAX(v), COUNT(*), COUNT(v)
         FROM ({inner_sql}) v GROUP BY b, p ORDER BY b, MIN(t)
     """  # noqa: S608 - the inner query is the ORM's, values are parameters
     with connection.cursor() as cursor:
