@@ -74,10 +74,22 @@ def format_value(value: float | None) -> str:
     return "" if value is None or not math.isfinite(value) else repr(value)
 
 
+# OWASP's list of first characters a spreadsheet reads as the start of a formula (= + - @ tab CR), and LF.
+DANGEROUS_FIRST = frozenset("=+-@\t\r\n")
+
+
+def csv_text(text: str) -> str:
+    """A text cell that no spreadsheet opens as a formula: one starting with = + - @ tab CR or LF gets a leading
+    single quote (OWASP, CSV injection). Only for text: numbers are written by format_value, a negative one as is."""
+    return "'" + text if text and text[0] in DANGEROUS_FIRST else text
+
+
 def csv_lines(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo = dt.UTC) -> Iterator[str]:
     """The CSV in chunks of rows, read from the database in chunks: memory stays flat for any range. Times are
     always UTC (the column says so); `tz` only says whose calendar days `start` and `end` are."""
-    writer = csv.writer(_Echo(), lineterminator="\n")
+    # CRLF (RFC 4180) also makes the writer quote a cell holding a bare CR: with "\n" it wrote it unquoted, and a
+    # spreadsheet started a new row there.
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
     daily = series.kind == TimeSeries.Kind.DAILY
     field = "date" if daily else "time"
     yield writer.writerow(
@@ -87,7 +99,7 @@ def csv_lines(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz
         field, "value", "approval_status", "qualifiers", "last_modified"
     )
     chunk = []
-    unit = series.unit
+    unit = csv_text(series.unit)  # text from USGS, like the status and qualifiers
     for when, value, status, qualifiers, modified in rows.iterator(chunk_size=CSV_CHUNK_ROWS):
         chunk.append(
             writer.writerow(
@@ -95,8 +107,8 @@ def csv_lines(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz
                     when.isoformat() if daily else when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     format_value(value),
                     unit,
-                    status or "",
-                    " ".join(qualifiers or []),
+                    csv_text(status or ""),
+                    csv_text(" ".join(qualifiers or [])),
                     modified.astimezone(dt.UTC).isoformat() if modified else "",
                 ]
             )
