@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import states
+from .models import AGENCY_CODE, SITE_NUMBER
 
 SITE_NUMBER_RE = re.compile(r"^\d{8,15}$")
-LOCATION_ID_RE = re.compile(r"^([A-Z0-9]{2,10})-(\S{1,20})$")
+AGENCY_RE = re.compile(AGENCY_CODE)
+# The rule of stations.models.validate_monitoring_location_id, with the parts as groups.
+LOCATION_ID_RE = re.compile(rf"({AGENCY_CODE})-({SITE_NUMBER})")
 HUC_RE = re.compile(r"^(\d\d){1,6}$")
 SQKM_PER_SQMI = 2.589988110336
 
@@ -67,6 +70,32 @@ def _float(value: str | None, label: str, lo: float | None = None, hi: float | N
     return number
 
 
+def _agency(value: str | None) -> str:
+    text = _text(value) or "USGS"
+    if not AGENCY_RE.fullmatch(text):
+        raise RowError(f"agency {text!r} is not 1 to 10 letters or digits (e.g. USGS)")
+    return text
+
+
+def _location_id(value: str, label: str = "monitoring_location_id") -> tuple[str, str]:
+    """(agency, number) of an AGENCY-NUMBER id; a RowError for anything else ("/", quotes, a second hyphen)."""
+    match = LOCATION_ID_RE.fullmatch(value)
+    if not match:
+        raise RowError(f"{label} {value!r} is not AGENCY-NUMBER (letters or digits, a hyphen, digits: USGS-01646500)")
+    return match.group(1), match.group(2)
+
+
+def _finite(value, label: str, lo: float | None = None, hi: float | None = None) -> float | None:
+    """A number from the API client (already a float or None): refused when not finite or out of range."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RowError(f"{label} {value!r} is not a number")
+    if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise RowError(f"{label} {value!r} is out of range")
+    return float(value)
+
+
 def _site_number(value: str | None) -> str:
     text = _text(value)
     if not SITE_NUMBER_RE.match(text):
@@ -109,7 +138,7 @@ def _coordinates(lat: str | None, lon: str | None) -> dict:
 
 # --- formats -----------------------------------------------------------------------------------------------
 def _rdb_row(rec: dict[str, str]) -> dict:
-    agency = _text(rec.get("agency_cd")) or "USGS"
+    agency = _agency(rec.get("agency_cd"))
     site = _site_number(rec.get("site_no"))
     row = {
         "monitoring_location_id": f"{agency}-{site}",
@@ -140,13 +169,10 @@ def _rdb_row(rec: dict[str, str]) -> dict:
 def _csv_row(rec: dict[str, str]) -> dict:
     location_id = _text(rec.get("monitoring_location_id"))
     if location_id:
-        match = LOCATION_ID_RE.match(location_id)
-        if not match:
-            raise RowError(f"monitoring_location_id {location_id!r} is not AGENCY-NUMBER (e.g. USGS-01646500)")
-        agency, site = match.groups()
+        agency, site = _location_id(location_id)
         _site_number(site)
     else:
-        agency, site = _text(rec.get("agency")) or "USGS", _site_number(rec.get("site_no"))
+        agency, site = _agency(rec.get("agency")), _site_number(rec.get("site_no"))
         location_id = f"{agency}-{site}"
     row = {
         "monitoring_location_id": location_id,
@@ -269,28 +295,33 @@ def parse_location_text(text: str, source: str = "the file") -> ParsedFile:
 def row_from_api(location: dict) -> dict:
     """A row from the USGS client's normalised monitoring-location dict. Raises RowError when it cannot be stored."""
     location_id = _text(location.get("monitoring_location_id"))
-    match = LOCATION_ID_RE.match(location_id)
-    if not match:
-        raise RowError(f"monitoring location id {location_id!r} is not AGENCY-NUMBER")
+    agency, number = _location_id(location_id, "monitoring location id")
+    # The separate fields, when given, must be the id's own parts: they are stored and searched on their own.
+    for label, given, part in (
+        ("agency", location.get("agency_code"), agency),
+        ("site number", location.get("site_number"), number),
+    ):
+        if _text(given) and _text(given) != part:
+            raise RowError(f"{label} {_text(given)!r} is not the one in the id {location_id!r}")
     state = states.lookup(location.get("state_fips")) or states.lookup(location.get("state_name"))
     county = _text(location.get("county_code"))
     row = {
         "monitoring_location_id": location_id,
-        "agency_code": _text(location.get("agency_code")) or match.group(1),
-        "site_number": _text(location.get("site_number")) or match.group(2),
+        "agency_code": agency,
+        "site_number": number,
         "name": _name(location.get("name")),
         "state_code": state.postal if state else "",
         "state_fips": state.fips if state else _text(location.get("state_fips"))[:2],
         "county_code": f"{state.fips}{county}" if state and len(county) == 3 else county[:5],
         "county_name": _text(location.get("county_name"))[:80],
         "huc": _text(location.get("huc"))[:16],
-        "drainage_area_sqmi": location.get("drainage_area_sqmi"),
+        "drainage_area_sqmi": _finite(location.get("drainage_area_sqmi"), "drainage area", 0),
         "site_type": _text(location.get("site_type"))[:10],
         "tz_abbreviation": _text(location.get("tz_abbreviation"))[:8],
         "uses_dst": location.get("uses_dst"),
     }
     # Coordinates only when the request asked for geometry; absent keys leave stored values alone.
     if location.get("latitude") is not None or location.get("longitude") is not None:
-        row["latitude"] = location.get("latitude")
-        row["longitude"] = location.get("longitude")
+        row["latitude"] = _finite(location.get("latitude"), "latitude", -90, 90)
+        row["longitude"] = _finite(location.get("longitude"), "longitude", -180, 180)
     return row
