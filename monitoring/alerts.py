@@ -112,17 +112,24 @@ def _failed_in_a_row(config: PullConfiguration) -> bool:
 
 
 def _auto_disable(config: PullConfiguration, run: PullRun) -> bool:
+    """Pause the configuration if it is still enabled; True when this call paused it.
+
+    One conditional UPDATE of `enabled` and its reason, not a save() of the copy this worker loaded: an operator's
+    edit made meanwhile stays, and a configuration paused (and perhaps resumed) meanwhile is left as they set it.
+    The queryset's update() syncs the beat task, as the post_save signal would."""
     if not settings.ALERT_AUTO_DISABLE or not config.enabled:
         return False
-    config.enabled = False
-    config.auto_disabled_reason = (
+    reason = (
         f"Paused automatically after {settings.ALERT_CONSECUTIVE_FAILURES} failed runs in a row "
         f"(last: run #{run.pk} on {timezone.localtime(run.finished_at or timezone.now()):%Y-%m-%d %H:%M}). "
         "Fix the cause, then enable it again."
     )[:255]
-    # A normal save(): the post_save signal disables the beat task too.
-    config.save()
-    return True
+    paused = PullConfiguration.objects.filter(pk=config.pk, enabled=True).update(
+        enabled=False, auto_disabled_reason=reason, updated_at=timezone.now()
+    )
+    if paused:
+        config.enabled, config.auto_disabled_reason = False, reason
+    return bool(paused)
 
 
 def _run_subject(run: PullRun) -> str:
