@@ -117,7 +117,11 @@ def _y_range(values: Sequence[float]) -> tuple[float, float]:
     low, high = min(values), max(values)
     if low >= 0 and low < 0.25 * high:
         low = 0.0  # discharge: show the zero line when the data come near it
-    pad = (high - low) * 0.05 or max(abs(high) * 0.05, 1.0)
+    span = high - low
+    # A flat line, or differences far below anything a discharge means (0 and 2e-308, 1e16 and 1e16 + 2), gets an
+    # axis around its level, so the scale (pixels per unit) can neither overflow nor fall below float spacing.
+    flat = span <= 1e-9 * max(abs(low), abs(high), 1.0)
+    pad = max(abs(high) * 0.05, 1.0) if flat else span * 0.05
     return (low - pad if low != 0 else 0.0), high + pad
 
 
