@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -174,7 +175,7 @@ def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpR
         response = render(request, "monitoring/export_busy.html", {"location": location, "limit": limit}, status=429)
         response["Retry-After"] = str(EXPORT_RETRY_AFTER)
         return response
-    content = _ReleasingIterator(csv_chunks(series, start, end, tz), slot.release)
+    content = _ReleasingIterator(csv_chunks(series, start, end, tz), slot)
     response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
@@ -184,8 +185,10 @@ class _ReleasingIterator:
     """The export's chunks; close() (called by the server when the response is done, read or not) frees the slot.
     A generator's finally would not run for a response that was never iterated."""
 
-    def __init__(self, chunks, release) -> None:
-        self._chunks, self._release = chunks, release
+    def __init__(self, chunks, slot: export_limits.Slot) -> None:
+        self._chunks, self._slot = chunks, slot
+        # Also when dropped without close(): a slot must never outlive its response.
+        self._finalizer = weakref.finalize(self, slot.release_soon)
 
     def __iter__(self):
         return self
@@ -194,10 +197,11 @@ class _ReleasingIterator:
         return next(self._chunks)
 
     def close(self) -> None:
+        self._finalizer.detach()
         try:
             self._chunks.close()
         finally:
-            self._release()
+            self._slot.release()
 
 
 @require_GET

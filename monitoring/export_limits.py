@@ -9,6 +9,7 @@ var/ (all web processes of one host). EXPORTS_PER_USER says how many (default 2)
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import threading
 from pathlib import Path
@@ -21,7 +22,11 @@ ADVISORY_NAMESPACE = 0x5F_E7  # the first key of our advisory locks: exports
 # Advisory locks are re-entrant within one database session: keys this process holds are skipped, so two exports
 # that happen to share a connection (one thread serving both, a test) still count as two.
 _held_here: set[int] = set()
-_held_lock = threading.Lock()
+_held_lock = threading.RLock()
+# Slots whose response was dropped without close(), released at the next acquire(): a finalizer may run at any
+# allocation, in any thread, even while this thread's connection is mid-query, so it must not run SQL itself.
+_pending: list[Slot] = []
+_pending_lock = threading.Lock()
 
 
 def exports_per_user() -> int:
@@ -31,22 +36,46 @@ def exports_per_user() -> int:
 class Slot:
     """One held export slot; release() is idempotent (called when the response closes)."""
 
-    def __init__(self, release) -> None:
+    def __init__(self, release, *, safe_anywhere: bool = False) -> None:
         self._release = release
+        self._safe_anywhere = safe_anywhere  # True: releasing is a system call, fine from any thread at any moment
 
     def release(self) -> None:
         release, self._release = self._release, None
         if release is not None:
             release()
 
+    def release_soon(self) -> None:
+        """For a finalizer: release now if that is safe anywhere, else at this process's next acquire()."""
+        if self._safe_anywhere:
+            self.release()
+        else:
+            with _pending_lock:
+                _pending.append(self)
+
+
+def _release_pending() -> None:
+    with _pending_lock:
+        slots = _pending[:]
+        _pending.clear()
+    for slot in slots:
+        slot.release()
+
 
 def acquire(user_id: int, limit: int | None = None) -> Slot | None:
     """A free slot of this user's `limit`, or None when all are held (the caller answers 429)."""
     limit = exports_per_user() if limit is None else limit
-    for index in range(limit):
-        slot = _try_advisory(user_id, index) if connection.vendor == "postgresql" else _try_file(user_id, index)
-        if slot is not None:
-            return slot
+    _release_pending()
+    for attempt in range(2):
+        for index in range(limit):
+            slot = _try_advisory(user_id, index) if connection.vendor == "postgresql" else _try_file(user_id, index)
+            if slot is not None:
+                return slot
+        if attempt == 0:
+            # A response dropped without close() (an exception after the view returned it) frees its slot when it
+            # is collected (data_views._ReleasingIterator): collect once before refusing.
+            gc.collect()
+            _release_pending()
     return None
 
 
@@ -103,4 +132,4 @@ def _try_file(user_id: int, index: int) -> Slot | None:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
-    return Slot(release)
+    return Slot(release, safe_anywhere=True)

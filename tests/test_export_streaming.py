@@ -173,3 +173,12 @@ def test_on_postgresql_continuous_times_are_utc_as_in_python(monkeypatch):
     assert from_copy == from_python
     assert from_copy.count(b"\n") == 289
     assert b"\n2025-01-01T05:00:00Z," in from_copy
+
+
+def test_a_response_dropped_without_being_closed_frees_its_slot(viewer_client, limit):
+    # An exception after the view returned (a middleware, say) drops the response unclosed: its slot is not lost.
+    series = daily_series_with_values(5)
+    for _ in range(limit + 2):
+        response = viewer_client.get(_url(series))
+        assert response.status_code == 200
+        del response
