@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import gc
 import html
+import logging
+import math
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -24,6 +26,8 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 Kind = Literal["daily", "continuous"]
+
+logger = logging.getLogger(__name__)
 
 _ZERO = timedelta(0)
 
@@ -154,8 +158,11 @@ def _parse_readings(obj: Any, kind: Kind, default_series_id: str) -> list[Readin
 _ROW_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
 
 
-def _tolerant_row(feature: Any, daily: bool, default_series_id: str) -> Reading | None:
-    """One row in any shape seen so far (missing properties, offsets, numbers, qualifier strings)."""
+def _tolerant_row(feature: Any, daily: bool, default_series_id: str, non_finite: list | None = None) -> Reading | None:
+    """One row in any shape seen so far (missing properties, offsets, numbers, qualifier strings).
+
+    A value that reads as a float but is not finite ("Infinity", "NaN", "1e309") is no measurement: it is kept as
+    missing, and the row's (series, time) is added to `non_finite` for the page's warning."""
     if not isinstance(feature, dict):
         return None
     props = feature.get("properties") or feature
@@ -164,15 +171,21 @@ def _tolerant_row(feature: Any, daily: bool, default_series_id: str) -> Reading 
         t = _as_date(raw_time) if daily else _as_utc(raw_time)
     except (TypeError, ValueError):
         return None  # a row without a usable time cannot be keyed: skip it
+    series_id = props.get("time_series_id") or default_series_id
     value = props.get("value")
     if value is not None:
         try:
             value = float(value)
         except (TypeError, ValueError):
             value = None
+        else:
+            if not math.isfinite(value):
+                if non_finite is not None:
+                    non_finite.append((series_id, t, props.get("value")))
+                value = None
     lm_text = props.get("last_modified")
     return Reading(
-        props.get("time_series_id") or default_series_id,
+        series_id,
         t,
         value,
         _qualifiers(props.get("qualifier")),
@@ -187,8 +200,11 @@ _PLAIN_DECIMAL = re.compile(r"-?\d{1,15}(?:\.\d{1,15})?")
 
 
 def _number(raw: Any) -> tuple[float, str]:
-    """A present value as (float, text to write); raises ValueError or TypeError when it is not a number."""
+    """A present value as (float, text to write); raises ValueError or TypeError when it is not a finite number
+    (the row then goes through _tolerant_row, which keeps it as missing and reports it)."""
     number = float(raw)
+    if not math.isfinite(number):
+        raise ValueError(f"{raw!r} is not a finite number")
     if isinstance(raw, str) and _PLAIN_DECIMAL.fullmatch(raw):
         return number, raw
     return number, repr(number)
@@ -214,6 +230,7 @@ def _parse_features(features: list, kind: Kind, default_series_id: str) -> list[
     lm = lm_text = None
     out: list[Reading] = []
     append = out.append
+    non_finite: list[tuple] = []  # (series, time, raw value) of values kept as missing because they are not finite
     for feature in features:
         try:
             props = feature["properties"]
@@ -260,10 +277,21 @@ def _parse_features(features: list, kind: Kind, default_series_id: str) -> list[
                 )
             )
         except _ROW_ERRORS:
-            row = _tolerant_row(feature, daily, default_series_id)
+            row = _tolerant_row(feature, daily, default_series_id, non_finite)
             if row is not None:
                 append(row)
+    if non_finite:
+        _warn_non_finite(non_finite)
     return out
+
+
+def _warn_non_finite(rows: list[tuple]) -> None:
+    # One warning a page, however many rows: a hostile page of 50,000 "NaN"s must not write 50,000 log lines.
+    shown = "; ".join(f"series {series} at {when.isoformat()} ({raw!r})" for series, when, raw in rows[:5])
+    more = f"; and {len(rows) - 5} more" if len(rows) > 5 else ""
+    logger.warning(
+        "USGS sent %d non-finite value(s), stored as missing: %s%s", len(rows), shown, more, extra={"values": len(rows)}
+    )
 
 
 def parse_daily_page(obj: Any, *, default_series_id: str = "") -> list[Reading]:
@@ -375,12 +403,14 @@ STATE_POSTAL = {
 
 
 def _float_or_none(raw: Any) -> float | None:
+    """A finite number, else None: "Infinity", "NaN" or 1e309 as a coordinate or an area means nothing."""
     if raw is None or raw == "":
         return None
     try:
-        return float(raw)
+        number = float(raw)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def normalize_monitoring_location(feature: dict) -> dict:

@@ -113,17 +113,24 @@ def _failed_in_a_row(config: PullConfiguration) -> bool:
 
 
 def _auto_disable(config: PullConfiguration, run: PullRun) -> bool:
+    """Pause the configuration if it is still enabled; True when this call paused it.
+
+    One conditional UPDATE of `enabled` and its reason, not a save() of the copy this worker loaded: an operator's
+    edit made meanwhile stays, and a configuration paused (and perhaps resumed) meanwhile is left as they set it.
+    The queryset's update() syncs the beat task, as the post_save signal would."""
     if not settings.ALERT_AUTO_DISABLE or not config.enabled:
         return False
-    config.enabled = False
-    config.auto_disabled_reason = (
+    reason = (
         f"Paused automatically after {settings.ALERT_CONSECUTIVE_FAILURES} failed runs in a row "
         f"(last: run #{run.pk} on {timezone.localtime(run.finished_at or timezone.now()):%Y-%m-%d %H:%M}). "
         "Fix the cause, then enable it again."
     )[:255]
-    # A normal save(): the post_save signal disables the beat task too.
-    config.save()
-    return True
+    paused = PullConfiguration.objects.filter(pk=config.pk, enabled=True).update(
+        enabled=False, auto_disabled_reason=reason, updated_at=timezone.now()
+    )
+    if paused:
+        config.enabled, config.auto_disabled_reason = False, reason
+    return bool(paused)
 
 
 def _run_subject(run: PullRun) -> str:
@@ -210,7 +217,11 @@ def _stale_body(station: StaleStation) -> str:
 
 
 def _open(key: str, kind: str, subject: str, body: Callable[[], str], **links) -> bool:
-    """Turn the condition on; email only if it was off. Returns True when an email was due."""
+    """Turn the condition on; email only if it was off. Returns True when an email was due.
+
+    The email is not sent here, inside the caller's task and transaction: monitoring.tasks.send_alert_email sends
+    it, with retries, once the caller's transaction commits (so a rolled-back run alerts nobody, and a slow mail
+    server holds up no station)."""
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -224,24 +235,34 @@ def _open(key: str, kind: str, subject: str, body: Callable[[], str], **links) -
     except IntegrityError:
         # Another process opened the same condition a moment ago: it sends the email.
         return False
-    try:
-        _send(subject, body())
-    except Exception:
-        # Re-arm so the next occurrence tries again rather than the alert being silently lost.
-        AlertState.objects.filter(pk=state.pk).update(active=False)
-        logger.exception("Could not send the alert %r", subject)
-        return False
-    AlertState.objects.filter(pk=state.pk).update(notified_at=timezone.now())
+    if not settings.ALERT_EMAILS:
+        logger.warning("Alert not emailed (ALERT_EMAILS is empty): %s", subject)
+        return True
+    text = body()
+    transaction.on_commit(lambda: _enqueue(state.pk, subject, text))
     return True
+
+
+def _enqueue(state_id: int, subject: str, body: str) -> None:
+    from .tasks import send_alert_email  # the task module imports this one
+
+    try:
+        send_alert_email.delay(state_id, subject, body)
+    except Exception:  # noqa: BLE001 - a broker outage must not fail the run that raised the alert
+        give_up(state_id, subject)
+
+
+def deliver(state_id: int, subject: str, body: str) -> None:
+    """Send an alert email now (the send_alert_email task); raises when the mail server fails, so it is retried."""
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, list(settings.ALERT_EMAILS))
+    AlertState.objects.filter(pk=state_id).update(notified_at=timezone.now())
+
+
+def give_up(state_id: int, subject: str) -> None:
+    """The email could not be sent: re-arm the alert so the next occurrence tries again, instead of it being lost."""
+    AlertState.objects.filter(pk=state_id).update(active=False)
+    logger.exception("Could not send the alert %r", subject)
 
 
 def _clear(key: str) -> int:
     return AlertState.objects.filter(key=key, active=True).update(active=False, cleared_at=timezone.now())
-
-
-def _send(subject: str, body: str) -> None:
-    recipients = list(settings.ALERT_EMAILS)
-    if not recipients:
-        logger.warning("Alert not emailed (ALERT_EMAILS is empty): %s", subject)
-        return
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)

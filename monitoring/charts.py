@@ -20,6 +20,10 @@ from django.utils.html import escape
 APPROVED_STYLE = 'stroke="#1f6feb" stroke-width="1.5"'
 PROVISIONAL_STYLE = 'stroke="#d9480f" stroke-width="1.5" stroke-dasharray="5 3"'
 UNIT_LABELS = {"ft^3/s": "ft³/s", "ft3/s": "ft³/s", "m^3/s": "m³/s"}
+# The largest magnitude drawn. Any stored value beyond it (inf, -inf, 1.79e308) or not a number at all (NaN) is
+# drawn as a gap, like a missing value: no river comes near it, and below it the axis arithmetic cannot overflow.
+MAX_DRAWN = 1e300
+MAX_TICKS = 20
 
 
 @dataclass
@@ -67,6 +71,9 @@ def hydrograph(
     plot_w, plot_h = width - left - right, height - top - bottom
     span = max(end - start, 1.0)
     known = [v for _, v, _ in rows if v is not None]
+    if not all(-MAX_DRAWN <= v <= MAX_DRAWN for v in known):  # False for NaN too
+        rows = [(t, v if v is not None and -MAX_DRAWN <= v <= MAX_DRAWN else None, p) for t, v, p in rows]
+        known = [v for _, v, _ in rows if v is not None]
     ymin, ymax = _y_range(known)
     xscale, yscale = plot_w / span, plot_h / (ymax - ymin)
 
@@ -110,7 +117,11 @@ def _y_range(values: Sequence[float]) -> tuple[float, float]:
     low, high = min(values), max(values)
     if low >= 0 and low < 0.25 * high:
         low = 0.0  # discharge: show the zero line when the data come near it
-    pad = (high - low) * 0.05 or max(abs(high) * 0.05, 1.0)
+    span = high - low
+    # A flat line, or differences far below anything a discharge means (0 and 2e-308, 1e16 and 1e16 + 2), gets an
+    # axis around its level, so the scale (pixels per unit) can neither overflow nor fall below float spacing.
+    flat = span <= 1e-9 * max(abs(low), abs(high), 1.0)
+    pad = max(abs(high) * 0.05, 1.0) if flat else span * 0.05
     return (low - pad if low != 0 else 0.0), high + pad
 
 
@@ -167,6 +178,12 @@ def _segments(rows, start, xscale, x0, y0, ymin, yscale, gap) -> list[Segment]:
     return segments
 
 
+def _tick_label(tick: float, step: float) -> str:
+    if abs(tick) >= 1e15:
+        return f"{tick:.4g}"  # beyond any discharge: a short label rather than a row of digits
+    return f"{tick:,.0f}" if step >= 1 else f"{tick:,.{max(0, -math.floor(math.log10(step)))}f}"
+
+
 def _nice_step(raw: float) -> float:
     magnitude = 10 ** math.floor(math.log10(raw))
     for factor in (1, 2, 2.5, 5, 10):
@@ -178,13 +195,17 @@ def _nice_step(raw: float) -> float:
 def _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit) -> list[str]:
     step = _nice_step((ymax - ymin) / 5)
     parts = []
-    tick = math.ceil(ymin / step) * step
-    while tick <= ymax + 1e-9:
+    # Ticks by index, not by adding the step: where the step is below the spacing of floats at this magnitude
+    # (1e16 and 1e16 + 2, step 0.5), `tick += step` would never move.
+    first = math.ceil(ymin / step)
+    last = min(math.floor(ymax / step + 1e-9), first + MAX_TICKS)
+    for n in range(first, last + 1):
+        tick = n * step
         y = top + plot_h - (tick - ymin) * yscale
-        label = f"{tick:,.0f}" if step >= 1 else f"{tick:,.{max(0, -math.floor(math.log10(step)))}f}"
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#495057">{label}</text>')
-        tick += step
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#495057">{_tick_label(tick, step)}</text>'
+        )
     mid = top + plot_h / 2
     parts.append(
         f'<text x="14" y="{mid:.0f}" transform="rotate(-90 14 {mid:.0f})" text-anchor="middle" '

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -18,31 +19,16 @@ from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 from streamflow.htmx import wants_fragment
 
-from . import charts
-from .export import chart_data, csv_lines, data_extent
+from . import charts, export_limits
+from .export import chart_data, csv_chunks, data_extent
 from .stats import configuration_statistics as compute_statistics
 
 DEFAULT_WINDOW = {TimeSeries.Kind.DAILY: dt.timedelta(days=365), TimeSeries.Kind.CONTINUOUS: dt.timedelta(days=30)}
+EXPORT_RETRY_AFTER = 30  # seconds: a hint only; the page says to wait for a running export to finish
 CHART_WIDTH = 1000  # SVG user units: one point pair per unit column at most
-# USGS site time zone codes; MST without daylight saving time is Arizona.
-STATION_ZONES = {
-    "EST": "America/New_York",
-    "CST": "America/Chicago",
-    "MST": "America/Denver",
-    "PST": "America/Los_Angeles",
-    "AKST": "America/Anchorage",
-    "HST": "Pacific/Honolulu",
-    "AST": "America/Puerto_Rico",
-}
-
-
 def station_zone(location: MonitoringLocation) -> ZoneInfo | None:
-    """The IANA zone of a station from its USGS time zone code, or None where unknown (times stay in UTC)."""
-    code = (location.tz_abbreviation or "").strip().upper()
-    if code == "MST" and location.uses_dst is False:
-        return ZoneInfo("America/Phoenix")
-    name = STATION_ZONES.get(code)
-    return ZoneInfo(name) if name else None
+    """The IANA zone of a station (stations.MonitoringLocation.zone), or None where unknown (times stay in UTC)."""
+    return location.zone
 
 
 def plausible_date(value: dt.date) -> None:
@@ -166,9 +152,40 @@ def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpR
     tz = (None if daily else station_zone(location)) or dt.UTC
     suffix = "" if daily else "_times_utc"
     name = f"{location.monitoring_location_id}_{series.kind}_{start or 'first'}_{end or 'last'}{suffix}.csv"
-    response = StreamingHttpResponse(csv_lines(series, start, end, tz), content_type="text/csv; charset=utf-8")
+    # A web worker thread per running export: each user gets a few at once, across all web processes.
+    limit = export_limits.exports_per_user()
+    slot = export_limits.acquire(request.user.pk, limit)
+    if slot is None:
+        response = render(request, "monitoring/export_busy.html", {"location": location, "limit": limit}, status=429)
+        response["Retry-After"] = str(EXPORT_RETRY_AFTER)
+        return response
+    content = _ReleasingIterator(csv_chunks(series, start, end, tz), slot)
+    response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+class _ReleasingIterator:
+    """The export's chunks; close() (called by the server when the response is done, read or not) frees the slot.
+    A generator's finally would not run for a response that was never iterated."""
+
+    def __init__(self, chunks, slot: export_limits.Slot) -> None:
+        self._chunks, self._slot = chunks, slot
+        # Also when dropped without close(): a slot must never outlive its response.
+        self._finalizer = weakref.finalize(self, slot.release_soon)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        self._finalizer.detach()
+        try:
+            self._chunks.close()
+        finally:
+            self._slot.release()
 
 
 @require_GET

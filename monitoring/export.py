@@ -15,6 +15,8 @@ from django.db.models.expressions import RawSQL
 from acquisition.models import ApprovalStatus, ContinuousValue, DailyValue
 from stations.models import TimeSeries
 
+from .charts import MAX_DRAWN
+
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 CSV_CHUNK_ROWS = 2000
 
@@ -67,42 +69,132 @@ class _Echo:
 
 
 def format_value(value: float | None) -> str:
-    # repr() is the shortest text that reads back as exactly the same float.
-    return "" if value is None else repr(value)
+    """The shortest text that reads back as exactly the same float, written as PostgreSQL writes a float8 (so the
+    COPY export and this one agree byte for byte): 100, not 100.0; 1.5e+15 from 1e15 on. A non-finite value
+    stored anyway (before the parser refused them, or by hand) is no measurement: an empty cell, as a missing one."""
+    if value is None or not math.isfinite(value):
+        return ""
+    text = repr(value)
+    if text.endswith(".0"):
+        text = text[:-2]
+        digits = text.lstrip("-")
+        if len(digits) == 16:  # 1e15 <= |value| < 1e16: repr has no exponent yet, PostgreSQL has one
+            significant = digits.rstrip("0")
+            mantissa = significant[0] + (f".{significant[1:]}" if len(significant) > 1 else "")
+            text = f"{text[: len(text) - len(digits)]}{mantissa}e+15"
+    return text
+
+
+# OWASP's list of first characters a spreadsheet reads as the start of a formula (= + - @ tab CR), and LF.
+DANGEROUS_FIRST = frozenset("=+-@\t\r\n")
+
+
+def csv_text(text: str) -> str:
+    """A text cell that no spreadsheet opens as a formula: one starting with = + - @ tab CR or LF gets a leading
+    single quote (OWASP, CSV injection). Only for text: numbers are written by format_value, a negative one as is."""
+    return "'" + text if text and text[0] in DANGEROUS_FIRST else text
+
+
+def csv_header(series: TimeSeries) -> str:
+    time_column = "date" if series.kind == TimeSeries.Kind.DAILY else "time_utc"
+    return f"{time_column},value,unit_usgs,approval_status,qualifiers,last_modified_utc\n"
+
+
+def csv_chunks(
+    series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo = dt.UTC
+) -> Iterator[bytes]:
+    """The CSV export in chunks of bytes: PostgreSQL's own COPY ... TO STDOUT there, rows formatted here elsewhere;
+    the same bytes either way. Memory stays flat for any range. Times are always UTC (the column says so); `tz`
+    only says whose calendar days `start` and `end` are."""
+    yield csv_header(series).encode()
+    if _copy_supported():
+        yield from _copy_rows(series, start, end, tz)
+    else:
+        for text in csv_lines(series, start, end, tz):
+            yield text.encode()
+
+
+def _copy_supported() -> bool:
+    return connection.vendor == "postgresql"
 
 
 def csv_lines(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo = dt.UTC) -> Iterator[str]:
-    """The CSV in chunks of rows, read from the database in chunks: memory stays flat for any range. Times are
-    always UTC (the column says so); `tz` only says whose calendar days `start` and `end` are."""
-    writer = csv.writer(_Echo(), lineterminator="\n")
+    """The rows of the CSV (no header), formatted in Python, CSV_CHUNK_ROWS rows a chunk, read in chunks."""
+    # The writer quotes a cell holding any character of its line terminator: "\r\n" makes it quote a bare CR too
+    # (with "\n" it did not, and a spreadsheet started a new row there); each line then ends "\n", as COPY's do.
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
     daily = series.kind == TimeSeries.Kind.DAILY
     field = "date" if daily else "time"
-    yield writer.writerow(
-        [field if daily else "time_utc", "value", "unit_usgs", "approval_status", "qualifiers", "last_modified_utc"]
-    )
     rows = values_in_range(series, start, end, tz).values_list(
         field, "value", "approval_status", "qualifiers", "last_modified"
     )
     chunk = []
-    unit = series.unit
+    unit = csv_text(series.unit)  # text from USGS, like the status and qualifiers
     for when, value, status, qualifiers, modified in rows.iterator(chunk_size=CSV_CHUNK_ROWS):
-        chunk.append(
-            writer.writerow(
-                [
-                    when.isoformat() if daily else when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    format_value(value),
-                    unit,
-                    status or "",
-                    " ".join(qualifiers or []),
-                    modified.astimezone(dt.UTC).isoformat() if modified else "",
-                ]
-            )
+        line = writer.writerow(
+            [
+                when.isoformat() if daily else when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                format_value(value),
+                unit,
+                csv_text(status or ""),
+                csv_text(" ".join(qualifiers or [])),
+                modified.astimezone(dt.UTC).isoformat() if modified else "",
+            ]
         )
+        chunk.append(line[:-2] + "\n")
         if len(chunk) >= CSV_CHUNK_ROWS:
             yield "".join(chunk)
             chunk = []
     if chunk:
         yield "".join(chunk)
+
+
+def _neutralised(expression: str) -> str:
+    """SQL of csv_text() over a text expression; NULL for an empty one (COPY writes NULL as an empty cell)."""
+    return (
+        f"NULLIF(CASE WHEN left({expression}, 1) IN ('=', '+', '-', '@', chr(9), chr(10), chr(13)) "
+        f"THEN '''' || {expression} ELSE {expression} END, '')"
+    )
+
+
+def _copy_rows(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo) -> Iterator[bytes]:
+    """COPY (SELECT ...) TO STDOUT: PostgreSQL formats every cell as csv_lines() does and streams the result."""
+    daily = series.kind == TimeSeries.Kind.DAILY
+    field = "date" if daily else "time"
+    inner = (
+        values_in_range(series, start, end, tz)
+        .order_by()
+        .values_list(field, "value", "approval_status", "qualifiers", "last_modified")
+    )
+    inner_sql, inner_params = inner.query.sql_with_params()
+    if daily:
+        when = "to_char(v.date, 'YYYY-MM-DD')"
+    else:
+        when = """to_char(v.time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+    modified = "(v.last_modified AT TIME ZONE 'UTC')"
+    qualifiers = (
+        "CASE WHEN jsonb_typeof(v.qualifiers) = 'array' "
+        "THEN array_to_string(ARRAY(SELECT jsonb_array_elements_text(v.qualifiers)), ' ') ELSE '' END"
+    )
+    sql = f"""
+        COPY (
+            SELECT {when},
+                CASE WHEN v.value IN ('Infinity'::float8, '-Infinity'::float8, 'NaN'::float8) THEN NULL
+                     ELSE v.value END,
+                NULLIF(%s::text, ''),
+                {_neutralised("coalesce(v.approval_status, '')")},
+                {_neutralised(qualifiers)},
+                to_char({modified}, 'YYYY-MM-DD"T"HH24:MI:SS')
+                    || CASE WHEN extract(microseconds FROM {modified})::int %% 1000000 <> 0
+                            THEN to_char({modified}, '.US') ELSE '' END
+                    || '+00:00'
+            FROM ({inner_sql}) v
+            ORDER BY v.{field}
+        ) TO STDOUT WITH (FORMAT csv)
+    """  # noqa: S608 - the inner query is the ORM's; values are parameters
+    with connection.cursor() as cursor, cursor.cursor.copy(sql, [csv_text(series.unit), *inner_params]) as copy:
+        for block in copy:
+            yield bytes(block)
 
 
 # --- Chart data: exact rows for short ranges, min/max per pixel column from the database for long ones ----------
@@ -151,12 +243,17 @@ def _bucketed(
     inner = (
         values_in_range(series, start, end, tz)
         .order_by()
-        .annotate(t=RawSQL(epoch, []), p=RawSQL("approval_status = %s", [ApprovalStatus.PROVISIONAL]))
-        .values_list("t", "value", "p")
+        .annotate(
+            t=RawSQL(epoch, []),
+            p=RawSQL("approval_status = %s", [ApprovalStatus.PROVISIONAL]),
+            # Only drawable values reach MIN/MAX: an inf or NaN stored anyway counts as a missing value.
+            v=RawSQL("CASE WHEN value BETWEEN %s AND %s THEN value END", [-MAX_DRAWN, MAX_DRAWN]),
+        )
+        .values_list("t", "v", "p")
     )
     inner_sql, inner_params = inner.query.sql_with_params()
     sql = f"""
-        SELECT CAST((t - %s) * %s AS INTEGER) AS b, p, MIN(t), MAX(t), MIN(value), MAX(value), COUNT(*), COUNT(value)
+        SELECT CAST((t - %s) * %s AS INTEGER) AS b, p, MIN(t), MAX(t), MIN(v), MAX(v), COUNT(*), COUNT(v)
         FROM ({inner_sql}) v GROUP BY b, p ORDER BY b, MIN(t)
     """  # noqa: S608 - the inner query is the ORM's, values are parameters
     with connection.cursor() as cursor:

@@ -1,11 +1,30 @@
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from . import alerts
+
+logger = logging.getLogger(__name__)
+
+ALERT_EMAIL_RETRIES = 5  # about 15 minutes of backoff (30 s, 60 s, … capped at 10 min) before the alert re-arms
 
 
 @shared_task(name="monitoring.tasks.check_stale_stations", ignore_result=True)
 def check_stale_stations() -> dict[str, int]:
     """Every 30 minutes (CELERY_BEAT_SCHEDULE): alert on newly silent gages, clear the recovered ones."""
     return alerts.check_stale_stations()
+
+
+@shared_task(name="monitoring.tasks.send_alert_email", bind=True, max_retries=ALERT_EMAIL_RETRIES, ignore_result=True)
+def send_alert_email(self, state_id: int, subject: str, body: str) -> None:
+    """One alert email, sent on its own (queued by alerts._open after its transaction commits), retried with
+    backoff while the mail server fails; after the last try the alert re-arms, so the next occurrence emails."""
+    try:
+        alerts.deliver(state_id, subject, body)
+    except Exception as exc:
+        if self.request.retries < self.max_retries:
+            logger.warning("Alert email %r failed (%s); retrying", subject, exc)
+            raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc
+        alerts.give_up(state_id, subject)

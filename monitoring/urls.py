@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
+import stations.converters  # noqa: F401  (registers <location_id:>)
+
 from . import data_views, views
 
 app_name = "monitoring"
@@ -17,9 +19,11 @@ urlpatterns = [
         data_views.configuration_statistics,
         name="configuration_statistics",
     ),
-    path("monitoring/stations/<str:monitoring_location_id>/data/", data_views.station_data, name="station_data"),
     path(
-        "monitoring/stations/<str:monitoring_location_id>/data.csv",
+        "monitoring/stations/<location_id:monitoring_location_id>/data/", data_views.station_data, name="station_data"
+    ),
+    path(
+        "monitoring/stations/<location_id:monitoring_location_id>/data.csv",
         data_views.station_data_csv,
         name="station_data_csv",
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import transaction
 from django.utils import timezone
 
 from acquisition.models import PullRun
@@ -36,11 +37,24 @@ def enqueue_run(
     try:
         run_configuration.delay(configuration_id, trigger=trigger, triggered_by=triggered_by, run_id=run.pk)
     except Exception:
-        PullRun.objects.filter(pk=run.pk, status=PullRun.Status.QUEUED).update(
+        _never_started(run)
+        raise
+    return run
+
+
+def _never_started(run: PullRun) -> None:
+    """Close a run the queue never took, with its stations, in one transaction: never a failed run whose stations
+    still say pending (nor the reverse)."""
+    with transaction.atomic():
+        closed = PullRun.objects.filter(pk=run.pk, status=PullRun.Status.QUEUED).update(
             status=PullRun.Status.FAILED,
             finished_at=timezone.now(),
             message="The task queue was not reachable, so this run never started. Check /health/ and run it again.",
         )
-        run.stations.update(status="failed", error="The run never started: the task queue was not reachable.")
-        raise
-    return run
+        if closed:
+            run.stations.update(status="failed", error="The run never started: the task queue was not reachable.")
+
+
+def active_run(configuration) -> PullRun | None:
+    """The configuration's queued or running run, if any (the "already running" answer of Run now)."""
+    return PullRun.objects.active().filter(configuration=configuration).first()

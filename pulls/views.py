@@ -13,7 +13,6 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from monitoring.models import PullRun
 from stations import basket
 from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
@@ -271,14 +270,14 @@ def configuration_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(safe_next_url(request, reverse("pulls:list")))
 
 
-def already_running(request: HttpRequest, config: PullConfiguration) -> PullRun | None:
+def already_running(request: HttpRequest, config: PullConfiguration):
     """The configuration's active run, told to the user with a link to it; None when none is active.
 
     Checked before asking for a run, so a click while one runs records nothing (a Skipped row per click is noise
     in the history). queue_run's database-enforced skip stays the fallback for two clicks that race past this.
     Scheduled triggers do not come through here and still record their skips.
     """
-    active = PullRun.objects.active().filter(configuration=config).first()
+    active = runs.active_run(config)
     if active is not None:
         messages.info(
             request,
@@ -292,7 +291,7 @@ def already_running(request: HttpRequest, config: PullConfiguration) -> PullRun 
     return active
 
 
-def _skipped_in_a_race(request: HttpRequest, run: PullRun, config: PullConfiguration) -> None:
+def _skipped_in_a_race(request: HttpRequest, run, config: PullConfiguration) -> None:
     """Two requests passed already_running() at once and the database refused the second: say where the other is."""
     if already_running(request, config) is None:
         messages.warning(request, f"Not started: {run.message}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.http import Http404
 from django.urls import reverse
@@ -13,6 +14,22 @@ from .names import search_name
 # "AGENCY-NUMBER": USGS-01646500, MD007-…; anything else cannot name a location (and never reaches the database,
 # where e.g. a NUL byte would be an error rather than "not found").
 MONITORING_LOCATION_ID = re.compile(r"[A-Za-z0-9]{1,20}-[A-Za-z0-9]{1,40}")
+
+# What may be stored (issue 12, item 3): an agency of 1-10 letters or digits, one hyphen, a site number of digits.
+# Every importer and the admin apply it; ids land in URLs, file names and log lines.
+AGENCY_CODE = r"[A-Za-z0-9]{1,10}"
+SITE_NUMBER = r"[0-9]{1,20}"
+validate_agency_code = RegexValidator(
+    rf"\A{AGENCY_CODE}\Z", "An agency code is 1 to 10 letters or digits, e.g. USGS.", code="invalid_agency"
+)
+validate_site_number = RegexValidator(
+    rf"\A{SITE_NUMBER}\Z", "A site number is digits only, e.g. 01646500.", code="invalid_site_number"
+)
+validate_monitoring_location_id = RegexValidator(
+    rf"\A{AGENCY_CODE}-{SITE_NUMBER}\Z",
+    "A monitoring location id is AGENCY-NUMBER: 1 to 10 letters or digits, a hyphen, digits (e.g. USGS-01646500).",
+    code="invalid_location_id",
+)
 
 
 class MonitoringLocationQuerySet(models.QuerySet):
@@ -83,9 +100,13 @@ STATION_ZONES = {
 class MonitoringLocation(models.Model):
     """A USGS monitoring location (stream gage)."""
 
-    monitoring_location_id = models.CharField(max_length=40, unique=True, help_text='e.g. "USGS-01646500"')
-    agency_code = models.CharField(max_length=10, default="USGS")
-    site_number = models.CharField(max_length=20, help_text="Kept as text: leading zeros matter.")
+    monitoring_location_id = models.CharField(
+        max_length=40, unique=True, help_text='e.g. "USGS-01646500"', validators=[validate_monitoring_location_id]
+    )
+    agency_code = models.CharField(max_length=10, default="USGS", validators=[validate_agency_code])
+    site_number = models.CharField(
+        max_length=20, help_text="Kept as text: leading zeros matter.", validators=[validate_site_number]
+    )
     name = models.CharField(max_length=255)
     # The name as search reads it (stations.names.search_name): kept in step with `name` by save() and by the
     # bulk writers (stations.upserts), which bypass save().

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import converters, views  # noqa: F401  (converters registers <location_id:>)
 
 app_name = "stations"
 
@@ -13,5 +13,5 @@ urlpatterns = [
     path("basket/add-all/", views.basket_add_all, name="basket-add-all"),
     path("basket/remove/", views.basket_remove, name="basket-remove"),
     path("basket/clear/", views.basket_clear, name="basket-clear"),
-    path("<str:monitoring_location_id>/", views.detail, name="detail"),
+    path("<location_id:monitoring_location_id>/", views.detail, name="detail"),
 ]

@@ -405,3 +405,105 @@ def test_an_endless_error_message_is_stored_cut_to_its_bound(write, world):
     assert len(progress.last_error) == StationProgress._meta.get_field("last_error").max_length
     assert progress.last_error.startswith("USGS answered HTTP 500: zzz")
     assert progress.last_error.endswith("…")
+
+
+# --- Hostile data that got in (issue 12: items 3, 4, 8, 10) ---------------------------------------------------------
+
+stored_text = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(location_id=st.one_of(st.sampled_from(["USGS-01/../x", 'USGS-"<b>', "..", "%2F", "a/b/c", " "]), stored_text))
+def test_a_malformed_stored_station_id_never_takes_a_page_down(location_id):
+    from django.db import transaction
+
+    from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, UserFactory
+
+    with transaction.atomic():
+        user = UserFactory(username="fuzz-viewer", is_superuser=True)
+        location = MonitoringLocationFactory(monitoring_location_id=location_id[:40], site_number="1")
+        config = PullConfigurationFactory(name="Fuzzed")
+        config.memberships.create(location=location)
+        client = Client()
+        client.force_login(user)
+        for url in (reverse("monitoring:dashboard"), config.get_absolute_url(), reverse("stations:search")):
+            assert client.get(url).status_code == 200, (url, location_id)
+        for name in ("stations:detail", "monitoring:station_data", "monitoring:station_data_csv"):
+            assert client.get(reverse(name, args=[location.monitoring_location_id])).status_code < 500
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(
+    values=st.lists(st.one_of(st.none(), st.floats()), min_size=1, max_size=8),
+    qualifier=st.one_of(st.sampled_from(['=HYPERLINK("http://x")', "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"]), st.text()),
+)
+def test_any_stored_value_or_qualifier_never_breaks_the_data_page_or_the_csv(values, qualifier):
+    import csv
+    import datetime as dt
+    import io
+
+    from django.db import transaction
+
+    from acquisition.models import DailyValue
+    from monitoring.export import DANGEROUS_FIRST
+    from tests.factories import TimeSeriesFactory, UserFactory
+
+    with transaction.atomic():
+        user = UserFactory(username="fuzz-viewer", is_superuser=True)
+        series = TimeSeriesFactory(kind="daily")
+        DailyValue.objects.bulk_create(
+            DailyValue(series=series, date=dt.date(2026, 1, 1) + dt.timedelta(days=i), value=v, qualifiers=[qualifier])
+            for i, v in enumerate(values)
+        )
+        client = Client()
+        client.force_login(user)
+        location_id = series.location.monitoring_location_id
+        assert client.get(reverse("monitoring:station_data", args=[location_id])).status_code == 200
+        response = client.get(reverse("monitoring:station_data_csv", args=[location_id]))
+        assert response.status_code == 200
+        text = b"".join(response.streaming_content).decode()
+        rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+        assert len(rows) == len(values)
+        for row in rows:
+            assert row[1].lower() not in ("inf", "-inf", "nan", "infinity", "-infinity")
+            assert not row[4] or row[4][0] not in DANGEROUS_FIRST
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(cell=st.one_of(st.sampled_from(HOSTILE), st.text(max_size=300)), position=st.integers(0, 2))
+def test_a_hostile_cell_in_an_import_file_is_a_rejected_row_or_a_refused_file_never_half_written(cell, position):
+    import csv
+    import tempfile
+    from io import StringIO
+    from pathlib import Path
+
+    from django.core.management import CommandError, call_command
+    from django.db import transaction
+
+    from stations.models import MonitoringLocation
+
+    rows = [
+        ["USGS-01646500", "POTOMAC", "MD"],
+        ["USGS-01594440", "PATUXENT", "MD"],
+        ["USGS-01491000", "CHOPTANK", "MD"],
+    ]
+    rows[position][1] = cell
+    with tempfile.TemporaryDirectory() as directory, transaction.atomic():
+        path = Path(directory) / "sites.csv"
+        with path.open("w", newline="", encoding="utf-8", errors="surrogatepass") as f:
+            writer = csv.writer(f)
+            writer.writerow(["monitoring_location_id", "name", "state"])
+            writer.writerows(rows)
+        try:
+            call_command("import_stations", "--file", str(path), stdout=StringIO())
+        except CommandError as exc:
+            assert "Nothing was imported" in str(exc)
+            assert MonitoringLocation.objects.count() == 0
+        else:
+            assert MonitoringLocation.objects.count() in (2, 3)
+        transaction.set_rollback(True)

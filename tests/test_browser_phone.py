@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring.models import PullLogEntry, PullRun
+from acquisition.models import PullLogEntry, PullRun
 from tests.conftest import log_in
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory, PullRunStationFactory
 from tests.monitoring_factories import daily_series_with_values

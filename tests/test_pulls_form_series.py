@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring.models import PullRun
+from acquisition.models import PullRun
 from pulls.models import PullConfiguration
 from stations.models import TimeSeries
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory, TimeSeriesFactory

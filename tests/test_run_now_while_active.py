@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from acquisition.models import PullRun
 from acquisition.runs import queue_run
-from monitoring.models import PullRun
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory
 
 pytestmark = pytest.mark.django_db

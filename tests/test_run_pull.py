@@ -97,7 +97,7 @@ def test_it_refuses_while_the_configuration_is_already_running(fake_usgs):
 
 
 def test_a_partial_runs_banner_says_the_log_has_the_urls_and_the_log_names_them(fake_usgs, settings):
-    from monitoring.models import PullLogEntry
+    from acquisition.models import PullLogEntry
 
     settings.ACQUISITION_BATCH_SERIES = 1  # each station a batch of its own: one fails, the other stores
     config = make_configuration(fake_usgs, SITES)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from monitoring.models import PullRun
+from acquisition.models import PullRun
 from tests.conftest import PASSWORD
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory, UserFactory
 from tests.monitoring_factories import continuous_series_with_values

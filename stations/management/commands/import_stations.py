@@ -7,9 +7,10 @@ from collections import Counter
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, transaction
 
 from stations import states
-from stations.importers import ImportFileError, Rejection, RowError, read_location_file, row_from_api
+from stations.importers import ImportFileError, LocationFile, Rejection, RowError, reason_kind, row_from_api
 from stations.upserts import UpsertCounts, upsert_locations, upsert_series
 
 BBOX_RE = re.compile(r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$")
@@ -49,38 +50,55 @@ class Command(BaseCommand):
             raise CommandError("Say what to import: --file PATH, or --state / --huc / --bbox for the USGS API.")
 
     # --- reporting -------------------------------------------------------------------------------------------
-    def report(self, counts: UpsertCounts, rejected: list[Rejection], what: str = "locations") -> None:
+    def report(
+        self,
+        counts: UpsertCounts,
+        rejected: list[Rejection],
+        what: str = "locations",
+        total: int | None = None,
+        reasons: Counter | None = None,
+    ) -> None:
+        """`rejected` may be the first few of `total` rejections, counted by kind in `reasons`."""
+        total = len(rejected) if total is None else total
         self.stdout.write(
             self.style.SUCCESS(
                 f"{what}: {counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged, "
-                f"{len(rejected)} rejected"
+                f"{total} rejected"
             )
         )
         for rejection in rejected[:SHOW_REJECTED]:
             self.stdout.write(self.style.WARNING(f"  rejected {rejection}"))
-        if len(rejected) > SHOW_REJECTED:
-            reasons = Counter(r.reason.split("'")[0] for r in rejected)
-            self.stdout.write(
-                self.style.WARNING(f"  … and {len(rejected) - SHOW_REJECTED} more; all rejections by reason:")
-            )
+        if total > SHOW_REJECTED:
+            reasons = reasons if reasons is not None else Counter(reason_kind(r) for r in rejected)
+            self.stdout.write(self.style.WARNING(f"  … and {total - SHOW_REJECTED} more; all rejections by reason:"))
             for reason, n in reasons.most_common():
-                self.stdout.write(self.style.WARNING(f"    {n} × {reason.strip()}"))
+                self.stdout.write(self.style.WARNING(f"    {n} × {reason}"))
 
     # --- file ------------------------------------------------------------------------------------------------
     def import_file(self, path: str) -> None:
+        # A validation pass over the whole file first, then the rows again, written in one transaction: a malformed
+        # file, or any failure while writing, leaves the catalog as it was (README: refused before anything is
+        # written). Both passes stream the file.
+        source = LocationFile(path)
         try:
-            parsed = read_location_file(path)
+            checked = source.check()
         except ImportFileError as exc:
             raise CommandError(f"{exc} Nothing was imported.") from None
-        self.stdout.write(f"Read {path} ({parsed.format}): {len(parsed.rows)} rows to import.")
+        self.stdout.write(f"Read {path} ({checked.format}): {checked.rows} rows to import.")
         step = self.progress_every
 
         def progress(counts: UpsertCounts) -> None:
-            if len(parsed.rows) > step:
-                self.stdout.write(f"  … {counts.total} / {len(parsed.rows)}")
+            if checked.rows > step:
+                self.stdout.write(f"  … {counts.total} / {checked.rows}")
 
-        counts = upsert_locations((row for _, row in parsed.rows), batch_size=step, progress=progress)
-        self.report(counts, parsed.rejected)
+        try:
+            with transaction.atomic():
+                counts = upsert_locations(source.rows(), batch_size=step, progress=progress)
+        except ImportFileError as exc:
+            raise CommandError(f"{exc} Nothing was imported.") from None
+        except DatabaseError as exc:
+            raise CommandError(f"The database refused a write ({exc}). Nothing was imported.") from exc
+        self.report(counts, checked.rejected, total=checked.rejected_total, reasons=checked.reasons)
 
     # --- USGS API --------------------------------------------------------------------------------------------
     def import_api(self, options: dict) -> None:

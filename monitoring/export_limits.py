@@ -1,0 +1,135 @@
+"""How many CSV exports one user may stream at once, counted across every web process.
+
+A slot is a lock that its holder's process keeps while the export streams and that the operating system or the
+database drops if the process dies, so a crashed worker never leaks one: a PostgreSQL advisory lock (on the
+request's connection; all web processes and hosts share the database) or, on SQLite, an flock() on a file under
+var/ (all web processes of one host). EXPORTS_PER_USER says how many (default 2).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gc
+import os
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+DEFAULT_EXPORTS_PER_USER = 2
+ADVISORY_NAMESPACE = 0x5F_E7  # the first key of our advisory locks: exports
+# Advisory locks are re-entrant within one database session: keys this process holds are skipped, so two exports
+# that happen to share a connection (one thread serving both, a test) still count as two.
+_held_here: set[int] = set()
+_held_lock = threading.RLock()
+# Slots whose response was dropped without close(), released at the next acquire(): a finalizer may run at any
+# allocation, in any thread, even while this thread's connection is mid-query, so it must not run SQL itself.
+_pending: list[Slot] = []
+_pending_lock = threading.Lock()
+
+
+def exports_per_user() -> int:
+    return max(1, int(getattr(settings, "EXPORTS_PER_USER", DEFAULT_EXPORTS_PER_USER)))
+
+
+class Slot:
+    """One held export slot; release() is idempotent (called when the response closes)."""
+
+    def __init__(self, release, *, safe_anywhere: bool = False) -> None:
+        self._release = release
+        self._safe_anywhere = safe_anywhere  # True: releasing is a system call, fine from any thread at any moment
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+    def release_soon(self) -> None:
+        """For a finalizer: release now if that is safe anywhere, else at this process's next acquire()."""
+        if self._safe_anywhere:
+            self.release()
+        else:
+            with _pending_lock:
+                _pending.append(self)
+
+
+def _release_pending() -> None:
+    with _pending_lock:
+        slots = _pending[:]
+        _pending.clear()
+    for slot in slots:
+        slot.release()
+
+
+def acquire(user_id: int, limit: int | None = None) -> Slot | None:
+    """A free slot of this user's `limit`, or None when all are held (the caller answers 429)."""
+    limit = exports_per_user() if limit is None else limit
+    _release_pending()
+    for attempt in range(2):
+        for index in range(limit):
+            slot = _try_advisory(user_id, index) if connection.vendor == "postgresql" else _try_file(user_id, index)
+            if slot is not None:
+                return slot
+        if attempt == 0:
+            # A response dropped without close() (an exception after the view returned it) frees its slot when it
+            # is collected (data_views._ReleasingIterator): collect once before refusing.
+            gc.collect()
+            _release_pending()
+    return None
+
+
+def _try_advisory(user_id: int, index: int) -> Slot | None:
+    key = (user_id * 16 + index) % 2**31  # int4; 16 slots a user is far more than anyone configures
+    with _held_lock:
+        if key in _held_here:
+            return None
+        _held_here.add(key)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, key])
+            (taken,) = cursor.fetchone()
+    except BaseException:
+        _forget(key)
+        raise
+    if not taken:
+        _forget(key)
+        return None
+    db = connection.connection  # the session holding the lock
+
+    def release() -> None:
+        try:
+            if connection.connection is db and db is not None and not db.closed:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, key])
+            # else: that session has ended, and its locks with it
+        finally:
+            _forget(key)
+
+    return Slot(release)
+
+
+def _forget(key: int) -> None:
+    with _held_lock:
+        _held_here.discard(key)
+
+
+def _lock_dir() -> Path:
+    return Path(getattr(settings, "VAR_DIR", Path(settings.BASE_DIR) / "var")) / "export-slots"
+
+
+def _try_file(user_id: int, index: int) -> Slot | None:
+    directory = _lock_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / f"user-{user_id}-{index}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+
+    def release() -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    return Slot(release, safe_anywhere=True)
