@@ -15,11 +15,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from acquisition.models import PullRunStation
-from acquisition.parsers import choose_primary
 from acquisition.planning import Window
 from acquisition.runlog import WARNING, BatchEvents, plural, when
 from acquisition.staging import BatchStage
 from acquisition.usgs import USGSClient
+from acquisition.usgs.parsers import choose_primary
 from pulls.models import StationProgress
 from stations.models import MonitoringLocation, TimeSeries
 

@@ -70,7 +70,7 @@ def store_readings(
     *,
     replace: tuple[date | datetime, date | datetime] | None = None,
 ) -> StoreCounts:
-    """Upsert `readings` (acquisition.parsers.Reading, all of one series) into the series `series_pk`.
+    """Upsert `readings` (acquisition.usgs.parsers.Reading, all of one series) into the series `series_pk`.
 
     With `replace=(start, end)`, rows of the series inside [start, end] that are not among `readings` are deleted
     too, so the range ends up holding exactly what was read.
@@ -113,7 +113,7 @@ def _copy_escape(text: str) -> str:
 def copy_chunks(series_pk: int, rows: Iterable, size: int = 4096) -> Iterator[str]:
     """The COPY (text format) body for `rows`, in pieces of `size` lines, in the staging table's column order.
 
-    Rows are `acquisition.parsers.Reading`s. Time, value and last_modified are written from the response's own text
+    Rows are `acquisition.usgs.parsers.Reading`s. Time, value and last_modified are written from the response's own text
     where the parser kept it (it is canonical there, and `datetime.isoformat` alone cost more than the rest of the
     line), else formatted from the typed field. Each piece is one string built with one join (about twice as fast
     as psycopg's per-row `write_row`). Pieces rather than one body: the server ingests piece N while Python formats

@@ -7,8 +7,8 @@ the response JSON text the product's own requests get back (the six properties i
 pages of up to 50,000 features, daily pages out of time order; every daily last_modified distinct, the worst case
 for the parser). Measured, each on the same table with the same indexes and constraints:
   pipeline   what one station task does with the response pages: parse each page from its text
-             (acquisition.parsers.parse_readings_text), merge and sort them as the client does
-             (acquisition.parsers.merge_readings/sorted_readings), store (acquisition.storage.store_readings)
+             (acquisition.usgs.parsers.parse_readings_text), merge and sort them as the client does
+             (acquisition.usgs.parsers.merge_readings/sorted_readings), store (acquisition.storage.store_readings)
   rerun      the same again (nothing changed), and with half the values changed
   raw COPY   COPY of the same rows, in the same order, straight into the table (no parse, no conflict
              handling, the COPY text prepared beforehand): the ceiling
@@ -143,7 +143,7 @@ def empty(table: str) -> None:
 def assemble(kind: str, pages: list[bytes]) -> list:
     """One station's response pages to the readings storage gets, exactly as the client builds them: each page
     parsed from its text, merged by (series, time), sorted by time."""
-    from acquisition.parsers import merge_readings, parse_readings_text, sorted_readings
+    from acquisition.usgs.parsers import merge_readings, parse_readings_text, sorted_readings
 
     merged: dict = {}
     for page in pages:

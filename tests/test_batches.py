@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from acquisition import fetching, planning, runs, smart_append
 from acquisition.models import DailyValue, PullLogEntry, PullRun, PullRunBatch, PullRunStation, RateLimitBucket
-from acquisition.parsers import Reading
 from acquisition.runlog import BatchEvents
 from acquisition.smart_append import run_inline
+from acquisition.usgs.parsers import Reading
 from pulls.models import StationProgress
 from stations.models import TimeSeries
 from tests.acquisition_factories import FAST_QUOTA, make_configuration

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acquisition.models import ContinuousValue, DailyValue
-from acquisition.parsers import (
+from acquisition.usgs.parsers import (
     normalize_monitoring_location,
     parse_continuous_page,
     parse_daily_page,
@@ -58,7 +58,7 @@ def _page(*features: dict) -> dict:
 
 @pytest.mark.parametrize("text", NON_FINITE_TEXTS)
 def test_a_non_finite_daily_value_is_stored_as_missing_with_a_warning(text, caplog):
-    caplog.set_level(logging.WARNING, logger="acquisition.parsers")
+    caplog.set_level(logging.WARNING, logger="acquisition.usgs.parsers")
     readings = parse_daily_page(_page(_feature("2026-03-01", "12.5"), _feature("2026-03-02", text)))
     assert [r.value for r in readings] == [12.5, None]
     assert readings[1].value_text is None
@@ -69,7 +69,7 @@ def test_a_non_finite_daily_value_is_stored_as_missing_with_a_warning(text, capl
 
 @pytest.mark.parametrize("text", NON_FINITE_TEXTS)
 def test_a_non_finite_continuous_value_in_a_raw_body_is_stored_as_missing(text, caplog):
-    caplog.set_level(logging.WARNING, logger="acquisition.parsers")
+    caplog.set_level(logging.WARNING, logger="acquisition.usgs.parsers")
     body = orjson.dumps(_page(_feature("2026-03-01T00:15:00+00:00", text), _feature("2026-03-01T00:20:00+00:00", "3")))
     readings = parse_readings_text(body, "continuous")
     assert [r.value for r in readings] == [None, 3.0]
@@ -85,7 +85,7 @@ def test_a_non_finite_number_in_an_already_decoded_page_is_missing_too(number):
 
 
 def test_one_warning_per_page_however_many_values_are_bad(caplog):
-    caplog.set_level(logging.WARNING, logger="acquisition.parsers")
+    caplog.set_level(logging.WARNING, logger="acquisition.usgs.parsers")
     features = [_feature(f"2026-03-{day:02d}", "Infinity") for day in range(1, 29)]
     readings = parse_daily_page(_page(*features))
     assert [r.value for r in readings] == [None] * 28

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection, transaction
 
 from acquisition.models import ContinuousValue, DailyValue
-from acquisition.parsers import Reading
 from acquisition.storage import copy_text, store_readings
+from acquisition.usgs.parsers import Reading
 from stations.models import TimeSeries
 from tests.factories import TimeSeriesFactory
 
@@ -205,7 +205,7 @@ def test_two_writers_of_one_series_at_once_queue_up_and_store_each_row_once():
 def test_parsed_values_read_back_exactly_whatever_text_the_response_used(series, cseries):
     """The parser hands storage the response's own text where it is canonical; every row, written from that text
     or formatted from the typed field, must read back as the value the parser produced."""
-    from acquisition.parsers import parse_readings_text
+    from acquisition.usgs.parsers import parse_readings_text
 
     def body(rows):
         return orjson.dumps({"type": "FeatureCollection", "features": [{"properties": p} for p in rows]})

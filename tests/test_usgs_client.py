@@ -10,7 +10,6 @@ import pytest
 import requests
 import urllib3
 
-from acquisition.parsers import Reading, SeriesInfo, choose_primary, merge_readings, sorted_readings
 from acquisition.usgs import (
     MAX_URL_BYTES,
     USGSBadRequest,
@@ -19,6 +18,7 @@ from acquisition.usgs import (
     USGSRateLimited,
     USGSTransient,
 )
+from acquisition.usgs.parsers import Reading, SeriesInfo, choose_primary, merge_readings, sorted_readings
 from tests.fakeusgs import FakeStation, FakeUSGS
 
 POTOMAC = "USGS-01646500"

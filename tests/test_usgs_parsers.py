@@ -10,7 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from acquisition.parsers import (
+from acquisition.usgs import READING_PROPERTIES
+from acquisition.usgs.parsers import (
     Reading,
     parse_continuous_page,
     parse_daily_page,
@@ -19,7 +20,6 @@ from acquisition.parsers import (
     parse_readings_text,
     parse_series_metadata,
 )
-from acquisition.usgs import READING_PROPERTIES
 
 FIXTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "usgs" / "ogc"
 ABSENT = "../shared/fixtures/usgs/ogc is absent: the recorded USGS responses live beside the repo, not in it"

@@ -1,5 +1,5 @@
 """The USGS Water Data OGC API v1 client and its errors: Django-free, so the catalog import uses it without the
-engine (``client`` the queries, ``transport`` the HTTP side, ``errors`` what goes wrong)."""
+engine (``client`` the queries, ``transport`` the HTTP side, ``parsers`` the answers, ``errors`` what goes wrong)."""
 
 from acquisition.usgs.client import (
     DEFAULT_BASE_URL,

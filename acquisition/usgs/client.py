@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
-from acquisition.parsers import (
+from acquisition.usgs.errors import USGSBadRequest, USGSError, USGSRateLimited, USGSTransient
+from acquisition.usgs.parsers import (
     Reading,
     SeriesInfo,
     choose_primary,
@@ -26,7 +27,6 @@ from acquisition.parsers import (
     parse_series_metadata,
     sorted_readings,
 )
-from acquisition.usgs.errors import USGSBadRequest, USGSError, USGSRateLimited, USGSTransient
 from acquisition.usgs.transport import Transport
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from acquisition.parsers import parse_error
+from acquisition.usgs.parsers import parse_error
 
 
 class USGSError(Exception):

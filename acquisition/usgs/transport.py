@@ -25,7 +25,6 @@ import requests
 import urllib3
 from urllib3.util import parse_url
 
-from acquisition.parsers import load_json, parse_error
 from acquisition.usgs.errors import (
     USGSError,
     USGSRateLimited,
@@ -33,6 +32,7 @@ from acquisition.usgs.errors import (
     error_for_status,
     retry_after_seconds,
 )
+from acquisition.usgs.parsers import load_json, parse_error
 
 logger = logging.getLogger("acquisition.usgs")
 

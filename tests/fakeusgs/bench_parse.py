@@ -1,7 +1,7 @@
 """Parse-rate benchmark: ``python -m tests.fakeusgs.bench_parse [--values 1000000]``.
 
 Builds real response bodies with the fake (daily pages of up to 50,000 values, with the property list and
-skipGeometry the client sends), then times ``acquisition.parsers.parse_readings_text`` over all of them: bytes in,
+skipGeometry the client sends), then times ``acquisition.usgs.parsers.parse_readings_text`` over all of them: bytes in,
 ``Reading`` tuples out, JSON decoding included. Prints values/second, best of three runs.
 """
 
@@ -11,8 +11,8 @@ import argparse
 import time
 from datetime import date
 
-from acquisition.parsers import load_json, parse_daily_page, parse_readings_text
 from acquisition.usgs import READING_PROPERTIES
+from acquisition.usgs.parsers import load_json, parse_daily_page, parse_readings_text
 from tests.fakeusgs import FakeStation, FakeUSGS
 
 PER_STATION = (date(2026, 11, 20) - date(1900, 1, 1)).days + 1
