@@ -98,7 +98,7 @@ def world(db):
 
 def make_world() -> dict:
     """One of everything a URL can point at."""
-    location = MonitoringLocationFactory(monitoring_location_id="USGS-01646500", site_number="01646500")
+    location = MonitoringLocationFactory(monitoring_location_id="USGS-01646500", site_number="01646500", has_daily=True)
     TimeSeriesFactory(location=location)
     config = PullConfigurationFactory(name="Potomac daily")
     config.memberships.create(location=location)
