@@ -322,3 +322,11 @@ LOGGING = {
     # axes logs every failure at WARNING and its bookkeeping at INFO.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# --- Operations (README "Operating it") -------------------------------------------------------------------
+# /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is switched off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Duration histograms cover runs and stations that finished in this many recent hours.
+METRICS_WINDOW_HOURS = env.int("METRICS_WINDOW_HOURS", default=24)
+if METRICS_WINDOW_HOURS < 1:
+    raise ImproperlyConfigured("METRICS_WINDOW_HOURS must be at least 1.")
