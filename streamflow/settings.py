@@ -346,3 +346,15 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_WINDOW_HOURS = env.int("METRICS_WINDOW_HOURS", default=24)
 if METRICS_WINDOW_HOURS < 1:
     raise ImproperlyConfigured("METRICS_WINDOW_HOURS must be at least 1.")
+
+# Error tracking: set SENTRY_DSN to send errors (web and Celery) to Sentry, without personal data. Unset, the SDK is
+# not even imported.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from streamflow.sentry import init as _init_sentry
+
+    _init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
