@@ -358,3 +358,11 @@ if SENTRY_DSN:
         environment=env.str("SENTRY_ENVIRONMENT", default="production"),
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
+
+# Alert channels (monitoring/channels.py): a failed delivery is tried again this many times, waiting
+# ALERT_RETRY_BACKOFF_SECONDS, then twice that, and so on.
+ALERT_DELIVERY_RETRIES = env.int("ALERT_DELIVERY_RETRIES", default=4)
+ALERT_RETRY_BACKOFF_SECONDS = env.float("ALERT_RETRY_BACKOFF_SECONDS", default=30.0)
+# Only tests change this (not read from the environment): it lets webhooks reach receivers on loopback; every other
+# non-public address stays refused.
+ALERT_WEBHOOK_ALLOW_LOOPBACK = False
