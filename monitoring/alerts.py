@@ -20,7 +20,8 @@ from django.utils import timezone
 from acquisition.models import PullRun, PullRunStation
 from pulls.models import PullConfiguration
 
-from .models import AlertState
+from . import channels
+from .models import AlertCondition, AlertState
 from .staleness import StaleStation, stale_stations
 
 logger = logging.getLogger(__name__)
@@ -217,11 +218,12 @@ def _stale_body(station: StaleStation) -> str:
 
 
 def _open(key: str, kind: str, subject: str, body: Callable[[], str], **links) -> bool:
-    """Turn the condition on; email only if it was off. Returns True when an email was due.
+    """Turn the condition on; alert only if it was off. Returns True when an alert was due.
 
-    The email is not sent here, inside the caller's task and transaction: monitoring.tasks.send_alert_email sends
-    it, with retries, once the caller's transaction commits (so a rolled-back run alerts nobody, and a slow mail
-    server holds up no station)."""
+    Nothing is sent here, inside the caller's task and transaction: once it commits, the ALERT_EMAILS email goes
+    out from monitoring.tasks.send_alert_email and each channel whose rules match gets a delivery
+    (monitoring.channels), both with retries — so a rolled-back run alerts nobody, and a slow receiver holds up
+    no station."""
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -233,14 +235,37 @@ def _open(key: str, kind: str, subject: str, body: Callable[[], str], **links) -
                 setattr(state, name, value)
             state.save()
     except IntegrityError:
-        # Another process opened the same condition a moment ago: it sends the email.
+        # Another process opened the same condition a moment ago: it sends the alert.
         return False
+    text = body()
+    condition = _condition(state)
+    failures = settings.ALERT_CONSECUTIVE_FAILURES if kind == AlertState.Kind.CONSECUTIVE_FAILURES else None
+    config = links.get("config")
+    transaction.on_commit(lambda: _to_channels(condition, subject, text, config, failures=failures))
     if not settings.ALERT_EMAILS:
         logger.warning("Alert not emailed (ALERT_EMAILS is empty): %s", subject)
         return True
-    text = body()
     transaction.on_commit(lambda: _enqueue(state.pk, subject, text))
     return True
+
+
+def _condition(state: AlertState) -> str:
+    """The channel rules' name for an alert state's condition."""
+    if state.kind == AlertState.Kind.RUN_FAILED:
+        partial = state.run is not None and state.run.status == PullRun.Status.PARTIAL
+        return AlertCondition.RUN_PARTIAL if partial else AlertCondition.RUN_FAILED
+    if state.kind == AlertState.Kind.CONSECUTIVE_FAILURES:
+        return AlertCondition.CONSECUTIVE_FAILURES
+    return AlertCondition.STATION_STALE
+
+
+def _to_channels(condition: str, subject: str, body: str, config, *, recovered: bool = False, failures=None) -> None:
+    try:
+        channels.notify(
+            condition, subject=subject, body=body, configuration=config, recovered=recovered, failures=failures
+        )
+    except Exception:  # noqa: BLE001 - a broken channel must never fail the run or the check that raised it
+        logger.exception("Could not queue the channel deliveries of %r", subject)
 
 
 def _enqueue(state_id: int, subject: str, body: str) -> None:
@@ -265,4 +290,16 @@ def give_up(state_id: int, subject: str) -> None:
 
 
 def _clear(key: str) -> int:
-    return AlertState.objects.filter(key=key, active=True).update(active=False, cleared_at=timezone.now())
+    """Turn the condition off; each channel with recovery notices enabled is told it cleared."""
+    cleared = 0
+    for state in AlertState.objects.filter(key=key, active=True).select_related("configuration", "run"):
+        if not AlertState.objects.filter(pk=state.pk, active=True).update(active=False, cleared_at=timezone.now()):
+            continue  # another process cleared it a moment ago, and told the channels
+        cleared += 1
+        subject = f"[Streamflow] Recovered: {state.subject.removeprefix('[Streamflow] ')}"
+        body = f"{state.subject} — cleared at {timezone.now():%Y-%m-%d %H:%M %Z}. No action is needed."
+        condition, config = _condition(state), state.configuration
+        transaction.on_commit(
+            lambda c=condition, s=subject, b=body, cfg=config: _to_channels(c, s, b, cfg, recovered=True)
+        )
+    return cleared

@@ -28,3 +28,17 @@ def send_alert_email(self, state_id: int, subject: str, body: str) -> None:
             logger.warning("Alert email %r failed (%s); retrying", subject, exc)
             raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc
         alerts.give_up(state_id, subject)
+
+
+@shared_task(bind=True, name="monitoring.tasks.deliver_alert", acks_late=True, ignore_result=True, max_retries=None)
+def deliver_alert(self, delivery_id: int) -> None:
+    """Send one alert delivery (monitoring.channels); retried with exponential backoff while the receiver fails."""
+    from django.conf import settings
+
+    from . import channels
+
+    retries = self.request.retries
+    final = retries >= settings.ALERT_DELIVERY_RETRIES
+    attempt = channels.attempt_delivery(delivery_id, final=final)
+    if attempt is not None and not attempt.ok and attempt.retry and not final:
+        raise self.retry(countdown=settings.ALERT_RETRY_BACKOFF_SECONDS * 2**retries)

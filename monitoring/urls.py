@@ -4,7 +4,7 @@ from django.urls import path
 
 import stations.converters  # noqa: F401  (registers <location_id:>)
 
-from . import data_views, views
+from . import data_views, ops_views, views
 
 app_name = "monitoring"
 
@@ -27,4 +27,13 @@ urlpatterns = [
         data_views.station_data_csv,
         name="station_data_csv",
     ),
+    path("monitoring/channels/", ops_views.channel_list, name="channels"),
+    path("monitoring/channels/new/", ops_views.channel_create, name="channel_create"),
+    path("monitoring/channels/<int:pk>/", ops_views.channel_detail, name="channel_detail"),
+    path("monitoring/channels/<int:pk>/test/", ops_views.channel_test, name="channel_test"),
+    path("monitoring/channels/<int:pk>/delete/", ops_views.channel_delete, name="channel_delete"),
+    path("monitoring/channels/<int:pk>/rules/", ops_views.rule_create, name="rule_create"),
+    path("monitoring/channels/<int:pk>/rules/<int:rule_pk>/delete/", ops_views.rule_delete, name="rule_delete"),
+    path("monitoring/deliveries/", ops_views.delivery_list, name="deliveries"),
+    path("monitoring/workers/", ops_views.worker_list, name="workers"),
 ]

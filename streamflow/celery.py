@@ -50,3 +50,10 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(WorkerHeartbeat)
+
+
+# Worker and beat logs: the same filters (context ids, redaction) and, with LOG_FORMAT=json, the same JSON lines as
+# the web process (streamflow/logs.py).
+from streamflow.logs import connect_celery  # noqa: E402
+
+connect_celery()

@@ -28,6 +28,16 @@ _CHANGE = [
     ("pulls", "add_pullconfigurationstation"),
     ("pulls", "change_pullconfigurationstation"),
     ("pulls", "delete_pullconfigurationstation"),
+    # Alert channels and their rules (monitoring/channels.py); deliveries are only read.
+    ("monitoring", "view_alertchannel"),
+    ("monitoring", "add_alertchannel"),
+    ("monitoring", "change_alertchannel"),
+    ("monitoring", "delete_alertchannel"),
+    ("monitoring", "view_alertrule"),
+    ("monitoring", "add_alertrule"),
+    ("monitoring", "change_alertrule"),
+    ("monitoring", "delete_alertrule"),
+    ("monitoring", "view_alertdelivery"),
 ]
 
 GROUP_PERMISSIONS = {VIEWERS: _VIEW, OPERATORS: _VIEW + _CHANGE}

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request carries its id (streamflow/logs.py).
+    "streamflow.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "streamflow.middleware.RejectNulBytesMiddleware",
@@ -313,12 +315,54 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Logging --------------------------------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line (web, worker and beat alike; streamflow/logs.py). Every line is scrubbed
+# of keys and tokens, and carries the run / configuration / request ids where they are known.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "streamflow.logs.ContextFilter"},
+        "redact": {"()": "streamflow.logs.RedactingFilter"},
+    },
+    "formatters": {
+        "plain": {"()": "streamflow.logs.PlainFormatter", "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "streamflow.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context", "redact"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # axes logs every failure at WARNING and its bookkeeping at INFO.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# --- Operations (README "Operating it") -------------------------------------------------------------------
+# /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is switched off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Duration histograms cover runs and stations that finished in this many recent hours.
+METRICS_WINDOW_HOURS = env.int("METRICS_WINDOW_HOURS", default=24)
+if METRICS_WINDOW_HOURS < 1:
+    raise ImproperlyConfigured("METRICS_WINDOW_HOURS must be at least 1.")
+
+# Error tracking: set SENTRY_DSN to send errors (web and Celery) to Sentry, without personal data. Unset, the SDK is
+# not even imported.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from streamflow.sentry import init as _init_sentry
+
+    _init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+
+# Alert channels (monitoring/channels.py): a failed delivery is tried again this many times, waiting
+# ALERT_RETRY_BACKOFF_SECONDS, then twice that, and so on.
+ALERT_DELIVERY_RETRIES = env.int("ALERT_DELIVERY_RETRIES", default=4)
+ALERT_RETRY_BACKOFF_SECONDS = env.float("ALERT_RETRY_BACKOFF_SECONDS", default=30.0)
+# Only tests change this (not read from the environment): it lets webhooks reach receivers on loopback; every other
+# non-public address stays refused.
+ALERT_WEBHOOK_ALLOW_LOOPBACK = False

@@ -4,11 +4,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from monitoring.metrics_views import metrics_view
+
 from . import views
 
 urlpatterns = [
     path("", include("monitoring.urls")),
     path("health/", views.health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     # Only login is public (DESIGN §8): no self-service password reset; an administrator resets passwords.
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -210,8 +210,9 @@ def test_the_email_is_sent_by_its_own_task_once_the_caller_commits(django_captur
     with django_capture_on_commit_callbacks() as callbacks:
         alerts.run_finished(_failed_run(config))
         assert mail.outbox == [] and queued == []  # nothing sent inside the station task's transaction
-    assert len(callbacks) == 1
-    callbacks[0]()
+    assert len(callbacks) == 2  # the channels' deliveries, and the ALERT_EMAILS email
+    for callback in callbacks:
+        callback()
     ((state_id, subject, body),) = queued
     assert state_id == AlertState.objects.get(key=f"run:{config.pk}").pk
     assert "Potomac daily" in subject and "HTTP 503" in body
@@ -288,3 +289,30 @@ def test_the_beat_task_runs_the_stale_check(committed):
     _progress(config, MonitoringLocationFactory(), newest_date=dt.date(2020, 1, 1), last_success_at=timezone.now())
     assert committed(lambda: check_stale_stations.apply().get()) == {"stale": 1, "opened": 1, "cleared": 0}
     assert len(mail.outbox) == 1
+
+
+def test_a_channel_gets_one_message_per_condition_until_it_clears_and_then_a_recovery(finish, monkeypatch):
+    from monitoring.models import AlertChannel, AlertDelivery, AlertRule
+
+    sent: list[int] = []
+    monkeypatch.setattr("monitoring.channels._enqueue", sent.append)  # the delivery task is tested on its own
+    config = PullConfigurationFactory(name="Potomac daily")
+    slack = AlertChannel.objects.create(name="Team", kind=AlertChannel.Kind.SLACK, url="https://hooks.example.org/x")
+    AlertRule.objects.create(channel=slack, conditions=["run_failed", "run_partial"], send_recovery=True)
+
+    finish(config, PullRun.Status.FAILED)
+    finish(config, PullRun.Status.FAILED)
+    finish(config, PullRun.Status.PARTIAL)
+
+    deliveries = list(AlertDelivery.objects.filter(channel=slack).order_by("pk"))
+    assert [(d.condition, d.recovered) for d in deliveries] == [("run_failed", False)]
+    assert "Potomac daily" in deliveries[0].subject and sent == [deliveries[0].pk]
+
+    finish(config, PullRun.Status.SUCCEEDED)
+
+    deliveries = list(AlertDelivery.objects.filter(channel=slack).order_by("pk"))
+    assert [(d.condition, d.recovered) for d in deliveries] == [("run_failed", False), ("run_failed", True)]
+    assert deliveries[1].subject.startswith("[Streamflow] Recovered: ")
+
+    finish(config, PullRun.Status.PARTIAL)
+    assert AlertDelivery.objects.filter(channel=slack).order_by("-pk").first().condition == "run_partial"

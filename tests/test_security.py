@@ -18,6 +18,7 @@ from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from monitoring.models import AlertChannel, AlertRule
 from tests.factories import (
     MonitoringLocationFactory,
     PullConfigurationFactory,
@@ -28,7 +29,7 @@ from tests.factories import (
 )
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-PUBLIC = {"login", "health"}
+PUBLIC = {"login", "health", "metrics"}  # /metrics: no login, its own bearer token (404 while METRICS_TOKEN is unset)
 # A viewer's own session (the basket) and own account (log out, change password) are theirs to change.
 VIEWER_ALLOWED = {
     "stations:basket-add",
@@ -51,6 +52,9 @@ WATCHED = [
     "acquisition.PullRunStation",
     "acquisition.PullLogEntry",
     "monitoring.AlertState",
+    "monitoring.AlertChannel",
+    "monitoring.AlertRule",
+    "monitoring.AlertDelivery",
     "acquisition.DailyValue",
     "acquisition.ContinuousValue",
     "django_celery_beat.PeriodicTask",
@@ -105,7 +109,9 @@ def make_world() -> dict:
     run = PullRunFactory(configuration=config)
     PullRunStationFactory(run=run, location=location)
     PullLogEntryFactory(run=run, location=location)
-    return {"config": config, "run": run, "location": location}
+    channel = AlertChannel.objects.create(name="Ops mail", kind="email", emails="ops@example.org")
+    rule = AlertRule.objects.create(channel=channel, conditions=["run_failed"])
+    return {"config": config, "run": run, "location": location, "channel": channel, "rule": rule}
 
 
 def url_for(route: Route, world: dict) -> str:
@@ -116,6 +122,10 @@ def url_for(route: Route, world: dict) -> str:
             kwargs[param] = world["location"].monitoring_location_id
         elif param == "pk" and route.name.startswith("monitoring:run"):
             kwargs[param] = world["run"].pk
+        elif param == "pk" and route.name.startswith(("monitoring:channel", "monitoring:rule")):
+            kwargs[param] = world["channel"].pk
+        elif param == "rule_pk":
+            kwargs[param] = world["rule"].pk
         elif param == "pk":
             kwargs[param] = world["config"].pk
         elif param in ("uidb64", "token"):
@@ -177,7 +187,7 @@ def test_anonymous_users_reach_only_login_and_health(route, world, anonymous_cli
     get = anonymous_client.get(url)
     post = anonymous_client.post(url, plausible_payload(world), **HTMX)
     if route.name in PUBLIC:
-        assert get.status_code in (200, 302, 503)
+        assert get.status_code in (200, 302, 503, 404 if route.name == "metrics" else 200)
     else:
         login = reverse("login")
         assert get.status_code == 302 and get["Location"].startswith(login), (route.name, get.status_code)
