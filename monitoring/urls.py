@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import data_views, views
+from . import data_views, map_views, views
 
 app_name = "monitoring"
 
@@ -16,6 +16,12 @@ urlpatterns = [
         "monitoring/configurations/<int:pk>/statistics/",
         data_views.configuration_statistics,
         name="configuration_statistics",
+    ),
+    path("monitoring/status-map.json", map_views.status_map, name="status_map"),
+    path(
+        "monitoring/configurations/<int:pk>/status-map.json",
+        map_views.configuration_status_map,
+        name="configuration_status_map",
     ),
     path("monitoring/stations/<str:monitoring_location_id>/data/", data_views.station_data, name="station_data"),
     path(

@@ -50,7 +50,7 @@
   }
 
   function fitTo(map, latlngs) {
-    if (latlngs.length) map.fitBounds(L.latLngBounds(latlngs), { padding: [24, 24], maxZoom: 10, animate: false });
+    if (latlngs.length) map.fitBounds(L.latLngBounds(latlngs), { padding: [40, 40], maxZoom: 10, animate: false });
   }
 
   function ready(el, count) {
