@@ -49,6 +49,7 @@ def _click_station(page, lat: float, lon: float) -> None:
     """Click where the map draws a station (markers are on a canvas: there is no element to click)."""
     point = page.evaluate("([lat, lon]) => document.getElementById('station-map').leafletMap"
                           ".latLngToContainerPoint([lat, lon])", [lat, lon])  # fmt: skip
+    page.locator("#station-map").scroll_into_view_if_needed()
     box = page.locator("#station-map").bounding_box()
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
 
@@ -152,3 +153,44 @@ def test_adding_from_a_popup_updates_the_basket_counter(viewer_page):
     expect(page.locator("#basket-count")).to_have_text("0")
     page.reload()
     expect(page.locator("#basket-count")).to_have_text("0")  # the session says so, not the page
+
+
+# A 1×1 PNG: what the intercepted tile requests answer (the tests have no network, and send nothing out).
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f1c8b70000000049454e44ae426082"
+)
+
+
+def test_with_a_tile_url_the_map_loads_tiles_the_content_security_policy_allows(viewer_page, settings):
+    from playwright.sync_api import expect
+
+    page = viewer_page
+    default = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    if "https://tile.openstreetmap.org" not in settings.MAP_TILE_ORIGINS:
+        pytest.skip("MAP_TILE_URL is set in this environment; the CSP names its host, not OpenStreetMap's")
+    settings.MAP_TILE_URL = default
+    asked = []
+    page.route("https://tile.openstreetmap.org/**", lambda route: (asked.append(route.request.url),
+               route.fulfill(status=200, content_type="image/png", body=PNG)))  # fmt: skip
+    refused = []
+    page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
+    MonitoringLocationFactory(site_number="01646500", latitude=38.95, longitude=-77.13)
+
+    page.goto("/stations/?view=map")
+    _map_ready(page, 1)
+    expect(page.locator("img.leaflet-tile-loaded").first).to_be_attached()
+    assert asked and not refused
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap contributors")
+    expect(page.locator(".leaflet-outlines-pane")).to_have_count(0)  # tiles instead of the outlines
+
+
+def test_the_map_view_fits_a_phone_without_sideways_scrolling(viewer_page):
+    page = viewer_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    MonitoringLocationFactory(site_number="01646500", latitude=38.95, longitude=-77.13)
+    page.goto("/stations/?view=map")
+    _map_ready(page, 1)
+    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width[0] <= width[1]
+    _shot(page, "search-map-phone")
