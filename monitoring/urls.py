@@ -4,7 +4,7 @@ from django.urls import path
 
 import stations.converters  # noqa: F401  (registers <location_id:>)
 
-from . import data_views, ops_views, views
+from . import data_views, map_views, ops_views, views
 
 app_name = "monitoring"
 
@@ -18,6 +18,12 @@ urlpatterns = [
         "monitoring/configurations/<int:pk>/statistics/",
         data_views.configuration_statistics,
         name="configuration_statistics",
+    ),
+    path("monitoring/status-map.json", map_views.status_map, name="status_map"),
+    path(
+        "monitoring/configurations/<int:pk>/status-map.json",
+        map_views.configuration_status_map,
+        name="configuration_status_map",
     ),
     path(
         "monitoring/stations/<location_id:monitoring_location_id>/data/", data_views.station_data, name="station_data"

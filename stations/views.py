@@ -81,7 +81,13 @@ def _search_context(request: HttpRequest, form: SearchForm, notice: dict | None 
     else:
         result = run_search(filters, form.page_number)
     query = _search_query(filters)
+    search_url = reverse("stations:search")
     return {
+        # List or Map: the same search, two ways to see it; each toggle is a link with the same filters.
+        "map_view": (request.POST if request.method == "POST" else request.GET).get("view") == "map",
+        "list_url": f"{search_url}?{query}" if query else search_url,
+        "map_url": f"{search_url}?{query}&view=map" if query else f"{search_url}?view=map",
+        "points_url": f"{reverse('stations:map-points')}?{query}",
         "form": form,
         "result": result,
         "query": query,

@@ -6,8 +6,10 @@ an embedded (filesystem) Celery broker under var/.
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -138,6 +140,12 @@ FORMAT_MODULE_PATH = ["streamflow.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Leaflet's JS/CSS for the maps, from the django-leaflet package, served as static/leaflet/…. Not in INSTALLED_APPS:
+# its admin module imports GeoDjango, which needs GDAL; we use its static files only. find_spec does not import it.
+_leaflet = importlib.util.find_spec("leaflet")
+if _leaflet is None or not _leaflet.submodule_search_locations:
+    raise ImproperlyConfigured("django-leaflet is not installed (make install): the maps need its Leaflet files.")
+STATICFILES_DIRS.append(("leaflet", Path(_leaflet.submodule_search_locations[0]) / "static" / "leaflet"))
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Hashed, compressed files once `collectstatic` has run (the Docker image); plain files otherwise.
@@ -172,6 +180,23 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Maps (the station search's map view, the status maps) ----------------------------------------------------
+# Background tiles, a Leaflet URL template. Empty: no tiles (and no request leaves the browser); the maps draw the
+# US state outlines shipped in static/map/ instead, as they do offline and in tests.
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env.str(
+    "MAP_TILE_ATTRIBUTION",
+    default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
+_tiles = urlsplit(MAP_TILE_URL.replace("{s}", "*"))
+if MAP_TILE_URL and (_tiles.scheme not in ("http", "https") or not _tiles.netloc):
+    raise ImproperlyConfigured(
+        f"MAP_TILE_URL must be an http(s) URL template like https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png "
+        f"(or empty for no tiles), not {MAP_TILE_URL!r}."
+    )
+# The tile host joins the CSP's img-src ({s} subdomains become a wildcard).
+MAP_TILE_ORIGINS = [f"{_tiles.scheme}://{_tiles.netloc}"] if MAP_TILE_URL else []
+
 from django.utils.csp import CSP  # noqa: E402
 
 # Everything is served from our own origin: no CDN, no inline scripts. htmx swaps need no eval.
@@ -180,7 +205,7 @@ SECURE_CSP = {
     "script-src": [CSP.SELF],
     # Inline style attributes carry computed widths (progress bars); scripts stay strictly same-origin.
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", *MAP_TILE_ORIGINS],
     "connect-src": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],

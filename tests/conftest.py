@@ -27,7 +27,8 @@ def pytest_configure(config):
     # which hasher; the settings keep Django's default (checked in tests/test_settings_security.py).
     from django.test.utils import override_settings
 
-    override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
+    # Tests have no network: the maps draw the state outlines shipped in static/map/, never tiles.
+    override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], MAP_TILE_URL="").enable()
 
 
 def _missing_parts() -> dict[str, str]:
