@@ -9,7 +9,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from ninja import Path, Query, Router
+from ninja import Path, Query, Router, Status
 
 from acquisition.models import PullRun
 from pulls import runs as pull_runs
@@ -138,7 +138,7 @@ def create_configuration(request: HttpRequest, payload: ConfigurationIn):
         data["start_date"] = default_start_date()
     config = _save(request, None, data, stations)
     logger.info("API: %s created configuration %s (%s)", request.user, config.pk, config.name)
-    return 201, _detail(request, config)
+    return Status(201, _detail(request, config))
 
 
 @router.get(
@@ -183,7 +183,7 @@ def delete_configuration(request: HttpRequest, config_id: int = CONFIG_ID):
     config = _get(config_id)
     with transaction.atomic():
         config.delete()  # post_delete removes the PeriodicTask
-    return 204, None
+    return Status(204, None)
 
 
 def _set_enabled(request: HttpRequest, config_id: int, enabled: bool) -> dict:
@@ -250,7 +250,7 @@ def remove_station(
     current = _current_stations(config)
     kept = [loc for loc in current if loc.monitoring_location_id != monitoring_location_id]
     if len(kept) == len(current):
-        return 404, {"detail": f"{monitoring_location_id[:60]!r} is not a station of “{config.name}”."}
+        return Status(404, {"detail": f"{monitoring_location_id[:60]!r} is not a station of “{config.name}”."})
     data = {**_current_data(config), "keep_without_series": True}  # removing never adds a station lacking a series
     return _detail(request, _save(request, config, data, kept))
 
@@ -259,16 +259,16 @@ def _queue(request: HttpRequest, config: PullConfiguration, **dates):
     active = PullRun.objects.active().filter(configuration=config).first()
     if active is not None:
         url = request.build_absolute_uri(reverse("api:run", args=[active.pk]))
-        return 409, {"detail": f"“{config.name}” is already running: follow run #{active.pk} at {url}."}
+        return Status(409, {"detail": f"“{config.name}” is already running: follow run #{active.pk} at {url}."})
     try:
         run = pull_runs.enqueue_run(config.pk, request.user.get_username(), **dates)
     except Exception:
         logger.exception("API: could not enqueue a run of configuration %s (%s)", config.pk, config.name)
-        return 503, {"detail": "The run could not be queued: the task queue is not reachable. Check /health/."}
+        return Status(503, {"detail": "The run could not be queued: the task queue is not reachable. Check /health/."})
     if not run.is_active:
-        return 409, {"detail": f"Run #{run.pk} did not start ({run.status}): {run.message or 'see its page'}"}
+        return Status(409, {"detail": f"Run #{run.pk} did not start ({run.status}): {run.message or 'see its page'}"})
     body = run_json(request, run)
-    return 202, {"run": body, "url": body["url"]}
+    return Status(202, {"run": body, "url": body["url"]})
 
 
 @router.post(
