@@ -50,6 +50,10 @@ def make_catalog() -> dict:
         longitude=-77.79,
     )
     series = TimeSeriesFactory(location=potomac, time_series_id="a" * 32)
+    # Known to the catalog, continuous only: the configuration form flags it for a daily configuration.
+    shenandoah.has_continuous = True
+    shenandoah.save()
+    TimeSeriesFactory(location=shenandoah, kind="continuous", time_series_id="c" * 32)
     DailyValue.objects.bulk_create(
         DailyValue(
             series=series,
