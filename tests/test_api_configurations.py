@@ -228,3 +228,12 @@ def test_an_inverted_repull_range_is_refused(client, operator, catalog, sent):
     assert response.status_code == 422
     assert "swap the two dates" in response.json()["detail"]
     assert PullRun.objects.count() == 1
+
+
+def test_a_nul_character_in_the_body_is_a_422_naming_the_field(client, operator, catalog):
+    for body in ({**NEW, "stations": ["USGS-0164\x006500"]}, {**NEW, "name": "a\x00b"}):
+        field = "stations" if "\x00" in body["stations"][0] else "name"
+        response = _post(client, LIST, body, bearer(operator))
+        assert response.status_code == 422
+        assert field in response.json()["errors"]
+    assert PullConfiguration.objects.count() == 1

@@ -14,8 +14,9 @@ import time
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -29,6 +30,19 @@ from tests.api_helpers import bearer, make_catalog
 
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "12"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture
+def wsgi_app():
+    """The real WSGI application, minus what Django's test client also switches off: closing the database
+    connection at each request's start and end would close the test's transaction (PostgreSQL, CONN_MAX_AGE)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield get_wsgi_application()
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 def _known_ids(catalog: dict) -> dict:
@@ -66,14 +80,14 @@ def _fuzz(operation, headers: dict, known: dict, stats: dict) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ["operator", "viewer"])
-def test_every_operation_conforms_to_the_schema_and_never_answers_5xx(role, request, monkeypatch, settings):
+def test_every_operation_conforms_to_the_schema_and_never_answers_5xx(role, request, monkeypatch, settings, wsgi_app):
     settings.API_RATE_LIMIT_PER_MINUTE = 1_000_000
     # Run now and re-pull record the run; the task is not sent anywhere.
     monkeypatch.setattr("acquisition.tasks.run_configuration.delay", lambda *a, **kw: None)
     user = request.getfixturevalue(role)
     catalog = make_catalog()
     headers = bearer(user)
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application(), headers=headers)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app, headers=headers)
     stats = {"cases": 0}
     started = time.monotonic()
     operations = [result.ok() for result in schema.get_all_operations()]

@@ -15,6 +15,7 @@ from streamflow import __version__
 
 from . import configurations, errors, runs, stations, values
 from .auth import RateLimited, TokenOrSession
+from .parser import RejectNulParser
 
 
 def _authenticated(view: Callable) -> Callable:
@@ -40,6 +41,7 @@ api = NinjaAPI(
     "`Authorization: Bearer <token>` (create a token on the API tokens page, under your user menu). Viewers "
     'read; Operators also change and run. Errors are JSON: `{"detail": …, "errors": {field: [...]}}`.',
     auth=TokenOrSession(),
+    parser=RejectNulParser(),
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",

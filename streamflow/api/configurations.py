@@ -15,7 +15,7 @@ from acquisition.models import PullRun
 from pulls import runs as pull_runs
 from pulls.forms import BackfillForm, PullConfigurationForm, default_start_date
 from pulls.models import PullConfiguration
-from stations.models import MonitoringLocation
+from stations.models import MONITORING_LOCATION_ID, MonitoringLocation
 
 from .auth import require
 from .errors import FieldErrors
@@ -23,6 +23,7 @@ from .pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, next_url
 from .runs import run_json
 from .schemas import (
     AUTH_ERRORS,
+    BODY_ERRORS,
     ConfigurationDetail,
     ConfigurationIn,
     ConfigurationPage,
@@ -69,8 +70,9 @@ def _get(pk: int) -> PullConfiguration:
 def _locations(ids: list[str]) -> list[MonitoringLocation]:
     """The stations for these ids, in order; a 422 naming `stations` for ids not in the catalog."""
     ids = list(dict.fromkeys(ids))
+    valid = [i for i in ids if MONITORING_LOCATION_ID.fullmatch(i)]  # others cannot name a station; not looked up
     by_id = {
-        loc.monitoring_location_id: loc for loc in MonitoringLocation.objects.filter(monitoring_location_id__in=ids)
+        loc.monitoring_location_id: loc for loc in MonitoringLocation.objects.filter(monitoring_location_id__in=valid)
     }
     missing = [i for i in ids if i not in by_id]
     if missing:
@@ -124,7 +126,7 @@ def list_configurations(
 
 @router.post(
     "/configurations",
-    response={201: ConfigurationDetail, 422: Error, **AUTH_ERRORS},
+    response={201: ConfigurationDetail, **BODY_ERRORS, **AUTH_ERRORS},
     url_name="configuration_create",
     summary="Create a configuration",
     description="Validated by the configuration form: a bad cron expression, an unknown time zone or a taken "
@@ -154,7 +156,7 @@ def get_configuration(request: HttpRequest, config_id: int = CONFIG_ID):
 
 @router.patch(
     "/configurations/{config_id}",
-    response={200: ConfigurationDetail, 404: Error, 422: Error, **AUTH_ERRORS},
+    response={200: ConfigurationDetail, 404: Error, **BODY_ERRORS, **AUTH_ERRORS},
     url_name="configuration_update",
     summary="Change a configuration",
     description="Send only the fields to change. The whole result is validated by the configuration form.",
@@ -220,7 +222,7 @@ def resume_configuration(request: HttpRequest, config_id: int = CONFIG_ID):
 
 @router.post(
     "/configurations/{config_id}/stations",
-    response={200: ConfigurationDetail, 404: Error, 422: Error, **AUTH_ERRORS},
+    response={200: ConfigurationDetail, 404: Error, **BODY_ERRORS, **AUTH_ERRORS},
     url_name="configuration_add_stations",
     summary="Add stations to a configuration",
     description="Appended in the order given; stations already in it are left where they are.",
@@ -286,7 +288,7 @@ def run_configuration(request: HttpRequest, config_id: int = CONFIG_ID):
 
 @router.post(
     "/configurations/{config_id}/repull",
-    response={202: QueuedRun, 404: Error, 409: Error, 422: Error, 503: Error, **AUTH_ERRORS},
+    response={202: QueuedRun, 404: Error, 409: Error, 503: Error, **BODY_ERRORS, **AUTH_ERRORS},
     url_name="configuration_repull",
     summary="Re-pull a date range",
     description="A backfill run that upserts the range (both days included) and never moves progress back.",

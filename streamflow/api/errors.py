@@ -59,6 +59,8 @@ def _field_errors(request: HttpRequest, exc: FieldErrors, api: NinjaAPI) -> Http
 
 
 def _http_error(request: HttpRequest, exc: HttpError, api: NinjaAPI) -> HttpResponse:
+    if isinstance(exc.__cause__, FieldErrors):  # ninja wraps whatever the body parser raises in a 400
+        return _field_errors(request, exc.__cause__, api)
     message = exc.message
     if message == "Cannot parse request body":
         message = "The body is not valid JSON: check its quotes, commas and brackets."

@@ -18,6 +18,8 @@ class Error(Schema):
 
 # Every operation can answer these; each adds its own (404, 409, 422 …).
 AUTH_ERRORS = {401: Error, 403: Error, 429: Error}
+# Operations with a JSON body: 400 when it is not JSON at all, 422 when a field is wrong.
+BODY_ERRORS = {400: Error, 422: Error}
 
 
 class SeriesOut(Schema):
