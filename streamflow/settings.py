@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_celery_results",
     "axes",
+    # django-ninja (the API): listed so its docs page renders with its own bundled Swagger UI files, not a CDN.
+    "ninja",
     "streamflow",
     "stations",
     "pulls",
@@ -239,6 +241,12 @@ AXES_LOCKOUT_CALLABLE = "streamflow.login.locked_out"
 # At most this many stations in a user's basket: the basket page and the configuration form built from it list
 # them all, and "add all" refuses to pass it.
 BASKET_MAX_STATIONS = env.int("BASKET_MAX_STATIONS", default=2000)
+
+# --- API (streamflow/api) ----------------------------------------------------------------------------------
+# Requests per token per minute, counted in the database so every web process shares the count; past it, 429.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
+if API_RATE_LIMIT_PER_MINUTE < 1:
+    raise ImproperlyConfigured("API_RATE_LIMIT_PER_MINUTE must be at least 1 (requests per token per minute).")
 
 # --- Email (alerts) -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

@@ -7,6 +7,8 @@ from django.urls import include, path
 from monitoring.metrics_views import metrics_view
 
 from . import views
+from .api import api_urlpatterns
+from .api import pages as api_pages
 
 urlpatterns = [
     path("", include("monitoring.urls")),
@@ -19,5 +21,8 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("stations/", include("stations.urls")),
     path("pulls/", include("pulls.urls")),
+    path("accounts/api-tokens/", api_pages.token_list, name="api_tokens"),
+    path("accounts/api-tokens/<int:pk>/revoke/", api_pages.token_revoke, name="api_token_revoke"),
+    path("api/v1/", api_urlpatterns()),
     path("admin/", admin.site.urls),
 ]
