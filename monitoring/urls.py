@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import data_views, views
+from . import data_views, revision_views, views
 
 app_name = "monitoring"
 
@@ -16,6 +16,12 @@ urlpatterns = [
         "monitoring/configurations/<int:pk>/statistics/",
         data_views.configuration_statistics,
         name="configuration_statistics",
+    ),
+    path("monitoring/configurations/<int:pk>/revisions/", revision_views.configuration_revisions, name="revisions"),
+    path(
+        "monitoring/configurations/<int:pk>/revisions.csv",
+        revision_views.configuration_revisions_csv,
+        name="revisions_csv",
     ),
     path("monitoring/stations/<str:monitoring_location_id>/data/", data_views.station_data, name="station_data"),
     path(
