@@ -11,7 +11,7 @@ import pytest
 
 from acquisition.parsers import Reading
 from acquisition.storage import store_readings
-from monitoring.revision_views import csv_cell
+from monitoring.csv_safe import csv_cell
 from pulls.models import PullConfigurationStation
 from stations.models import TimeSeries
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory, TimeSeriesFactory
