@@ -89,8 +89,23 @@ class Month:
         return None if not self.expected else 100.0 * self.present / self.expected
 
 
+def label(t: dt.date | dt.datetime) -> str:
+    """A day as YYYY-MM-DD, an instant as YYYY-MM-DD HH:MM UTC."""
+    return f"{t:%Y-%m-%d %H:%M} UTC" if isinstance(t, dt.datetime) else t.isoformat()
+
+
+class _Labels:
+    @property
+    def start_label(self) -> str:
+        return label(self.start)
+
+    @property
+    def end_label(self) -> str:
+        return label(self.end)
+
+
 @dataclass
-class Gap:
+class Gap(_Labels):
     start: dt.date | dt.datetime  # the first missing time
     end: dt.date | dt.datetime  # the last missing time
     missing: int  # slots
@@ -98,7 +113,7 @@ class Gap:
 
 
 @dataclass
-class Flag:
+class Flag(_Labels):
     kind: str  # negative | zero | flat | spike
     start: dt.date | dt.datetime
     end: dt.date | dt.datetime
@@ -146,7 +161,7 @@ class Quality:
 # --- SQL, per vendor ----------------------------------------------------------------------------------------
 
 
-def _sql_parts(daily: bool) -> dict[str, str]:
+def sql_parts(daily: bool) -> dict[str, str]:
     key = "date" if daily else "time"
     if connection.vendor == "postgresql":
         t = f"({key} - DATE '1970-01-01')" if daily else f"EXTRACT(EPOCH FROM {key})::float8"
@@ -163,7 +178,7 @@ def _sql_parts(daily: bool) -> dict[str, str]:
     return {"key": key, "t": t, "year": year, "month": month, "quals": quals, "qcol": qcol, "table": table}
 
 
-def _bounds(daily: bool, start: dt.date, end: dt.date) -> list:
+def sql_bounds(daily: bool, start: dt.date, end: dt.date) -> list:
     ops = connection.ops
     if daily:
         return [ops.adapt_datefield_value(start), ops.adapt_datefield_value(end)]
@@ -175,7 +190,7 @@ def _bounds(daily: bool, start: dt.date, end: dt.date) -> list:
 def events_sql(daily: bool, series_ids: list[int], th: Thresholds) -> str:
     """One row per event of the series `series_ids` in [%s, %s]: (kind, series_id, start t, end t, count, value,
     interval). `gap` rows are every step between present values with at least one missing slot (count: slots)."""
-    p = _sql_parts(daily)
+    p = sql_parts(daily)
     ids = ", ".join(str(int(i)) for i in series_ids)
     interval = (
         "1"
@@ -230,7 +245,7 @@ def events_sql(daily: bool, series_ids: list[int], th: Thresholds) -> str:
 
 
 def _month_sql(daily: bool) -> str:
-    p = _sql_parts(daily)
+    p = sql_parts(daily)
     return f"""
     SELECT {p["year"]}, {p["month"]}, COUNT(*),
            SUM(CASE WHEN value IS NOT NULL THEN 1 ELSE 0 END),
@@ -242,7 +257,7 @@ def _month_sql(daily: bool) -> str:
 
 
 def _qualifier_sql(daily: bool) -> str:
-    p = _sql_parts(daily)
+    p = sql_parts(daily)
     return f"""
     SELECT {p["qcol"]}, COUNT(*) FROM {p["table"]} v, {p["quals"]}
      WHERE v.series_id = %s AND v.{p["key"]} BETWEEN %s AND %s AND v.value IS NOT NULL
@@ -317,7 +332,7 @@ def series_quality(series: TimeSeries, start: dt.date, end: dt.date, thresholds:
     th = thresholds or Thresholds.from_settings()
     daily = series.kind == TimeSeries.Kind.DAILY
     q = Quality(series, start, end, th)
-    bounds = _bounds(daily, start, end)
+    bounds = sql_bounds(daily, start, end)
     present_by_month: dict[tuple[int, int], int] = {}
     with connection.cursor() as cursor:
         cursor.execute(_month_sql(daily), [series.pk, *bounds])
@@ -354,7 +369,7 @@ def series_quality(series: TimeSeries, start: dt.date, end: dt.date, thresholds:
 
 
 def _present_edges(series: TimeSeries, daily: bool, bounds: list) -> tuple[float, float]:
-    p = _sql_parts(daily)
+    p = sql_parts(daily)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT MIN({p['t']}), MAX({p['t']}) FROM {p['table']} "

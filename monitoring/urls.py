@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import data_views, revision_views, views
+from . import data_views, quality_views, revision_views, views
 
 app_name = "monitoring"
 
@@ -22,6 +22,24 @@ urlpatterns = [
         "monitoring/configurations/<int:pk>/revisions.csv",
         revision_views.configuration_revisions_csv,
         name="revisions_csv",
+    ),
+    path(
+        "monitoring/configurations/<int:pk>/quality/", quality_views.configuration_quality, name="configuration_quality"
+    ),
+    path(
+        "monitoring/configurations/<int:pk>/quality.csv",
+        quality_views.configuration_quality_csv,
+        name="configuration_quality_csv",
+    ),
+    path(
+        "monitoring/configurations/<int:pk>/quality/worst/",
+        quality_views.configuration_quality_worst,
+        name="configuration_quality_worst",
+    ),
+    path(
+        "monitoring/stations/<str:monitoring_location_id>/quality/",
+        quality_views.station_quality,
+        name="station_quality",
     ),
     path("monitoring/stations/<str:monitoring_location_id>/data/", data_views.station_data, name="station_data"),
     path(
