@@ -17,7 +17,7 @@ from django.db import connection
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 
-from .quality import Thresholds, events_sql, sql_bounds, sql_parts, to_time
+from .quality import Thresholds, events_sql, run_events, sql_bounds, sql_parts, to_time
 
 RECENT_DAYS = 365
 
@@ -139,8 +139,7 @@ def _percent(part: float, whole: float) -> float | None:
 def _recent_events(series: dict[int, StationQuality], daily: bool, today: dt.date, th: Thresholds) -> None:
     bounds = sql_bounds(daily, today - dt.timedelta(days=RECENT_DAYS - 1), today)
     with connection.cursor() as cursor:
-        cursor.execute(events_sql(daily, list(series), th), bounds)
-        events = cursor.fetchall()
+        events = run_events(cursor, events_sql(daily, list(series), th), bounds)
     for kind, pk, a, _, n, _, interval in events:
         row = series[pk]
         if kind != "gap":
