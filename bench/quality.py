@@ -23,8 +23,7 @@ import time
 from common import ensure_database, percentiles, setup_django  # noqa: E402 - bench/ is the script's own directory
 
 TODAY = dt.date(2026, 11, 20)
-DAILY_DAYS = 75 * 365 + 19  # 75 years
-CONTINUOUS_VALUES = 365 * 288
+sizes = {"daily": 75 * 365 + 19, "continuous": 365 * 288}  # 75 years of days; a year of 5-minute values
 
 
 def _series(site: str, kind: str, name: str):
@@ -74,7 +73,7 @@ def load_continuous(cursor, series_pk: int, count: int) -> None:
     ):
         for i in range(count):
             if 50_000 <= i < 50_300:
-                continue  # a day of missing data
+                continue  # a day of missing data (when the year is long enough to hold it)
             t = first + dt.timedelta(minutes=5 * i)
             status = "Approved" if i < count - 120 * 288 else "Provisional"
             copy.write_row((series_pk, t, _value(i), "[]", status))
@@ -93,8 +92,8 @@ def load(rollup_stations: int, rollup_days: int):
     DailyValue.objects.all().delete()
     ContinuousValue.objects.all().delete()
     with connection.cursor() as cursor:
-        load_daily(cursor, daily.pk, DAILY_DAYS)
-        load_continuous(cursor, cont.pk, CONTINUOUS_VALUES)
+        load_daily(cursor, daily.pk, sizes["daily"])
+        load_continuous(cursor, cont.pk, sizes["continuous"])
         for n in range(rollup_stations):
             location, series = _series(f"USGS-97{n:06d}", "daily", f"BENCH ROLLUP CREEK {n}")
             PullConfigurationStation.objects.get_or_create(configuration=config, location=location)
@@ -125,7 +124,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--stations", type=int, default=200, help="stations of the roll-up")
     parser.add_argument("--rollup-days", type=int, default=3653, help="daily values per roll-up station")
+    parser.add_argument("--daily-days", type=int, default=sizes["daily"], help="daily values of the one station")
+    parser.add_argument("--continuous-values", type=int, default=sizes["continuous"], help="5-minute values")
     args = parser.parse_args()
+    sizes.update(daily=args.daily_days, continuous=args.continuous_values)
     if not args.database_url.startswith("postgres"):
         parser.error("the benchmark needs PostgreSQL (--database-url postgres://…)")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -20,9 +20,17 @@ SMALL = {
     "poll": ["--lines", "20000", "--stations", "5", "--repeat", "3"],  # the polled run has 10,000 lines
     "chart": ["--values", "3000", "--repeat", "2"],
     "ingest": ["--stations", "2", "--days", "1500", "--continuous-values", "3000"],
-}
+    "quality": ["--stations", "3", "--rollup-days", "400", "--daily-days", "800", "--continuous-values", "3000",
+                "--repeat", "2"],
+}  # fmt: skip
 # What each prints once it has measured everything.
-FIGURES = {"search": "p95", "poll": "p95", "chart": "p95", "ingest": "x bulk_create (target >= 3)"}
+FIGURES = {
+    "search": "p95",
+    "poll": "p95",
+    "chart": "p95",
+    "ingest": "x bulk_create (target >= 3)",
+    "quality": "goal p95",
+}
 
 
 @pytest.fixture
