@@ -81,7 +81,7 @@ def commit(run: PullRun, member: Member, stage: BatchStage, started: dt.datetime
             if not PullConfiguration.objects.filter(pk=run.configuration_id).exists():
                 raise StationError(runs.CONFIGURATION_DELETED)
             raise StationSkipped(removed_message(run_station, run))
-        counts = stage.store(series.pk, replace=window.replace)
+        counts = stage.store(series.pk, replace=window.replace, run_id=run.pk)
         newest = _typed(counts.newest, daily)
         field = "newest_date" if daily else "newest_time"
         old = getattr(progress, field)

@@ -322,3 +322,64 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- Revision history: written by acquisition/storage.py in the upsert itself ----------------------------------
+
+
+class ValueRevision(models.Model):
+    """One change a pull made to a stored value: the row as it was and as the pull left it, and which run.
+
+    Written by `acquisition.storage` in the statement (PostgreSQL) or transaction (SQLite) of the upsert, only for
+    values that were stored before: a first insert is not a revision. The time is one of two nullable columns, as in
+    the observation tables: `date` (the site's local calendar day) for a daily series, `time` (a UTC instant) for a
+    continuous one; a daily day is not an instant, so it is not forced into one.
+
+    `change` is the first of value → approval → qualifiers that differs (a value revised and approved in one pull
+    is a value revision; the run page still counts its approval, from the old/new columns). An overwrite that
+    deletes a value USGS no longer returns records it as `removed`, with empty new columns.
+    """
+
+    class Change(models.TextChoices):
+        VALUE = "value", "Value"
+        APPROVAL = "approval", "Approval"
+        QUALIFIERS = "qualifiers", "Qualifiers"
+        REMOVED = "removed", "Removed"
+
+    id = models.BigAutoField(primary_key=True)
+    # No index of its own: (series, id) below serves every lookup by series.
+    series = models.ForeignKey(TimeSeries, on_delete=models.CASCADE, related_name="revisions", db_index=False)
+    date = models.DateField(null=True, blank=True)
+    time = models.DateTimeField(null=True, blank=True)
+    change = models.CharField(max_length=10, choices=Change.choices)
+    old_value = models.FloatField(null=True, blank=True)
+    new_value = models.FloatField(null=True, blank=True)
+    old_approval = models.CharField(max_length=12, choices=ApprovalStatus.choices, null=True, blank=True)
+    new_approval = models.CharField(max_length=12, choices=ApprovalStatus.choices, null=True, blank=True)
+    old_qualifiers = models.JSONField(null=True, blank=True)
+    new_qualifiers = models.JSONField(null=True, blank=True)
+    changed_at = models.DateTimeField()
+    # SET_NULL: the history outlives the run rows the janitor may prune.
+    run = models.ForeignKey(PullRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date__isnull=False, time__isnull=True) | Q(date__isnull=True, time__isnull=False),
+                name="revision_date_xor_time",
+            ),
+        ]
+        indexes = [
+            # "Recent revisions of these series (a configuration's stations), newest first": ids grow with time.
+            models.Index(fields=["series", "-id"], name="revision_series_id"),
+            # The run page: "n values revised, m approved" of run R.
+            models.Index(fields=["run"], name="revision_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series_id} {self.date or self.time}: {self.change} {self.old_value} → {self.new_value}"
+
+    @property
+    def when(self):
+        return self.date or self.time

@@ -71,21 +71,22 @@ class BatchStage:
                     _sqlite_rows(series_pk, readings),
                 )
 
-    def store(self, series_pk: int, *, replace: tuple | None = None) -> StoreCounts:
+    def store(self, series_pk: int, *, replace: tuple | None = None, run_id: int | None = None) -> StoreCounts:
         """Inside the member's transaction: upsert its staged rows (the latest per time) and take them off the stage.
 
-        Counts as `store_readings` reports them, plus `newest`, the newest time stored.
+        Counts as `store_readings` reports them, plus `newest`, the newest time stored. What it changes is recorded
+        as revisions of run `run_id` (acquisition.ValueRevision).
         """
         with connection.cursor() as cursor:
             if self.postgresql:
-                counts = self._store_pg(cursor, series_pk, replace)
+                counts = self._store_pg(cursor, series_pk, replace, run_id)
                 cursor.execute(f"DELETE FROM {self.name} WHERE series_id = %s", [series_pk])
             else:
-                counts = self._store_sqlite(cursor, series_pk, replace)
+                counts = self._store_sqlite(cursor, series_pk, replace, run_id)
                 cursor.execute(f"DELETE FROM temp.{self.name} WHERE series_id = %s", [series_pk])
         return counts
 
-    def _store_pg(self, cursor, series_pk: int, replace) -> StoreCounts:
+    def _store_pg(self, cursor, series_pk: int, replace, run_id) -> StoreCounts:
         key, table = self.key, self.table
         _lock_series(cursor, key, series_pk)
         stage = _ensure_stage_pg(cursor, key)
@@ -105,11 +106,11 @@ class BatchStage:
             cursor.execute(f"INSERT INTO {table} ({self.columns}) SELECT {self.columns} FROM {stage}")
             counts = StoreCounts(received=received, inserted=received)
         else:
-            counts = _merge_stage_pg(cursor, table, key, series_pk, stage, received, replace)
+            counts = _merge_stage_pg(cursor, table, key, series_pk, stage, received, replace, run_id)
         counts.newest = high
         return counts
 
-    def _store_sqlite(self, cursor, series_pk: int, replace) -> StoreCounts:
+    def _store_sqlite(self, cursor, series_pk: int, replace, run_id) -> StoreCounts:
         key = self.key
         stage = _ensure_stage_sqlite(cursor, key)
         # SQLite takes the bare columns of a max() aggregate from the row that has the max: the latest arrival.
@@ -125,6 +126,6 @@ class BatchStage:
         )
         cursor.execute(f"SELECT count(*), max({key}) FROM {stage}")
         received, high = cursor.fetchone()
-        counts = _merge_stage_sqlite(cursor, self.table, key, series_pk, stage, received, replace)
+        counts = _merge_stage_sqlite(cursor, self.table, key, series_pk, stage, received, replace, run_id)
         counts.newest = high
         return counts

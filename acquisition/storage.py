@@ -8,6 +8,12 @@ range yet, COPYed straight into the table, since no row can conflict); on SQLite
 the same upsert, since SQLite has no COPY. `replace=(start, end)` turns the upsert into a replacement of that range
 (the `overwrite` strategy): rows of the range that did not come back are deleted, in the caller's transaction.
 
+Every stored value the merge changes or deletes leaves an `acquisition.ValueRevision` row (old → new, the run that
+changed it): on PostgreSQL in the upsert's own statement (a CTE reads the current rows joined to the stage once,
+and feeds both the upsert and the history insert: no second pass over the table); on SQLite by an INSERT … SELECT
+of the same join just before the upsert, in the same transaction. `RECORD_REVISIONS = False` turns that off; only
+bench/ingest.py does, to measure what the history costs.
+
 Callers own the transaction: `store_readings` runs inside `transaction.atomic()` so that a station's values and its
 progress row commit together (DESIGN.md §4.3).
 """
@@ -21,14 +27,20 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
-from acquisition.models import ContinuousValue, DailyValue
+from acquisition.models import ContinuousValue, DailyValue, ValueRevision
 
 Kind = Literal["daily", "continuous"]
 
 _COLUMNS = ("series_id", "{key}", "value", "qualifiers", "approval_status", "last_modified")
 # pg_advisory_xact_lock(space, series pk): one lock space per observation table.
 _LOCK_SPACE = {"date": 7301, "time": 7302}
+RECORD_REVISIONS = True  # bench/ingest.py's off switch, to measure the history's cost; nothing else sets it
+_REVISION_COLUMNS = (
+    "series_id, {key}, change, old_value, new_value, old_approval, new_approval, old_qualifiers, new_qualifiers, "
+    "changed_at, run_id"
+)
 
 
 @dataclass
@@ -69,19 +81,20 @@ def store_readings(
     readings: Iterable,
     *,
     replace: tuple[date | datetime, date | datetime] | None = None,
+    run_id: int | None = None,
 ) -> StoreCounts:
     """Upsert `readings` (acquisition.usgs.parsers.Reading, all of one series) into the series `series_pk`.
 
     With `replace=(start, end)`, rows of the series inside [start, end] that are not among `readings` are deleted
-    too, so the range ends up holding exactly what was read.
+    too, so the range ends up holding exactly what was read. Changes are recorded as revisions of run `run_id`.
     """
     by_time = _distinct_by_time(readings)
     table, key = _table(kind)
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            counts = _store_postgresql(table, key, series_pk, by_time, replace)
+            counts = _store_postgresql(table, key, series_pk, by_time, replace, run_id)
         else:
-            counts = _store_sqlite(table, key, series_pk, by_time, replace)
+            counts = _store_sqlite(table, key, series_pk, by_time, replace, run_id)
     return counts
 
 
@@ -162,7 +175,7 @@ def _copy_into(cursor, target: str, columns: str, series_pk: int, rows: Iterable
             copy.write(chunk)
 
 
-def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, replace) -> StoreCounts:
+def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, replace, run_id=None) -> StoreCounts:
     columns = ", ".join(c.format(key=key) for c in _COLUMNS)
     with connection.cursor() as cursor:
         _lock_series(cursor, key, series_pk)
@@ -174,7 +187,7 @@ def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, repla
         stage = _ensure_stage_pg(cursor, key)
         if by_time:
             _copy_into(cursor, stage, columns, series_pk, by_time.values())
-        return _merge_stage_pg(cursor, table, key, series_pk, stage, len(by_time), replace)
+        return _merge_stage_pg(cursor, table, key, series_pk, stage, len(by_time), replace, run_id)
 
 
 def _lock_series(cursor, key: str, series_pk: int) -> None:
@@ -183,47 +196,91 @@ def _lock_series(cursor, key: str, series_pk: int) -> None:
     cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_SPACE[key], series_pk])
 
 
-def _merge_stage_pg(cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace) -> StoreCounts:
-    """Upsert the commit stage (one series' distinct rows) into the table; delete what `replace` says."""
+def _merge_stage_pg(
+    cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None
+) -> StoreCounts:
+    """Upsert the commit stage (one series' distinct rows) into the table; delete what `replace` says.
+
+    The changed rows are selected once (`changed`: the stage joined to the current rows); the upsert and the
+    history insert both read that CTE, and every sub-statement of one WITH sees the table as it was before the
+    statement, so `old_*` is the row the upsert replaces (the series' advisory lock keeps other writers out).
+    """
     counts = StoreCounts(received=received)
     columns = ", ".join(c.format(key=key) for c in _COLUMNS)
+    history = RECORD_REVISIONS
+    revisions = ValueRevision._meta.db_table
+    now = timezone.now()
     if received:
         # The join drops rows that came back identical before the upsert sees them: ON CONFLICT would lock
         # (and so write) every conflicting row even when its WHERE then skips the update.
+        history_cte = (
+            f"""
+            , hist AS (
+                INSERT INTO {revisions} ({_REVISION_COLUMNS.format(key=key)})
+                SELECT c.series_id, c.{key},
+                       CASE WHEN c.old_value IS DISTINCT FROM c.value THEN 'value'
+                            WHEN c.old_approval IS DISTINCT FROM c.approval_status THEN 'approval'
+                            ELSE 'qualifiers' END,
+                       c.old_value, c.value, c.old_approval, c.approval_status, c.old_qualifiers, c.qualifiers,
+                       %s::timestamptz, %s::bigint
+                  FROM changed c WHERE c.cur_id IS NOT NULL
+            )"""
+            if history
+            else ""
+        )
         cursor.execute(
             f"""
-            WITH ups AS (
-                INSERT INTO {table} AS t ({columns})
-                SELECT s.series_id, s.{key}, s.value, s.qualifiers, s.approval_status, s.last_modified
+            WITH changed AS (
+                SELECT s.series_id, s.{key}, s.value, s.qualifiers, s.approval_status, s.last_modified,
+                       cur.id AS cur_id, cur.value AS old_value, cur.qualifiers AS old_qualifiers,
+                       cur.approval_status AS old_approval
                   FROM {stage} s
                   LEFT JOIN {table} cur ON cur.series_id = %s AND cur.{key} = s.{key}
                  WHERE cur.id IS NULL
                     OR (cur.value, cur.qualifiers, cur.approval_status)
                        IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
-                 ORDER BY s.{key}
+            ), ups AS (
+                INSERT INTO {table} AS t ({columns})
+                SELECT series_id, {key}, value, qualifiers, approval_status, last_modified
+                  FROM changed ORDER BY {key}
                 ON CONFLICT (series_id, {key}) DO UPDATE
                    SET value = EXCLUDED.value, qualifiers = EXCLUDED.qualifiers,
                        approval_status = EXCLUDED.approval_status, last_modified = EXCLUDED.last_modified
                  WHERE (t.value, t.qualifiers, t.approval_status)
                        IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.qualifiers, EXCLUDED.approval_status)
                 RETURNING (xmax = 0) AS inserted
-            )
+            ){history_cte}
             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM ups
             """,
-            [series_pk],
+            [series_pk, now, run_id] if history else [series_pk],
         )
         counts.inserted, counts.updated = cursor.fetchone()
         counts.unchanged = counts.received - counts.inserted - counts.updated
     if replace is not None:
+        removed_cte = (
+            f"""
+            , hist AS (
+                INSERT INTO {revisions} ({_REVISION_COLUMNS.format(key=key)})
+                SELECT series_id, {key}, 'removed', value, NULL, approval_status, NULL, qualifiers, NULL,
+                       %s::timestamptz, %s::bigint
+                  FROM gone
+            )"""
+            if history
+            else ""
+        )
         cursor.execute(
             f"""
-            DELETE FROM {table} AS t
-             WHERE t.series_id = %s AND t.{key} BETWEEN %s AND %s
-               AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key})
+            WITH gone AS (
+                DELETE FROM {table} AS t
+                 WHERE t.series_id = %s AND t.{key} BETWEEN %s AND %s
+                   AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key})
+                RETURNING t.series_id, t.{key}, t.value, t.approval_status, t.qualifiers
+            ){removed_cte}
+            SELECT count(*) FROM gone
             """,
-            [series_pk, *replace],
+            [series_pk, *replace, *([now, run_id] if history else [])],
         )
-        counts.deleted = cursor.rowcount
+        counts.deleted = cursor.fetchone()[0]
     return counts
 
 
@@ -282,19 +339,38 @@ def _ensure_stage_sqlite(cursor, key: str) -> str:
     return stage
 
 
-def _store_sqlite(table: str, key: str, series_pk: int, by_time: dict, replace) -> StoreCounts:
+def _store_sqlite(table: str, key: str, series_pk: int, by_time: dict, replace, run_id=None) -> StoreCounts:
     columns = ", ".join(c.format(key=key) for c in _COLUMNS)
     params = _sqlite_rows(series_pk, by_time.values())
     with connection.cursor() as cursor:
         stage = _ensure_stage_sqlite(cursor, key)
         if params:
             cursor.executemany(f"INSERT INTO {stage} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)", params)
-        return _merge_stage_sqlite(cursor, table, key, series_pk, stage, len(params), replace)
+        return _merge_stage_sqlite(cursor, table, key, series_pk, stage, len(params), replace, run_id)
 
 
-def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace):
+def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None):
     counts = StoreCounts(received=received)
     columns = ", ".join(c.format(key=key) for c in _COLUMNS)
+    history = RECORD_REVISIONS
+    revisions = ValueRevision._meta.db_table
+    now = _sqlite_time(timezone.now())
+    if received and history:
+        # Before the upsert, in its transaction: the rows it is about to change, as they are now.
+        cursor.execute(
+            f"""
+            INSERT INTO {revisions} ({_REVISION_COLUMNS.format(key=key)})
+            SELECT t.series_id, t.{key},
+                   CASE WHEN t.value IS NOT s.value THEN 'value'
+                        WHEN t.approval_status IS NOT s.approval_status THEN 'approval'
+                        ELSE 'qualifiers' END,
+                   t.value, s.value, t.approval_status, s.approval_status, t.qualifiers, s.qualifiers, %s, %s
+              FROM {stage} s JOIN {table} t ON t.series_id = s.series_id AND t.{key} = s.{key}
+             WHERE t.value IS NOT s.value OR t.qualifiers IS NOT s.qualifiers
+                   OR t.approval_status IS NOT s.approval_status
+            """,
+            [now, run_id],
+        )
     if received:
         cursor.execute(
             f"SELECT count(*) FROM {stage} s JOIN {table} t ON t.series_id = s.series_id AND t.{key} = s.{key}"
@@ -317,13 +393,25 @@ def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str
         counts.updated = changed - counts.inserted
         counts.unchanged = existing - counts.updated
     if replace is not None:
+        bounds = [series_pk, _sqlite_time(replace[0]), _sqlite_time(replace[1])]
+        if history:
+            cursor.execute(
+                f"""
+                INSERT INTO {revisions} ({_REVISION_COLUMNS.format(key=key)})
+                SELECT series_id, {key}, 'removed', value, NULL, approval_status, NULL, qualifiers, NULL, %s, %s
+                  FROM {table}
+                 WHERE series_id = %s AND {key} BETWEEN %s AND %s
+                   AND {key} NOT IN (SELECT {key} FROM {stage})
+                """,
+                [now, run_id, *bounds],
+            )
         cursor.execute(
             f"""
             DELETE FROM {table}
              WHERE series_id = %s AND {key} BETWEEN %s AND %s
                AND {key} NOT IN (SELECT {key} FROM {stage})
             """,
-            [series_pk, _sqlite_time(replace[0]), _sqlite_time(replace[1])],
+            bounds,
         )
         counts.deleted = cursor.rowcount
     cursor.execute(f"DELETE FROM {stage}")

@@ -10,6 +10,9 @@ for the parser). Measured, each on the same table with the same indexes and cons
              (acquisition.usgs.parsers.parse_readings_text), merge and sort them as the client does
              (acquisition.usgs.parsers.merge_readings/sorted_readings), store (acquisition.storage.store_readings)
   rerun      the same again (nothing changed), and with half the values changed
+  history    the half-changed rerun with the revision history (acquisition.ValueRevision, written by the upsert)
+             and without it (storage.RECORD_REVISIONS = False), alternated twice from the same stored state,
+             best of each: what the history costs
   raw COPY   COPY of the same rows, in the same order, straight into the table (no parse, no conflict
              handling, the COPY text prepared beforehand): the ceiling
   bulk       Django bulk_create(update_conflicts=True) of the already-parsed rows
@@ -217,6 +220,31 @@ def bulk_create(model, key: str, parsed: dict[int, list]) -> float:
     return timed(run)
 
 
+def history_pair(kind: str, table: str, first, half) -> tuple[float, float, int]:
+    """(seconds with history, seconds without, revisions written) of the half-changed rerun, best of two each."""
+    from acquisition import storage
+    from acquisition.models import ValueRevision
+
+    revisions = ValueRevision._meta.db_table
+    best = {True: float("inf"), False: float("inf")}
+    written = 0
+    for history in (False, True, False, True):
+        storage.RECORD_REVISIONS = False
+        pipeline(kind, first)  # back to the first load's values, untimed and unrecorded
+        empty(revisions)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {table}")
+        storage.RECORD_REVISIONS = history
+        seconds, _ = pipeline(kind, half)
+        best[history] = min(best[history], seconds)
+        if history:
+            written = ValueRevision.objects.count()
+    storage.RECORD_REVISIONS = True
+    return best[True], best[False], written
+
+
 def seed_one_row_per_series(model, key: str, parsed: dict[int, list]) -> None:
     for series_pk, rows in parsed.items():
         newest = max(rows, key=lambda r: r.time)
@@ -325,6 +353,10 @@ def measure(kind: str, out) -> dict[str, float]:
     results["half"] = n / seconds
     out(f"pipeline, rerun half new   {rate(n, seconds)}  updated {counts.updated:,}, unchanged {counts.unchanged:,}")
     out(f"  (parse alone             {rate(n, parse_s)})")
+    with_s, without_s, written = history_pair(kind, table, first, half)
+    results["history_overhead"] = with_s / without_s - 1
+    out(f"half new, with history     {rate(n, with_s)}  {written:,} revisions written")
+    out(f"half new, without history  {rate(n, without_s)}")
 
     empty(table)
     seconds = raw_copy(table, key, parsed)
@@ -385,6 +417,10 @@ def main() -> None:
         out(
             f"{'':<10} via the upsert path {r['staged']:>9,.0f}/s = {r['staged'] / r['copy']:.2f}x raw COPY, "
             f"{r['staged'] / r['bulk']:.1f}x bulk_create"
+        )
+        out(
+            f"{'':<10} revision history on the half-changed rerun: {100 * r['history_overhead']:+.1f} % time "
+            "(target <= 10 %)"
         )
         if "save" in r:
             out(f"{'':<10} pipeline = {r['pipeline'] / r['save']:.0f}x row-by-row save()")

@@ -4,7 +4,7 @@ from django.urls import path
 
 import stations.converters  # noqa: F401  (registers <location_id:>)
 
-from . import data_views, map_views, ops_views, views
+from . import data_views, map_views, ops_views, quality_views, revision_views, views
 
 app_name = "monitoring"
 
@@ -20,6 +20,30 @@ urlpatterns = [
         name="configuration_statistics",
     ),
     path("monitoring/status-map.json", map_views.status_map, name="status_map"),
+    path("monitoring/configurations/<int:pk>/revisions/", revision_views.configuration_revisions, name="revisions"),
+    path(
+        "monitoring/configurations/<int:pk>/revisions.csv",
+        revision_views.configuration_revisions_csv,
+        name="revisions_csv",
+    ),
+    path(
+        "monitoring/configurations/<int:pk>/quality/", quality_views.configuration_quality, name="configuration_quality"
+    ),
+    path(
+        "monitoring/configurations/<int:pk>/quality.csv",
+        quality_views.configuration_quality_csv,
+        name="configuration_quality_csv",
+    ),
+    path(
+        "monitoring/configurations/<int:pk>/quality/worst/",
+        quality_views.configuration_quality_worst,
+        name="configuration_quality_worst",
+    ),
+    path(
+        "monitoring/stations/<location_id:monitoring_location_id>/quality/",
+        quality_views.station_quality,
+        name="station_quality",
+    ),
     path(
         "monitoring/configurations/<int:pk>/status-map.json",
         map_views.configuration_status_map,

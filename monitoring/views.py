@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
-from acquisition.models import PullLogEntry, PullRun, PullRunStation
+from acquisition.models import PullLogEntry, PullRun, PullRunStation, ValueRevision
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
@@ -182,6 +182,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "batches": batch_summary(run),
         "quota": quota_left(),
         "can_run": request.user.has_perm("pulls.run_pullconfiguration"),
+        "revisions": _revision_counts(run),
     }
     template = "monitoring/run_detail.html"
     if polling:
@@ -191,6 +192,14 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if wants_fragment(request):
         return render(request, template + "#run-log", context)
     return render(request, template, context)
+
+
+def _revision_counts(run: PullRun) -> dict:
+    """Values this run revised and approvals it brought (a value revised and approved at once counts in both)."""
+    return ValueRevision.objects.filter(run=run).aggregate(
+        revised=Count("pk", filter=Q(change=ValueRevision.Change.VALUE)),
+        approved=Count("pk", filter=Q(new_approval="Approved") & ~Q(old_approval="Approved")),
+    )
 
 
 def _poll(request: HttpRequest, run: PullRun, filters: dict) -> HttpResponse:

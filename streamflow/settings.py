@@ -269,6 +269,18 @@ ALERT_CONSECUTIVE_FAILURES = env.int("ALERT_CONSECUTIVE_FAILURES", default=3)
 ALERT_AUTO_DISABLE = env.bool("ALERT_AUTO_DISABLE", default=False)
 STALE_DAILY_HOURS = env.int("STALE_DAILY_HOURS", default=72)
 STALE_CONTINUOUS_HOURS = env.int("STALE_CONTINUOUS_HOURS", default=6)
+# Data quality screening (monitoring/quality.py; the quality pages show the values in force). A gap is listed when
+# more than this much is missing in a row; a flat line is the same non-zero value for at least this long; a spike
+# is a value more than QUALITY_SPIKE_FACTOR times both neighbours (or less than 1/factor of both) that also
+# differs from them by QUALITY_SPIKE_MIN_JUMP ft³/s or more.
+QUALITY_GAP_DAILY_DAYS = env.int("QUALITY_GAP_DAILY_DAYS", default=1)
+QUALITY_GAP_CONTINUOUS_INTERVALS = env.int("QUALITY_GAP_CONTINUOUS_INTERVALS", default=2)
+QUALITY_FLAT_DAILY_DAYS = env.int("QUALITY_FLAT_DAILY_DAYS", default=7)
+QUALITY_FLAT_CONTINUOUS_HOURS = env.int("QUALITY_FLAT_CONTINUOUS_HOURS", default=24)
+QUALITY_ZERO_DAILY_DAYS = env.int("QUALITY_ZERO_DAILY_DAYS", default=1)
+QUALITY_ZERO_CONTINUOUS_HOURS = env.int("QUALITY_ZERO_CONTINUOUS_HOURS", default=1)
+QUALITY_SPIKE_FACTOR = env.float("QUALITY_SPIKE_FACTOR", default=3.0)
+QUALITY_SPIKE_MIN_JUMP = env.float("QUALITY_SPIKE_MIN_JUMP", default=1.0)
 
 # --- USGS Water Data API ----------------------------------------------------------------------------
 USGS_API_URL = env.str("USGS_API_URL", default="https://api.waterdata.usgs.gov/ogcapi/v1").rstrip("/")

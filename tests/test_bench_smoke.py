@@ -21,7 +21,9 @@ SMALL = {
     "chart": ["--values", "3000", "--repeat", "2"],
     "ingest": ["--stations", "2", "--days", "1500", "--continuous-values", "3000"],
     "memory": ["--years", "0.1", "--stations", "3"],
-}
+    "quality": ["--stations", "3", "--rollup-days", "400", "--daily-days", "800", "--continuous-values", "3000",
+                "--repeat", "2"],
+}  # fmt: skip
 # What each prints once it has measured everything.
 FIGURES = {
     "search": "p95",
@@ -29,6 +31,7 @@ FIGURES = {
     "chart": "p95",
     "ingest": "x bulk_create (target >= 3)",
     "memory": "< 400 MB: met",
+    "quality": "goal p95",
 }
 
 

@@ -1,0 +1,209 @@
+"""Quality benchmark on PostgreSQL: a station's quality page and a configuration's roll-up, through the views
+beside the raw SQL they run.
+
+    .venv/bin/python bench/quality.py [--database-url postgres://postgres@127.0.0.1:5432/sf_quality_bench]
+
+Loads with COPY: one station of 75 years of daily values (~27,400), one of a year of 5-minute values (~105,000),
+and a configuration of 200 daily stations (`--rollup-days` each, 10 years by default); every series has nulls, a
+few gaps, qualifiers, a flat line and a spike, approved up to four months ago. Times (p50/p95 over `--repeat`):
+  daily / 5-minute   the station quality page (whole record) through the test client, and monitoring.quality's
+                     three statements run directly (months, qualifiers, events)
+  roll-up            the configuration quality page, and its statements (completeness, events, newest values)
+Goals (issue 14): p95 < 150 ms daily, < 300 ms 5-minute, < 1 s for the 200-station roll-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+
+from common import ensure_database, percentiles, setup_django  # noqa: E402 - bench/ is the script's own directory
+
+TODAY = dt.date(2026, 11, 20)
+sizes = {"daily": 75 * 365 + 19, "continuous": 365 * 288}  # 75 years of days; a year of 5-minute values
+
+
+def _series(site: str, kind: str, name: str):
+    from stations.models import MonitoringLocation, TimeSeries
+
+    location, _ = MonitoringLocation.objects.get_or_create(
+        monitoring_location_id=site, defaults={"site_number": site[5:], "name": name}
+    )
+    series, _ = TimeSeries.objects.get_or_create(
+        time_series_id=f"bench-quality-{site}-{kind}", defaults={"location": location, "kind": kind, "primary": True}
+    )
+    return location, series
+
+
+def _value(i: int) -> float | None:
+    if i % 97 == 5:
+        return None
+    return round(100 + 40 * ((i * 2654435761) % 1000) / 1000, 1)
+
+
+def load_daily(cursor, series_pk: int, days: int) -> None:
+    first = TODAY - dt.timedelta(days=days - 1)
+    approved_until = TODAY - dt.timedelta(days=120)
+    with (
+        cursor.connection.cursor() as pg,
+        pg.copy("COPY acquisition_dailyvalue (series_id, date, value, qualifiers, approval_status) FROM STDIN") as copy,
+    ):
+        for i in range(days):
+            if 400 <= i % 5000 < 410:
+                continue  # a ten-day gap every ~14 years
+            day = first + dt.timedelta(days=i)
+            value = 77.0 if 2000 <= i % 6000 < 2010 else _value(i)  # a flat line
+            if i % 6000 == 3000:
+                value = 5000.0  # a spike
+            quals = '["ICE", "ESTIMATED"]' if i % 53 == 0 else ('["ESTIMATED"]' if i % 41 == 0 else "[]")
+            status = "Approved" if day < approved_until else "Provisional"
+            copy.write_row((series_pk, day, value, quals, status))
+
+
+def load_continuous(cursor, series_pk: int, count: int) -> None:
+    first = dt.datetime.combine(TODAY - dt.timedelta(days=365), dt.time(0), tzinfo=dt.UTC)
+    with (
+        cursor.connection.cursor() as pg,
+        pg.copy(
+            "COPY acquisition_continuousvalue (series_id, time, value, qualifiers, approval_status) FROM STDIN"
+        ) as copy,
+    ):
+        for i in range(count):
+            if 50_000 <= i < 50_300:
+                continue  # a day of missing data (when the year is long enough to hold it)
+            t = first + dt.timedelta(minutes=5 * i)
+            status = "Approved" if i < count - 120 * 288 else "Provisional"
+            copy.write_row((series_pk, t, _value(i), "[]", status))
+
+
+def load(rollup_stations: int, rollup_days: int):
+    from django.db import connection
+
+    from acquisition.models import ContinuousValue, DailyValue
+    from pulls.models import PullConfiguration, PullConfigurationStation
+
+    started = time.perf_counter()
+    daily_loc, daily = _series("USGS-98000001", "daily", "BENCH QUALITY 75 YEARS")
+    cont_loc, cont = _series("USGS-98000002", "continuous", "BENCH QUALITY 5 MINUTES")
+    config, _ = PullConfiguration.objects.get_or_create(name="Bench quality roll-up", defaults={"start_date": TODAY})
+    DailyValue.objects.all().delete()
+    ContinuousValue.objects.all().delete()
+    with connection.cursor() as cursor:
+        load_daily(cursor, daily.pk, sizes["daily"])
+        load_continuous(cursor, cont.pk, sizes["continuous"])
+        for n in range(rollup_stations):
+            location, series = _series(f"USGS-97{n:06d}", "daily", f"BENCH ROLLUP CREEK {n}")
+            PullConfigurationStation.objects.get_or_create(configuration=config, location=location)
+            load_daily(cursor, series.pk, rollup_days - (n % 7) * 30)  # some stations lag behind
+        cursor.execute("VACUUM ANALYZE acquisition_dailyvalue")
+        cursor.execute("VACUUM ANALYZE acquisition_continuousvalue")
+    total = DailyValue.objects.count() + ContinuousValue.objects.count()
+    print(f"Loaded {total:,} values with COPY in {time.perf_counter() - started:.1f} s", flush=True)
+    return daily_loc, daily, cont_loc, cont, config
+
+
+def timed(fn, repeat: int) -> tuple[float, float]:
+    samples = []
+    for i in range(repeat + 2):
+        started = time.perf_counter()
+        fn()
+        if i >= 2:  # two warm-ups
+            samples.append((time.perf_counter() - started) * 1000)
+    return percentiles(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sf_quality_bench"),
+    )
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--stations", type=int, default=200, help="stations of the roll-up")
+    parser.add_argument("--rollup-days", type=int, default=3653, help="daily values per roll-up station")
+    parser.add_argument("--daily-days", type=int, default=sizes["daily"], help="daily values of the one station")
+    parser.add_argument("--continuous-values", type=int, default=sizes["continuous"], help="5-minute values")
+    args = parser.parse_args()
+    sizes.update(daily=args.daily_days, continuous=args.continuous_values)
+    if not args.database_url.startswith("postgres"):
+        parser.error("the benchmark needs PostgreSQL (--database-url postgres://…)")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    ensure_database(args.database_url)
+    setup_django(args.database_url)
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from monitoring import quality, quality_rollup
+    from streamflow.roles import VIEWERS
+
+    call_command("migrate", verbosity=0)
+    daily_loc, daily, cont_loc, cont, config = load(args.stations, args.rollup_days)
+    user, _ = get_user_model().objects.get_or_create(username="bench-quality")
+    user.groups.add(Group.objects.get(name=VIEWERS))  # a Viewer: the timings include the permission checks
+    client = Client()
+    client.force_login(user)
+    th = quality.Thresholds.from_settings()
+    results = {}
+
+    for label, location, series, goal in (
+        ("daily, 75 years", daily_loc, daily, 150),
+        ("5-minute, 1 year", cont_loc, cont, 300),
+    ):
+        start, end = quality.extent(series)
+        is_daily = series.kind == "daily"
+        bounds = quality.sql_bounds(is_daily, start, end)
+
+        def raw(series=series, is_daily=is_daily, bounds=bounds) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(quality._month_sql(is_daily), [series.pk, *bounds])
+                cursor.fetchall()
+                cursor.execute(quality._qualifier_sql(is_daily), [series.pk, *bounds])
+                cursor.fetchall()
+                quality.run_events(cursor, quality.events_sql(is_daily, [series.pk], th), bounds)
+
+        def view(location=location, series=series) -> None:
+            response = client.get(f"/monitoring/stations/{location.monitoring_location_id}/quality/?kind={series.kind}")
+            assert response.status_code == 200 and b"quality-heatmap" in response.content
+
+        q = quality.series_quality(series, start, end, th)
+        results[label] = (timed(view, args.repeat), timed(raw, args.repeat), goal)
+        print(
+            f"\n{label}: {q.present:,} values of {q.expected:,} expected, {len(q.gaps)} gaps, {len(q.flags)} flags, "
+            f"{len(q.months)} months"
+        )
+
+    rollup_today = TODAY
+
+    def rollup_raw() -> None:
+        quality_rollup.configuration_rollup(config, rollup_today, th)
+
+    def rollup_view() -> None:
+        response = client.get(f"/monitoring/configurations/{config.pk}/quality/")
+        assert response.status_code == 200
+
+    rows = quality_rollup.configuration_rollup(config, rollup_today, th)
+    print(f"\nroll-up: {len(rows)} stations, worst {rows[0].location.monitoring_location_id} ({rows[0].last_30:.1f} %)")
+    results[f"roll-up, {args.stations} stations"] = (
+        timed(rollup_view, args.repeat),
+        timed(rollup_raw, args.repeat),
+        1000,
+    )
+
+    print(f"\n== summary (load average {os.getloadavg()[0]:.2f})")
+    for label, ((v50, v95), (r50, r95), goal) in results.items():
+        verdict = "met" if v95 < goal else "MISSED"
+        print(
+            f"{label:<24} view p50 {v50:6.0f} ms, p95 {v95:6.0f} ms; computation p50 {r50:6.0f} ms, p95 {r95:6.0f} ms"
+            f"  (goal p95 < {goal} ms: {verdict})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

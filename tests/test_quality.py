@@ -1,0 +1,188 @@
+"""Quality of a series, computed in the database, checked against the same figures computed here in Python from
+what was stored: completeness by month, gaps with exact start/end, shares, each flag kind, and a continuous
+record whose interval changes from 15 to 5 minutes."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from acquisition.models import ContinuousValue, DailyValue
+from acquisition.smart_append import run_inline
+from acquisition.storage import store_readings
+from acquisition.usgs.parsers import Reading
+from monitoring.quality import Thresholds, series_quality, water_year
+from stations.models import TimeSeries
+from tests.acquisition_factories import make_configuration
+from tests.factories import TimeSeriesFactory
+
+pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs
+pytestmark = pytest.mark.django_db
+
+SITE = "USGS-01646500"
+START = dt.date(2024, 10, 1)
+TH = Thresholds(1, 2, 7, 24, 1, 1, 3.0, 1.0)
+
+
+@pytest.fixture
+def doctored(fake_usgs):
+    """Two water years of the fake's daily values for one station, pulled for real, then given one of each fault."""
+    run_inline(make_configuration(fake_usgs, [SITE], start_date=START))
+    series = TimeSeries.objects.get(time_series_id=fake_usgs.primary_series_id(SITE))
+    values = DailyValue.objects.filter(series=series)
+    values.filter(date__range=(dt.date(2025, 1, 10), dt.date(2025, 1, 14))).delete()  # a 5-day gap
+    values.filter(date=dt.date(2025, 2, 1)).delete()  # one day: missing, but within the tolerance
+    values.filter(date__range=(dt.date(2025, 3, 1), dt.date(2025, 3, 3))).update(value=-2.0)  # negative
+    values.filter(date__range=(dt.date(2025, 4, 1), dt.date(2025, 4, 2))).update(value=0.0)  # zeros
+    values.filter(date__range=(dt.date(2025, 5, 1), dt.date(2025, 5, 8))).update(value=123.0)  # flat, 8 days
+    values.filter(date__range=(dt.date(2025, 6, 9), dt.date(2025, 6, 11))).update(value=100.0)
+    values.filter(date=dt.date(2025, 6, 10)).update(value=900.0)  # spike between two 100s
+    values.filter(date__range=(dt.date(2025, 7, 10), dt.date(2025, 7, 12))).update(value=None)  # nulls: a gap
+    return series, fake_usgs.today
+
+
+def python_quality(series, start: dt.date, end: dt.date) -> dict:
+    """The figures, computed here from the stored rows by plain loops."""
+    rows = {r.date: r for r in DailyValue.objects.filter(series=series, date__range=(start, end))}
+    present = {d for d, r in rows.items() if r.value is not None}
+    months: dict = {}
+    day = start
+    while day <= end:
+        key = (water_year(day.year, day.month), day.month)
+        expected, got = months.get(key, (0, 0))
+        months[key] = (expected + 1, got + (day in present))
+        day += dt.timedelta(days=1)
+    gaps, run = [], []
+    day = start
+    while day <= end + dt.timedelta(days=1):
+        if day <= end and day not in present:
+            run.append(day)
+        else:
+            if len(run) > 1:
+                gaps.append((run[0], run[-1], len(run)))
+            run = []
+        day += dt.timedelta(days=1)
+    approved = sum(1 for d in present if rows[d].approval_status == "Approved")
+    quals = Counter(q for d in present for q in rows[d].qualifiers)
+    ordered = sorted(present)
+    flags = []
+    i = 0
+    while i < len(ordered):  # runs of one value, or of negatives, over consecutive days
+        j = i
+        v = rows[ordered[i]].value
+        while j + 1 < len(ordered) and ordered[j + 1] - ordered[j] <= dt.timedelta(days=2):
+            w = rows[ordered[j + 1]].value
+            if not (w == v or (v < 0 and w < 0)):
+                break
+            j += 1
+        length = (ordered[j] - ordered[i]).days + 1
+        if v < 0:
+            flags.append(("negative", ordered[i], ordered[j]))
+        elif v == 0:
+            flags.append(("zero", ordered[i], ordered[j]))
+        elif length >= 7 and all(rows[ordered[k]].value == v for k in range(i, j + 1)):
+            flags.append(("flat", ordered[i], ordered[j]))
+        i = j + 1
+    for k in range(1, len(ordered) - 1):
+        a, b, c = (rows[ordered[n]].value for n in (k - 1, k, k + 1))
+        if a > 0 and c > 0 and (b > 3 * max(a, c) and b - max(a, c) >= 1 or b * 3 < min(a, c) and min(a, c) - b >= 1):
+            flags.append(("spike", ordered[k], ordered[k]))
+    return {
+        "months": months,
+        "gaps": gaps,
+        "present": len(present),
+        "approved": approved,
+        "qualifiers": dict(quals),
+        "flags": sorted(flags, key=lambda f: (f[1], f[0])),
+    }
+
+
+def test_the_database_figures_equal_the_ones_computed_from_the_stored_rows(doctored):
+    series, today = doctored
+    expected = python_quality(series, START, today)
+
+    q = series_quality(series, START, today, TH)
+
+    assert {k: (m.expected, m.present) for k, m in q.months.items()} == expected["months"]
+    assert [(g.start, g.end, g.missing) for g in q.gaps] == expected["gaps"]
+    assert (dt.date(2025, 1, 10), dt.date(2025, 1, 14), 5) in expected["gaps"]  # the test itself sees the fault
+    assert q.present == expected["present"] and q.approved == expected["approved"]
+    assert q.provisional == q.present - q.approved
+    assert q.qualifiers == expected["qualifiers"]
+    assert [(f.kind, f.start, f.end) for f in q.flags] == expected["flags"]
+    assert {f[0] for f in expected["flags"]} == {"negative", "zero", "flat", "spike"}
+
+
+def test_a_chosen_range_is_judged_on_its_own_days(doctored):
+    series, _ = doctored
+    start, end = dt.date(2025, 1, 1), dt.date(2025, 2, 15)
+
+    q = series_quality(series, start, end, TH)
+
+    expected = python_quality(series, start, end)
+    assert {k: (m.expected, m.present) for k, m in q.months.items()} == expected["months"]
+    assert q.expected == 46 and q.present == 46 - 6
+    assert [(g.start, g.end) for g in q.gaps] == [(dt.date(2025, 1, 10), dt.date(2025, 1, 14))]
+
+
+def test_a_range_before_the_record_counts_its_days_as_missing(doctored):
+    series, _ = doctored
+    q = series_quality(series, dt.date(2024, 9, 1), dt.date(2024, 10, 10), TH)
+
+    assert (q.months[(2024, 9)].expected, q.months[(2024, 9)].present) == (30, 0)
+    assert (q.months[(2025, 10)].expected, q.months[(2025, 10)].present) == (10, 10)
+    assert [(g.start, g.end, g.missing) for g in q.gaps] == [(dt.date(2024, 9, 1), dt.date(2024, 9, 30), 30)]
+
+
+def test_a_series_that_changes_from_15_to_5_minutes_is_judged_against_each_interval(db):
+    series = TimeSeriesFactory(kind=TimeSeries.Kind.CONTINUOUS)
+    lm = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    oct1, nov1, dec1 = (dt.datetime(2025, m, 1, tzinfo=dt.UTC) for m in (10, 11, 12))
+
+    def times(start, stop, minutes):
+        t = start
+        while t < stop:
+            yield t
+            t += dt.timedelta(minutes=minutes)
+
+    readings = [Reading("ts", t, 10.0 + (t.minute % 7), [], "Provisional", lm) for t in times(oct1, nov1, 15)]
+    readings += [Reading("ts", t, 10.0 + (t.minute % 7), [], "Provisional", lm) for t in times(nov1, dec1, 5)]
+    store_readings("continuous", series.pk, readings)
+    stored = ContinuousValue.objects.filter(series=series)
+    oct_gap = (dt.datetime(2025, 10, 10, 6, tzinfo=dt.UTC), dt.datetime(2025, 10, 10, 8, 15, tzinfo=dt.UTC))
+    nov_gap = (dt.datetime(2025, 11, 10, 6, tzinfo=dt.UTC), dt.datetime(2025, 11, 10, 6, 45, tzinfo=dt.UTC))
+    stored.filter(time__range=oct_gap).delete()  # 10 slots of 15 minutes
+    stored.filter(time__range=nov_gap).delete()  # 10 slots of 5 minutes
+    stored.filter(time=dt.datetime(2025, 11, 20, 0, 5, tzinfo=dt.UTC)).update(value=None)  # 1 slot: no gap
+
+    q = series_quality(series, dt.date(2025, 10, 1), dt.date(2025, 11, 30), TH)
+
+    assert (q.months[(2026, 10)].expected, q.months[(2026, 10)].present) == (31 * 96, 31 * 96 - 10)
+    assert (q.months[(2026, 11)].expected, q.months[(2026, 11)].present) == (30 * 288, 30 * 288 - 11)
+    assert [(g.start, g.end, g.missing, g.length) for g in q.gaps] == [
+        (*oct_gap, 10, dt.timedelta(minutes=150)),
+        (*nov_gap, 10, dt.timedelta(minutes=50)),
+    ]
+    assert q.intervals == [5, 15]
+
+
+def test_flat_lines_in_continuous_values_need_24_hours(db):
+    series = TimeSeriesFactory(kind=TimeSeries.Kind.CONTINUOUS)
+    lm = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    start = dt.datetime(2025, 10, 1, tzinfo=dt.UTC)
+    readings = []
+    for n in range(4 * 96):  # four days of 15-minute values
+        t = start + dt.timedelta(minutes=15 * n)
+        flat = 96 <= n < 96 + 96  # day 2: one value for exactly 24 h (96 values)
+        short = 250 <= n < 250 + 95  # a shorter run: 23 h 45 min
+        value = 50.0 if flat else 70.0 if short else 10.0 + n % 5
+        readings.append(Reading("ts", t, value, [], "Approved", lm))
+    store_readings("continuous", series.pk, readings)
+
+    q = series_quality(series, dt.date(2025, 10, 1), dt.date(2025, 10, 4), TH)
+
+    assert [(f.kind, f.start, f.values) for f in q.flags] == [("flat", start + dt.timedelta(days=1), 96)]
+    assert q.percent == 100.0 and calendar.monthrange(2025, 10)[1] == 31
