@@ -83,8 +83,8 @@ def test_continuous_csv_and_json_carry_utc_times_and_missing_values(client, view
     stored = list(ContinuousValue.objects.filter(series=catalog["continuous"]).order_by("time"))
     _, text = _get(client, f"/api/v1/series/{'c' * 32}/values", headers)
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [(r["time_utc"], r["value"]) for r in rows] == [
-        (v.time.strftime("%Y-%m-%dT%H:%M:%SZ"), "" if v.value is None else repr(v.value)) for v in stored
+    assert [(r["time_utc"], float(r["value"]) if r["value"] else None) for r in rows] == [
+        (v.time.strftime("%Y-%m-%dT%H:%M:%SZ"), v.value) for v in stored
     ]
     assert rows[0]["last_modified_utc"] == "2026-01-02T00:00:00+00:00"
     _, text = _get(client, f"/api/v1/series/{'c' * 32}/values?format=json", headers)
