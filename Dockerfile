@@ -13,4 +13,5 @@ RUN SECRET_KEY=collectstatic-build-only python manage.py collectstatic --noinput
 USER streamflow
 
 EXPOSE 8000
-CMD ["gunicorn", "streamflow.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# gthread: a slow CSV reader holds a thread, not a whole worker (and the timeout watches the worker, not the reader)
+CMD ["gunicorn", "streamflow.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "3", "--threads", "8", "--timeout", "60", "--access-logfile", "-"]

@@ -55,7 +55,21 @@ FUZZ = settings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 # Routes that act on no input at all: a POST to them does its one thing whatever the body says.
-INPUTLESS = {"pulls:toggle", "pulls:run_now", "pulls:delete", "monitoring:run_again", "logout"}
+INPUTLESS = {
+    "pulls:toggle",
+    "pulls:run_now",
+    "pulls:delete",
+    "monitoring:run_again",
+    "logout",
+    # Alert channels: "send a test alert" and the deletes act on the URL alone.
+    "monitoring:channel_test",
+    "monitoring:channel_delete",
+    "monitoring:rule_delete",
+    # The JSON API's actions on a configuration.
+    "api:configuration_pause",
+    "api:configuration_resume",
+    "api:configuration_run",
+}
 GET_ROUTES = [r for r in ROUTES if r.name not in ("logout",)]
 # /health/ answers 503 when a worker or beat is missing (as in tests): that is its meaning, not a crash.
 ALLOWED_5XX = {"health": {503}}
