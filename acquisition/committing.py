@@ -88,6 +88,7 @@ def commit(run: PullRun, member: Member, stage: BatchStage, started: dt.datetime
         if newest is not None and (old is None or newest > old):
             setattr(progress, field, newest)  # a backfill of an older range never moves progress backwards
         progress.time_series = series
+        progress.no_series_at = None  # the catalog now lists one
         progress.last_attempt_at = timezone.now()
         if not window.backfill:
             # The revision pass of the next run starts here, so it is the moment this pull *started*.

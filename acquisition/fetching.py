@@ -63,7 +63,7 @@ def discover_series(members: list[Member], kind: str, client: USGSClient) -> Non
     ask = []
     for m in unknown:
         m.series = primaries.get(m.run_station.location_id)
-        if m.series is None:
+        if m.series is None and m.progress.no_series_at is None:  # USGS already said it has none: not asked again
             ask.append(m)
     if not ask:
         return

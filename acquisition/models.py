@@ -359,8 +359,11 @@ class ValueRevision(models.Model):
     old_qualifiers = models.JSONField(null=True, blank=True)
     new_qualifiers = models.JSONField(null=True, blank=True)
     changed_at = models.DateTimeField()
-    # SET_NULL: the history outlives the run rows the janitor may prune.
-    run = models.ForeignKey(PullRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
+    # SET_NULL: the history outlives the run rows the janitor may prune. No index of its own: "revision_run" below
+    # is that index (a second copy was one more btree for every revision the upsert writes).
+    run = models.ForeignKey(
+        PullRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions", db_index=False
+    )
 
     class Meta:
         ordering = ["-id"]

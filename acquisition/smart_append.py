@@ -26,7 +26,7 @@ from acquisition.committing import StationError, StationSkipped, Superseded, com
 from acquisition.fetching import Member, batch_plan, count_windows, discover_series, fetch
 from acquisition.models import PullRun, PullRunBatch, PullRunStation
 from acquisition.planning import local_midnight, plan_window
-from acquisition.runlog import ERROR, WARNING, BatchEvents, plural, when
+from acquisition.runlog import ERROR, INFO, WARNING, BatchEvents, plural, when
 from acquisition.staging import BatchStage
 from acquisition.usgs import USGSClient
 from pulls.models import PullConfiguration, StationProgress
@@ -138,16 +138,32 @@ def _prepare(run: PullRun, rows: list[PullRunStation], client: USGSClient, event
     usable = []
     for m in members:
         if m.series is None:
-            error = (
-                f"USGS lists no {kind} discharge series for {m.site}. Remove the station from “{config.name}”, "
-                "or pull its other data type."
-            )
-            runs.fail_station(m.run_station, error, configuration_id=run.configuration_id)
-            events.say(f"Failed: {error}", level=ERROR, location_id=m.run_station.location_id, site=m.site)
+            _no_such_series(m, kind, config, events, now)
             continue
         m.window = plan_window(run, run.start_date or config.start_date, m.progress, m.run_station.location, now)
         usable.append(m)
     return usable
+
+
+def _no_such_series(m: Member, kind: str, config: PullConfiguration, events: BatchEvents, now) -> None:
+    """USGS lists no series of this kind for the station: it is skipped (not failed, so not retried as a failure
+    forever); the first time it is said in the log, later runs skip it without asking USGS again."""
+    fix = f"Remove it from “{config.name}”, or pull its other data type."
+    if m.progress.no_series_at is None:
+        StationProgress.objects.filter(pk=m.progress.pk).update(no_series_at=now)
+        message = (
+            f"No such series: USGS lists no {kind} discharge series for {m.site}. {fix} Later runs skip it without "
+            "asking again (until the catalog lists such a series)."
+        )
+        level = WARNING
+    else:
+        message = (
+            f"No such series: USGS listed no {kind} discharge series for {m.site} on "
+            f"{m.progress.no_series_at:%Y-%m-%d}; skipped without asking again. {fix}"
+        )
+        level = INFO
+    runs.fail_station(m.run_station, message, status=PullRunStation.Status.SKIPPED)
+    events.say(message, level=level, location_id=m.run_station.location_id, site=m.site)
 
 
 def _fetch_and_commit(run, batch, members: list[Member], client, events: BatchEvents, started) -> None:

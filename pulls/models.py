@@ -166,6 +166,9 @@ class StationProgress(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = BoundedTextField(blank=True, max_length=4000)  # written by acquisition from what upstream said
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # When USGS said (time-series-metadata) the station has no series of the configuration's data type: later runs
+    # skip it without asking again (reported once, never retried as a failure) until the catalog learns of one.
+    no_series_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

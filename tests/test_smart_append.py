@@ -297,15 +297,27 @@ def test_a_backfill_repulls_its_range_without_moving_progress_backwards(fake_usg
     assert stored(SITES[0]) == fake_usgs.expected_daily(SITES[0], START, fake_usgs.today)
 
 
-def test_a_station_without_a_series_of_that_kind_fails_with_a_sentence(fake_usgs):
+def test_a_station_without_a_series_of_that_kind_is_reported_once_and_not_retried_as_a_failure(fake_usgs):
     site = "USGS-391727076481301"  # a well: no discharge series
     config = make_configuration(fake_usgs, [site, SITES[0]], start_date=START)
 
     run = run_inline(config)
 
-    assert run.status == PullRun.Status.PARTIAL
-    error = run.stations.get(location__monitoring_location_id=site).error
-    assert error.startswith(f"USGS lists no daily discharge series for {site}.")
+    # Not a failure that the next run retries: the station is skipped with a sentence, the run succeeds.
+    assert run.status == PullRun.Status.SUCCEEDED and run.stations_succeeded == 1
+    station = run.stations.get(location__monitoring_location_id=site)
+    assert station.status == PullRunStation.Status.SKIPPED
+    assert station.error.startswith(f"No such series: USGS lists no daily discharge series for {site}.")
+    progress = StationProgress.objects.get(location__monitoring_location_id=site)
+    assert progress.no_series_at is not None and progress.consecutive_failures == 0
+
+    fake_usgs.clear_requests()
+    again = run_inline(config)
+
+    assert again.status == PullRun.Status.SUCCEEDED
+    asked = [r.params.get("monitoring_location_id", "") for r in fake_usgs.requests]
+    assert not any(site in ids for ids in asked)  # USGS is not asked again
+    assert "skipped without asking again" in again.stations.get(location__monitoring_location_id=site).error
 
 
 def test_an_overwrite_answered_with_nothing_keeps_the_values_of_a_shared_series(fake_usgs, monkeypatch):
