@@ -10,6 +10,7 @@ import pytest
 
 from acquisition.models import PullRun
 from tests.acquisition_factories import make_configuration
+from tests.worker_fixtures import WorkerProcess
 
 pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs, celery_worker
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.postgres, pytest.mark.redis]
@@ -17,12 +18,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.postgres, pyt
 LINES = "#log-lines .log-line"
 
 
+@pytest.fixture
+def slow_worker(transactional_db, fake_usgs, settings):
+    """A real worker pulling one station a batch: five stations make five batches, so the run lasts several polls
+    (with batches of 200 the whole run would be two slowed requests)."""
+    settings.ACQUISITION_BATCH_SERIES = 1  # "Run now" plans the run here, in the web process
+    worker = WorkerProcess(fake_usgs.base_url, extra_env={"ACQUISITION_BATCH_SERIES": "1"})
+    worker.fake = fake_usgs
+    worker.start()
+    yield worker
+    worker.stop()
+
+
 def _poll_count(requests: list[str]) -> int:
     return sum("after=" in url for url in requests)
 
 
-def test_a_running_pull_grows_live_on_its_page_and_polling_stops_at_the_end(celery_worker, operator_page):
-    fake = celery_worker.fake
+def test_a_running_pull_grows_live_on_its_page_and_polling_stops_at_the_end(slow_worker, operator_page):
+    fake = slow_worker.fake
     sites = [s.monitoring_location_id for s in fake.stations if s.daily_begin is not None][:5]
     config = make_configuration(fake, sites, start_date=dt.date(2026, 1, 1), name="Five gages, slowed")
     fake.faults.slow_seconds = 1.5  # each USGS answer takes 1.5 s: the run lasts several polls

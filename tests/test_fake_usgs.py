@@ -545,8 +545,8 @@ def test_the_requests_benchmark_runs_and_prints_its_table():
     assert [(r[1], r[2]) for r in rows] == [
         ("daily", "first"), ("daily", "incremental"), ("continuous", "first"), ("continuous", "incremental")
     ]  # fmt: skip
-    # Today's engine: series lookup + window a station first, window + revision pass after; 4 values a daily
-    # station (3 days back, inclusive), 2 on the incremental run (the boundary day again, the new day).
-    assert rows[0][3] == "6" and rows[0][6] == "12"
-    assert rows[1][3] == "6" and rows[1][6] == "6"
+    # The three stations share one batch: series lookup + window on the first run, window + revision pass after;
+    # 4 values a daily station (3 days back, inclusive), 2 on the incremental run (the boundary day, the new day).
+    assert rows[0][3] == "2" and rows[0][6] == "12"
+    assert rows[1][3] == "2" and rows[1][6] == "6"
     assert all(r[7] != "n/a" for r in rows), result.stdout  # the peer ran
