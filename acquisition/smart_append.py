@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
@@ -195,39 +196,53 @@ def _fetch_and_commit(run, batch, members: list[Member], client, events: BatchEv
     events.say(asked + ").")
     stage = BatchStage(kind)
     fetch(client, kind, members, plan, stage, events, started)
-    for m in members:
-        site, location_id = m.site, m.run_station.location_id
-        try:
-            counts = commit(run, m, stage, started)
-        except StationSkipped as exc:
-            runs.fail_station(m.run_station, str(exc), status=PullRunStation.Status.SKIPPED)
-            events.say(str(exc), level=WARNING, location_id=location_id, site=site)
-            continue
-        except Superseded as exc:
-            events.say(str(exc), level=WARNING, location_id=location_id, site=site)
-            continue
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception as exc:
-            message = str(exc) or type(exc).__name__
-            if not isinstance(exc, StationError):
-                logger.exception("station %s of run %s failed to commit", site, run.pk)
-                message = f"{type(exc).__name__}: {message}"
-            runs.fail_station(m.run_station, message, configuration_id=run.configuration_id)
-            events.say(
-                f"Failed: {message} Its stored values and progress are unchanged; the next run retries this window.",
-                level=ERROR,
-                location_id=location_id,
-                site=site,
-            )
-            continue
-        deleted = f", deleted {counts.deleted}" if counts.deleted else ""
+    _commit_members(run, batch, members, stage, started, events)
+
+
+def _commit_members(run, batch, members: list[Member], stage: BatchStage, started, events: BatchEvents) -> None:
+    """Each member on its own (rule 3 of DESIGN.md §4); their success lines are written together at the end."""
+    try:
+        for m in members:
+            _commit_one(run, batch, m, stage, started, events)
+    finally:
+        with suppress(Exception):  # a member's line must not hide what ended the loop
+            events.flush()
+    stage.discard()
+
+
+def _commit_one(run, batch, m: Member, stage: BatchStage, started, events: BatchEvents) -> None:
+    site, location_id = m.site, m.run_station.location_id
+    try:
+        counts = commit(run, m, stage, started)
+    except StationSkipped as exc:
+        runs.fail_station(m.run_station, str(exc), status=PullRunStation.Status.SKIPPED)
+        events.say(str(exc), level=WARNING, location_id=location_id, site=site)
+        return
+    except Superseded as exc:
+        events.say(str(exc), level=WARNING, location_id=location_id, site=site)
+        return
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        message = str(exc) or type(exc).__name__
+        if not isinstance(exc, StationError):
+            logger.exception("station %s of run %s failed to commit", site, run.pk)
+            message = f"{type(exc).__name__}: {message}"
+        runs.fail_station(m.run_station, message, configuration_id=run.configuration_id)
         events.say(
-            f"{plural(counts.received, 'value')} received (batch {batch.number}); inserted {counts.inserted}, "
-            f"updated {counts.updated}, unchanged {counts.unchanged}{deleted}.",
+            f"Failed: {message} Its stored values and progress are unchanged; the next run retries this window.",
+            level=ERROR,
             location_id=location_id,
             site=site,
         )
+        return
+    deleted = f", deleted {counts.deleted}" if counts.deleted else ""
+    events.say_later(
+        f"{plural(counts.received, 'value')} received (batch {batch.number}); inserted {counts.inserted}, "
+        f"updated {counts.updated}, unchanged {counts.unchanged}{deleted}.",
+        location_id=location_id,
+        site=site,
+    )
 
 
 def run_inline(

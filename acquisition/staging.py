@@ -72,7 +72,8 @@ class BatchStage:
                 )
 
     def store(self, series_pk: int, *, replace: tuple | None = None, run_id: int | None = None) -> StoreCounts:
-        """Inside the member's transaction: upsert its staged rows (the latest per time) and take them off the stage.
+        """Inside the member's transaction: upsert its staged rows (the latest per time). They stay on the stage (no
+        other member reads them: a station is one series) until the batch is done with it (`discard`).
 
         Counts as `store_readings` reports them, plus `newest`, the newest time stored. What it changes is recorded
         as revisions of run `run_id` (acquisition.ValueRevision).
@@ -80,11 +81,14 @@ class BatchStage:
         with connection.cursor() as cursor:
             if self.postgresql:
                 counts = self._store_pg(cursor, series_pk, replace, run_id)
-                cursor.execute(f"DELETE FROM {self.name} WHERE series_id = %s", [series_pk])
             else:
                 counts = self._store_sqlite(cursor, series_pk, replace, run_id)
-                cursor.execute(f"DELETE FROM temp.{self.name} WHERE series_id = %s", [series_pk])
         return counts
+
+    def discard(self) -> None:
+        """Empty the stage once every member has committed (or failed): its space goes back at once."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {self.name}" if self.postgresql else f"DELETE FROM temp.{self.name}")
 
     def _store_pg(self, cursor, series_pk: int, replace, run_id) -> StoreCounts:
         key, table = self.key, self.table
