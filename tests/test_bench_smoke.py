@@ -21,6 +21,7 @@ SMALL = {
     "chart": ["--values", "3000", "--repeat", "2"],
     "ingest": ["--stations", "2", "--days", "1500", "--continuous-values", "3000"],
     "memory": ["--years", "0.1", "--stations", "3"],
+    "api_values": ["--values", "5000"],
     "quality": ["--stations", "3", "--rollup-days", "400", "--daily-days", "800", "--continuous-values", "3000",
                 "--repeat", "2"],
 }  # fmt: skip
@@ -31,6 +32,7 @@ FIGURES = {
     "chart": "p95",
     "ingest": "x bulk_create (target >= 3)",
     "memory": "< 400 MB: met",
+    "api_values": "goal: every value",
     "quality": "goal p95",
 }
 
