@@ -201,32 +201,25 @@ def claim_batch(run_id: int, number: int, *, worker: str = "") -> tuple[PullRunB
         Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - station_silent_after()),
         status=PullRunBatch.Status.RUNNING,
     )
+    # What a claim sets on the batch and on each of its unfinished members alike: a new attempt on this worker.
+    attempt = {
+        "attempts": F("attempts") + 1,
+        "started_at": Coalesce("started_at", now),
+        "heartbeat_at": now,
+        "worker": worker,
+        "windows_done": 0,
+        "pages_fetched": 0,
+    }
     claimed = (
         PullRunBatch.objects.filter(claimable, run_id=run_id, number=number)
         .filter(run__status__in=PullRun.ACTIVE_STATUSES)
-        .update(
-            status=PullRunBatch.Status.RUNNING,
-            attempts=F("attempts") + 1,
-            started_at=Coalesce("started_at", now),
-            heartbeat_at=now,
-            worker=worker,
-            windows_done=0,
-            pages_fetched=0,
-            values_received=0,
-        )
+        .update(status=PullRunBatch.Status.RUNNING, values_received=0, **attempt)
     )
     if not claimed:
         return None
     batch = PullRunBatch.objects.select_related("run__configuration").get(run_id=run_id, number=number)
     PullRunStation.objects.filter(batch=batch, status__in=UNFINISHED).update(
-        status=PullRunStation.Status.RUNNING,
-        attempts=F("attempts") + 1,
-        started_at=Coalesce("started_at", now),
-        heartbeat_at=now,
-        worker=worker,
-        windows_done=0,
-        pages_fetched=0,
-        progress=0,
+        status=PullRunStation.Status.RUNNING, progress=0, **attempt
     )
     PullRun.objects.filter(pk=run_id).update(heartbeat_at=now)
     members = list(

@@ -17,6 +17,19 @@ from .csv_safe import csv_stream
 
 REVISIONS_SHOWN = 200  # rows on the page; the CSV has them all
 
+# A revision's own columns, in the CSV's order (the query's and the header's: written once).
+CHANGE_COLUMNS = (
+    "change",
+    "old_value",
+    "new_value",
+    "old_approval",
+    "new_approval",
+    "old_qualifiers",
+    "new_qualifiers",
+    "changed_at",
+    "run_id",
+)
+
 
 def series_kind(config: PullConfiguration) -> str:
     daily = config.data_type == PullConfiguration.DataType.DAILY_MEAN
@@ -94,21 +107,7 @@ def configuration_revisions_csv(request: HttpRequest, pk: int) -> StreamingHttpR
     rows = (
         _revisions(config, filters)
         .order_by("-id")
-        .values_list(
-            "series__location__monitoring_location_id",
-            "series__kind",
-            "date",
-            "time",
-            "change",
-            "old_value",
-            "new_value",
-            "old_approval",
-            "new_approval",
-            "old_qualifiers",
-            "new_qualifiers",
-            "changed_at",
-            "run_id",
-        )
+        .values_list("series__location__monitoring_location_id", "series__kind", "date", "time", *CHANGE_COLUMNS)
     )
 
     def lines():
@@ -119,20 +118,7 @@ def configuration_revisions_csv(request: HttpRequest, pk: int) -> StreamingHttpR
             rest[7] = rest[7].isoformat()
             yield [station, kind, (day or instant).isoformat(), *rest]
 
-    header = [
-        "monitoring_location_id",
-        "kind",
-        "time",
-        "change",
-        "old_value",
-        "new_value",
-        "old_approval",
-        "new_approval",
-        "old_qualifiers",
-        "new_qualifiers",
-        "changed_at",
-        "run",
-    ]
+    header = ["monitoring_location_id", "kind", "time", *CHANGE_COLUMNS[:-1], "run"]
     response = StreamingHttpResponse(csv_stream(header, lines()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="revisions-{config.pk}.csv"'
     return response
