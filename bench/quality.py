@@ -6,8 +6,9 @@ beside the raw SQL they run.
 Loads with COPY: one station of 75 years of daily values (~27,400), one of a year of 5-minute values (~105,000),
 and a configuration of 200 daily stations (`--rollup-days` each, 10 years by default); every series has nulls, a
 few gaps, qualifiers, a flat line and a spike, approved up to four months ago. Times (p50/p95 over `--repeat`):
-  daily / 5-minute   the station quality page (whole record) through the test client, and monitoring.quality's
-                     three statements run directly (months, qualifiers, events)
+  daily / 5-minute   the station quality page (whole record) through the test client, and the computation alone:
+                     monitoring.quality.series_quality (its statements — months, qualifiers, events, edges — and the
+                     Python that reads them)
   roll-up            the configuration quality page, and its statements (completeness, events, newest values)
 Goals (issue 14): p95 < 150 ms daily, < 300 ms 5-minute, < 1 s for the 200-station roll-up.
 """
@@ -136,7 +137,6 @@ def main() -> int:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.core.management import call_command
-    from django.db import connection
     from django.test import Client
 
     from monitoring import quality, quality_rollup
@@ -156,16 +156,9 @@ def main() -> int:
         ("5-minute, 1 year", cont_loc, cont, 300),
     ):
         start, end = quality.extent(series)
-        is_daily = series.kind == "daily"
-        bounds = quality.sql_bounds(is_daily, start, end)
 
-        def raw(series=series, is_daily=is_daily, bounds=bounds) -> None:
-            with connection.cursor() as cursor:
-                cursor.execute(quality._month_sql(is_daily), [series.pk, *bounds])
-                cursor.fetchall()
-                cursor.execute(quality._qualifier_sql(is_daily), [series.pk, *bounds])
-                cursor.fetchall()
-                quality.run_events(cursor, quality.events_sql(is_daily, [series.pk], th), bounds)
+        def raw(series=series, start=start, end=end) -> None:
+            quality.series_quality(series, start, end, th)
 
         def view(location=location, series=series) -> None:
             response = client.get(f"/monitoring/stations/{location.monitoring_location_id}/quality/?kind={series.kind}")

@@ -5,14 +5,16 @@ Time is a number in the SQL: days since 1970-01-01 for a daily series (its local
 epoch for a continuous one (UTC). Completeness counts slots: a present value (not null) fills one; the slots
 between two present values `a` and `b` are `round((b - a) / interval) - 1` missing ones, so a null value is
 missing and so is a time with no row. The interval is one day for daily values; for continuous values it is
-detected per row as the smallest of its last three steps between stored times (its own and two before) — so a
-record that changes from 15 to 5 minutes is judged against 15 minutes up to the change and 5 minutes after it.
+detected per value as the smallest of its last three steps between present values (its own and two before) — so
+a record that changes from 15 to 5 minutes is judged against 15 minutes up to the change and 5 minutes after it.
 Months are calendar months (UTC for continuous values); water years run October–September, named by the year
 they end in.
 
 The database returns the month counts, the qualifier counts and one row per "event" (window functions over the
 series, the same SQL on PostgreSQL and SQLite): every step between present values with a missing slot, and the
-screening flags. Python only spreads a long gap's missing slots over the months it crosses, and sorts.
+screening flags. One window pass over the present values finds the candidates, a second over the few candidates
+numbers the runs (see `events_sql`). Python only spreads a long gap's missing slots over the months it crosses,
+and sorts.
 
 Screening rules (thresholds: settings.QUALITY_*, shown on the pages):
 - gap: more than QUALITY_GAP_DAILY_DAYS days / QUALITY_GAP_CONTINUOUS_INTERVALS intervals missing in a row;
@@ -30,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -165,18 +168,35 @@ class Quality:
 def sql_parts(daily: bool) -> dict[str, str]:
     key = "date" if daily else "time"
     if connection.vendor == "postgresql":
-        t = f"({key} - DATE '1970-01-01')" if daily else f"EXTRACT(EPOCH FROM {key})::float8"
-        local = key if daily else f"({key} AT TIME ZONE 'UTC')"
-        year, month = f"EXTRACT(YEAR FROM {local})::int", f"EXTRACT(MONTH FROM {local})::int"
+        # date_part, not EXTRACT: EXTRACT computes a numeric, about twice the cost over 100,000 rows.
+        t = f"({key} - DATE '1970-01-01')" if daily else f"date_part('epoch', {key})"
+        local = f"{key}::timestamp" if daily else f"({key} AT TIME ZONE 'UTC')"
+        month_key = f"date_trunc('month', {local})"
+        year, month = "date_part('year', m)::int", "date_part('month', m)::int"
         quals = "jsonb_array_elements_text(v.qualifiers) AS q(q)"
-        qcol = "q.q"
+        qcol, has_quals = "q.q", "v.qualifiers <> '[]'::jsonb"
     else:
         t = f"CAST(julianday({key}) - 2440587.5 AS INTEGER)" if daily else f"CAST(strftime('%%s', {key}) AS INTEGER)"
-        year, month = f"CAST(strftime('%%Y', {key}) AS INTEGER)", f"CAST(strftime('%%m', {key}) AS INTEGER)"
+        month_key = f"strftime('%%Y-%%m', {key})"
+        year, month = "CAST(substr(m, 1, 4) AS INTEGER)", "CAST(substr(m, 6, 2) AS INTEGER)"
         quals = "json_each(v.qualifiers) AS q"
-        qcol = "q.value"
+        qcol, has_quals = "q.value", "v.qualifiers <> '[]'"
     table = (DailyValue if daily else ContinuousValue)._meta.db_table
-    return {"key": key, "t": t, "year": year, "month": month, "quals": quals, "qcol": qcol, "table": table}
+    # PostgreSQL: OFFSET 0 keeps a subquery from being merged into its parent, so `t` is computed once a row
+    # rather than once for each window function that reads it.
+    fence = "OFFSET 0" if connection.vendor == "postgresql" else ""
+    return {
+        "fence": fence,
+        "key": key,
+        "t": t,
+        "month_key": month_key,
+        "year": year,
+        "month": month,
+        "quals": quals,
+        "qcol": qcol,
+        "has_quals": has_quals,
+        "table": table,
+    }
 
 
 def sql_bounds(daily: bool, start: dt.date, end: dt.date) -> list:
@@ -190,70 +210,80 @@ def sql_bounds(daily: bool, start: dt.date, end: dt.date) -> list:
 
 def events_sql(daily: bool, series_ids: list[int], th: Thresholds) -> str:
     """One row per event of the series `series_ids` in [%s, %s]: (kind, series_id, start t, end t, count, value,
-    interval). `gap` rows are every step between present values with at least one missing slot (count: slots)."""
+    interval). `gap` rows are every step between present values with at least one missing slot (count: slots).
+
+    One window pass over the present values (in index order: no sort for one series) gives each value its
+    neighbours and interval; only the few rows that can be part of an event (a missing slot before them, a
+    neighbour of the same value, zero or negative, a spike) go on to a second, small window pass that numbers the
+    runs of equal and of negative values."""
     p = sql_parts(daily)
     ids = ", ".join(str(int(i)) for i in series_ids)
-    # The interval: the smallest of the row's last INTERVAL_WINDOW steps, from LAGs in the scan's own window pass
-    # (a MIN over a window of steps would cost one more window pass, and one more sort, over every row).
-    lags = ", ".join(f"LAG({p['t']}, {n}) OVER w AS l{n}" for n in range(1, INTERVAL_WINDOW + 1))
-    steps = ["t - l1", *(f"l{n} - l{n + 1}" for n in range(1, INTERVAL_WINDOW))]
-    least = "1" if daily else _least(steps)
+    least = "1" if daily else _least(["t - pt", "pt - l2", "l2 - l3"])
     tol = float(th.gap(daily)) + 1.0  # a step longer than (tolerance + 1) intervals holds a listed gap
     factor, jump = float(th.spike_factor), float(th.spike_min_jump)
+    flat, zero = float(th.flat(daily)), float(th.zero(daily))
+    hi = "CASE WHEN pv > nv THEN pv ELSE nv END"
+    lo = "CASE WHEN pv < nv THEN pv ELSE nv END"
+    spike = f"""(pv > 0 AND nv > 0 AND t - pt <= {tol} * i AND nt - t <= {tol} * i
+              AND ((v > {factor} * {hi} AND v - {hi} >= {jump}) OR (v * {factor} < {lo} AND {lo} - v >= {jump})))"""
     return f"""
-    WITH base AS (
-        SELECT series_id, {p["key"]} AS k, {p["t"]} AS t, value AS v, {lags}
-          FROM {p["table"]}
-         WHERE series_id IN ({ids}) AND {p["key"]} BETWEEN %s AND %s
-        WINDOW w AS (PARTITION BY series_id ORDER BY {p["key"]})
-    ), iv AS (
-        SELECT series_id, k, t, v, {least} AS i FROM base
-    ), pres AS (
-        SELECT series_id, k, t, v, i,
-               LAG(t) OVER w AS pt, LEAD(t) OVER w AS nt, LAG(v) OVER w AS pv, LEAD(v) OVER w AS nv,
-               CASE WHEN v < 0 THEN -1 WHEN v = 0 THEN 0 ELSE 1 END AS cat,
-               LAG(CASE WHEN v < 0 THEN -1 WHEN v = 0 THEN 0 ELSE 1 END) OVER w AS pcat
-          FROM iv WHERE v IS NOT NULL
+    WITH pres AS (
+        SELECT series_id, k, t, v,
+               LAG(t) OVER w AS pt, LAG(t, 2) OVER w AS l2, LAG(t, 3) OVER w AS l3, LEAD(t) OVER w AS nt,
+               LAG(v) OVER w AS pv, LEAD(v) OVER w AS nv
+          FROM (SELECT series_id, {p["key"]} AS k, {p["t"]} AS t, value AS v
+                  FROM {p["table"]}
+                 WHERE series_id IN ({ids}) AND {p["key"]} BETWEEN %s AND %s AND value IS NOT NULL
+                {p["fence"]}) AS present
         WINDOW w AS (PARTITION BY series_id ORDER BY k)
+    ), cand AS (
+        SELECT series_id, k, t, v, i, pt, pv,
+               CASE WHEN pt IS NOT NULL AND t - pt >= 1.5 * i THEN 1 ELSE 0 END AS gap,
+               CASE WHEN {spike} THEN 1 ELSE 0 END AS spike,
+               CASE WHEN pt IS NOT NULL AND t - pt <= {tol} * i THEN 1 ELSE 0 END AS near
+          FROM (SELECT series_id, k, t, v, pt, nt, pv, nv, {least} AS i FROM pres {p["fence"]}) AS stepped
+         WHERE v = pv OR v = nv OR v <= 0 OR i >= {flat}
+            OR (pt IS NOT NULL AND t - pt >= 1.5 * i) OR {spike}
     ), runs AS (
-        SELECT series_id, t, v, i, pt, nt, pv, nv, cat,
-               SUM(CASE WHEN pt IS NULL OR t - pt > {tol} * i OR pv <> v THEN 1 ELSE 0 END)
+        SELECT series_id, t, v, i, pt, gap, spike,
+               SUM(CASE WHEN near = 1 AND v = pv THEN 0 ELSE 1 END)
                    OVER (PARTITION BY series_id ORDER BY k ROWS UNBOUNDED PRECEDING) AS vgrp,
-               SUM(CASE WHEN pt IS NULL OR t - pt > {tol} * i OR pcat <> cat THEN 1 ELSE 0 END)
-                   OVER (PARTITION BY series_id ORDER BY k ROWS UNBOUNDED PRECEDING) AS cgrp
-          FROM pres
+               SUM(CASE WHEN near = 1 AND v < 0 AND pv < 0 THEN 0 ELSE 1 END)
+                   OVER (PARTITION BY series_id ORDER BY k ROWS UNBOUNDED PRECEDING) AS ngrp
+          FROM cand
     )
-    SELECT 'gap', series_id, pt, t, CAST(ROUND((t - pt) / i) AS INTEGER) - 1, NULL, i
-      FROM pres WHERE pt IS NOT NULL AND t - pt >= 1.5 * i
+    SELECT 'gap', series_id, pt, t, CAST(ROUND((t - pt) / i) AS INTEGER) - 1, NULL, i FROM runs WHERE gap = 1
     UNION ALL
     SELECT CASE WHEN MIN(v) = 0 THEN 'zero' ELSE 'flat' END, series_id, MIN(t), MAX(t), COUNT(*), MIN(v), MIN(i)
       FROM runs GROUP BY series_id, vgrp
-    HAVING (MIN(v) = 0 AND MAX(t) - MIN(t) + MIN(i) >= {float(th.zero(daily))})
-        OR (MIN(v) <> 0 AND MAX(t) - MIN(t) + MIN(i) >= {float(th.flat(daily))})
+    HAVING (MIN(v) = 0 AND MAX(t) - MIN(t) + MIN(i) >= {zero})
+        OR (MIN(v) <> 0 AND MAX(t) - MIN(t) + MIN(i) >= {flat})
     UNION ALL
     SELECT 'negative', series_id, MIN(t), MAX(t), COUNT(*), MIN(v), MIN(i)
-      FROM runs WHERE cat = -1 GROUP BY series_id, cgrp
+      FROM runs WHERE v < 0 GROUP BY series_id, ngrp
     UNION ALL
-    SELECT 'spike', series_id, t, t, 1, v, i
-      FROM runs
-     WHERE pv > 0 AND nv > 0 AND t - pt <= {tol} * i AND nt - t <= {tol} * i
-       AND ((v > {factor} * (CASE WHEN pv > nv THEN pv ELSE nv END)
-             AND v - (CASE WHEN pv > nv THEN pv ELSE nv END) >= {jump})
-         OR (v * {factor} < (CASE WHEN pv < nv THEN pv ELSE nv END)
-             AND (CASE WHEN pv < nv THEN pv ELSE nv END) - v >= {jump}))
+    SELECT 'spike', series_id, t, t, 1, v, i FROM runs WHERE spike = 1
     """
 
 
 def run_events(cursor, sql: str, params: list) -> list[tuple]:
-    """Run an events query. On PostgreSQL with room to sort in memory: a year of 5-minute values passes three
-    window sorts, which spill to disk at the default 4 MB (SET LOCAL: only for this transaction)."""
+    """Run an events query (in a transaction of its own on PostgreSQL, with `tuned`'s settings)."""
+    with tuned(cursor):
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@contextmanager
+def tuned(cursor):
+    """On PostgreSQL, a transaction with room to sort in memory (a year of 5-minute values spills to disk at the
+    default 4 MB) and no JIT: the planner overestimates the qualifier unnesting by a hundredfold and then spends
+    more compiling the query than running it. SET LOCAL: only for this transaction."""
     if connection.vendor != "postgresql":
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        yield
+        return
     with transaction.atomic():
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
+        yield
 
 
 def _least(terms: list[str]) -> str:
@@ -266,12 +296,13 @@ def _least(terms: list[str]) -> str:
 def _month_sql(daily: bool) -> str:
     p = sql_parts(daily)
     return f"""
-    SELECT {p["year"]}, {p["month"]}, COUNT(*),
-           SUM(CASE WHEN value IS NOT NULL THEN 1 ELSE 0 END),
-           SUM(CASE WHEN value IS NOT NULL AND approval_status = 'Approved' THEN 1 ELSE 0 END),
-           SUM(CASE WHEN value IS NOT NULL AND approval_status = 'Provisional' THEN 1 ELSE 0 END)
-      FROM {p["table"]} WHERE series_id = %s AND {p["key"]} BETWEEN %s AND %s
-     GROUP BY 1, 2
+    SELECT {p["year"]}, {p["month"]}, stored, present, approved, provisional FROM (
+        SELECT {p["month_key"]} AS m, COUNT(*) AS stored, COUNT(value) AS present,
+               SUM(CASE WHEN value IS NOT NULL AND approval_status = 'Approved' THEN 1 ELSE 0 END) AS approved,
+               SUM(CASE WHEN value IS NOT NULL AND approval_status = 'Provisional' THEN 1 ELSE 0 END) AS provisional
+          FROM {p["table"]} WHERE series_id = %s AND {p["key"]} BETWEEN %s AND %s
+         GROUP BY 1
+    ) AS months
     """
 
 
@@ -279,9 +310,18 @@ def _qualifier_sql(daily: bool) -> str:
     p = sql_parts(daily)
     return f"""
     SELECT {p["qcol"]}, COUNT(*) FROM {p["table"]} v, {p["quals"]}
-     WHERE v.series_id = %s AND v.{p["key"]} BETWEEN %s AND %s AND v.value IS NOT NULL
+     WHERE v.series_id = %s AND v.{p["key"]} BETWEEN %s AND %s AND v.value IS NOT NULL AND {p["has_quals"]}
      GROUP BY 1
     """
+
+
+def _edges_sql(daily: bool) -> str:
+    """The first and the last present value's time: two index probes, not a scan."""
+    p = sql_parts(daily)
+    one = (
+        f"SELECT {p['t']} FROM {p['table']} WHERE series_id = %s AND {p['key']} BETWEEN %s AND %s AND value IS NOT NULL"
+    )
+    return f"SELECT ({one} ORDER BY {p['key']} LIMIT 1), ({one} ORDER BY {p['key']} DESC LIMIT 1)"
 
 
 # --- Times -------------------------------------------------------------------------------------------------
@@ -353,7 +393,7 @@ def series_quality(series: TimeSeries, start: dt.date, end: dt.date, thresholds:
     q = Quality(series, start, end, th)
     bounds = sql_bounds(daily, start, end)
     present_by_month: dict[tuple[int, int], int] = {}
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, tuned(cursor):
         cursor.execute(_month_sql(daily), [series.pk, *bounds])
         for year, month, stored, present, approved, provisional in cursor.fetchall():
             present_by_month[(year, month)] = present or 0
@@ -366,7 +406,10 @@ def series_quality(series: TimeSeries, start: dt.date, end: dt.date, thresholds:
             return q
         cursor.execute(_qualifier_sql(daily), [series.pk, *bounds])
         q.qualifiers = dict(cursor.fetchall())
-        events = run_events(cursor, events_sql(daily, [series.pk], th), bounds)
+        cursor.execute(events_sql(daily, [series.pk], th), bounds)
+        events = cursor.fetchall()
+        cursor.execute(_edges_sql(daily), [series.pk, *bounds, series.pk, *bounds])
+        first_t, last_t = cursor.fetchone()
     missing: dict[tuple[int, int], int] = defaultdict(int)
     intervals: set[int] = set()
     for kind, _, a, b, n, value, interval in events:
@@ -377,24 +420,12 @@ def series_quality(series: TimeSeries, start: dt.date, end: dt.date, thresholds:
             _add_gap(q, a + interval, n, interval, daily)
         else:
             q.flags.append(Flag(kind, to_time(a, daily), to_time(b, daily), n, value))
-    first_t, last_t = _present_edges(series, daily, bounds)
     _edges(q, missing, daily, first_t, last_t)
     q.intervals = sorted(intervals)
     _fill_months(q, present_by_month, missing, daily)
     q.gaps.sort(key=lambda g: g.start)
     q.flags.sort(key=lambda f: (f.start, f.kind))
     return q
-
-
-def _present_edges(series: TimeSeries, daily: bool, bounds: list) -> tuple[float, float]:
-    p = sql_parts(daily)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT MIN({p['t']}), MAX({p['t']}) FROM {p['table']} "
-            f"WHERE series_id = %s AND {p['key']} BETWEEN %s AND %s AND value IS NOT NULL",
-            [series.pk, *bounds],
-        )
-        return cursor.fetchone()
 
 
 def _edges(q: Quality, missing: dict, daily: bool, first_t: float, last_t: float) -> None:

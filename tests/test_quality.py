@@ -186,3 +186,94 @@ def test_flat_lines_in_continuous_values_need_24_hours(db):
 
     assert [(f.kind, f.start, f.values) for f in q.flags] == [("flat", start + dt.timedelta(days=1), 96)]
     assert q.percent == 100.0 and calendar.monthrange(2025, 10)[1] == 31
+
+
+def _rule_flags(present: list[tuple[int, float]], th: Thresholds) -> list[tuple[str, int, int, int]]:
+    """The screening rules of monitoring.quality's docstring, by plain loops over (day number, value) pairs of the
+    present values in order: (kind, first day, last day, values)."""
+    near = th.gap_daily_days + 1  # a step of at most this many days keeps a run going; a longer one is a gap
+    flags = []
+    passes = {"value": lambda a, b: a == b, "negative": lambda a, b: a < 0 and b < 0}
+    for name, same in passes.items():
+        i = 0
+        while i < len(present):
+            j = i
+            while j + 1 < len(present) and present[j + 1][0] - present[j][0] <= near:
+                if not same(present[j][1], present[j + 1][1]):
+                    break
+                j += 1
+            (first, v), last, n = present[i], present[j][0], j - i + 1
+            if name == "negative":
+                if v < 0:
+                    flags.append(("negative", first, last, n))
+            elif v == 0 and last - first + 1 >= th.zero_daily_days:
+                flags.append(("zero", first, last, n))
+            elif v != 0 and last - first + 1 >= th.flat_daily_days:
+                flags.append(("flat", first, last, n))
+            i = j + 1
+    for k in range(1, len(present) - 1):
+        (ta, a), (tb, b), (tc, c) = present[k - 1], present[k], present[k + 1]
+        if a > 0 and c > 0 and tb - ta <= near and tc - tb <= near:
+            hi, lo = max(a, c), min(a, c)
+            if (b > th.spike_factor * hi and b - hi >= th.spike_min_jump) or (
+                b * th.spike_factor < lo and lo - b >= th.spike_min_jump
+            ):
+                flags.append(("spike", tb, tb, 1))
+    return sorted(flags, key=lambda f: (f[1], f[0]))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_records_get_the_flags_and_gaps_the_rules_give(db, seed):
+    """Three years of daily values from a seeded generator that mixes noise, repeated values (zero and not),
+    negatives, spikes, nulls and missing days: the database's flags and gaps equal the rules applied by loops."""
+    import random
+
+    rng = random.Random(seed)
+    series = TimeSeriesFactory(kind=TimeSeries.Kind.DAILY)
+    lm = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    first = dt.date(2020, 10, 1)
+    days = 3 * 365
+    readings, held = [], None
+    for n in range(days):
+        if rng.random() < 0.04:
+            continue  # no row
+        if held is not None and rng.random() < 0.85:
+            value = held
+        else:
+            held = rng.choice([0.0, 7.0, -3.0]) if rng.random() < 0.15 else None
+            roll = rng.random()
+            value = (
+                held
+                if held is not None
+                else None
+                if roll < 0.03
+                else round(rng.uniform(200, 400), 1)
+                if roll < 0.06  # a spike, if its neighbours are noise
+                else -round(rng.uniform(1, 5), 1)
+                if roll < 0.09
+                else round(rng.uniform(20, 40), 1)
+            )
+        readings.append(Reading("ts", first + dt.timedelta(days=n), value, [], "Approved", lm))
+    store_readings("daily", series.pk, readings)
+    last = first + dt.timedelta(days=days - 1)
+    present = [((r.time - first).days, r.value) for r in readings if r.value is not None]
+    missing = sorted(set(range(days)) - {d for d, _ in present})
+    gaps, run = [], []
+    for d in [*missing, None]:
+        if run and (d is None or d != run[-1] + 1):
+            if len(run) > TH.gap_daily_days:
+                gaps.append((run[0], run[-1], len(run)))
+            run = []
+        if d is not None:
+            run.append(d)
+    expected = _rule_flags(present, TH)
+    assert {f[0] for f in expected} >= {"negative", "zero", "flat", "spike"}  # the generator made every kind
+    assert gaps  # and gaps
+
+    q = series_quality(series, first, last, TH)
+
+    day = lambda t: (t - first).days  # noqa: E731
+    got = sorted(((f.kind, day(f.start), day(f.end), f.values) for f in q.flags), key=lambda f: (f[1], f[0]))
+    assert got == expected
+    assert [(day(g.start), day(g.end), g.missing) for g in q.gaps] == gaps
+    assert q.present == len(present) and q.expected == days
