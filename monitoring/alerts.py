@@ -258,6 +258,10 @@ def _condition(state: AlertState) -> str:
         return AlertCondition.RUN_PARTIAL if partial else AlertCondition.RUN_FAILED
     if state.kind == AlertState.Kind.CONSECUTIVE_FAILURES:
         return AlertCondition.CONSECUTIVE_FAILURES
+    if state.kind == AlertState.Kind.NEW_GAP:
+        return AlertCondition.NEW_GAP
+    if state.kind == AlertState.Kind.FLAT_LINE:
+        return AlertCondition.FLAT_LINE
     return AlertCondition.STATION_STALE
 
 
