@@ -232,7 +232,9 @@ def _open(key: str, kind: str, subject: str, body: Callable[[], str], **links) -
                 return False
             state.active, state.subject, state.opened_at, state.cleared_at = True, subject, now, None
             for name, value in links.items():
-                setattr(state, name, value)
+                # `config` is stored as the row's configuration: the recovery notice (_clear) needs it to reach the
+                # channel rules that name the configuration.
+                setattr(state, "configuration" if name == "config" else name, value)
             state.save()
     except IntegrityError:
         # Another process opened the same condition a moment ago: it sends the alert.
@@ -256,6 +258,10 @@ def _condition(state: AlertState) -> str:
         return AlertCondition.RUN_PARTIAL if partial else AlertCondition.RUN_FAILED
     if state.kind == AlertState.Kind.CONSECUTIVE_FAILURES:
         return AlertCondition.CONSECUTIVE_FAILURES
+    if state.kind == AlertState.Kind.NEW_GAP:
+        return AlertCondition.NEW_GAP
+    if state.kind == AlertState.Kind.FLAT_LINE:
+        return AlertCondition.FLAT_LINE
     return AlertCondition.STATION_STALE
 
 

@@ -9,9 +9,16 @@ class MonitoringConfig(AppConfig):
         from acquisition.signals import run_finished
 
         run_finished.connect(_alert_on_run_finished, dispatch_uid="monitoring.alerts.run_finished")
+        run_finished.connect(_quality_alerts_on_run_finished, dispatch_uid="monitoring.quality_alerts.run_finished")
 
 
 def _alert_on_run_finished(sender, run, **kwargs) -> None:
     from monitoring import alerts  # looked up at each call: tests replace alerts.run_finished
 
     alerts.run_finished(run)
+
+
+def _quality_alerts_on_run_finished(sender, run, **kwargs) -> None:
+    from monitoring import quality_alerts
+
+    quality_alerts.run_finished(run)

@@ -18,8 +18,12 @@ class AlertState(models.Model):
         RUN_FAILED = "run_failed", "Run failed or partial"
         CONSECUTIVE_FAILURES = "consecutive", "Configuration failing repeatedly"
         STALE_STATION = "stale", "Station stale (silent gage)"
+        NEW_GAP = "new_gap", "New gap in recent data"
+        FLAT_LINE = "flat_line", "Flat line in recent data"
 
-    key = models.CharField(max_length=200, unique=True, help_text='e.g. "run:12", "streak:12", "stale:34:daily"')
+    key = models.CharField(
+        max_length=200, unique=True, help_text='e.g. "run:12", "streak:12", "stale:34:daily", "new_gap:56" (a series)'
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     active = models.BooleanField(default=False)
     subject = models.CharField(max_length=255, blank=True)
@@ -52,6 +56,8 @@ class AlertCondition(models.TextChoices):
     RUN_PARTIAL = "run_partial", "Run partial (some stations failed)"
     CONSECUTIVE_FAILURES = "consecutive_failures", "Failures in a row"
     STATION_STALE = "station_stale", "Station stale"
+    NEW_GAP = "new_gap", "New gap in recent data"
+    FLAT_LINE = "flat_line", "Flat line in recent data"
     TEST = "test", "Test alert"
 
 

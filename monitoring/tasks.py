@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import alerts
+from . import alerts, quality_alerts
 
 logger = logging.getLogger(__name__)
 
@@ -15,6 +15,18 @@ ALERT_EMAIL_RETRIES = 5  # about 15 minutes of backoff (30 s, 60 s, … capped a
 def check_stale_stations() -> dict[str, int]:
     """Every 30 minutes (CELERY_BEAT_SCHEDULE): alert on newly silent gages, clear the recovered ones."""
     return alerts.check_stale_stations()
+
+
+@shared_task(name="monitoring.tasks.check_quality_alerts", ignore_result=True)
+def check_quality_alerts(run_id: int) -> dict[str, int]:
+    """After a run (queued by quality_alerts.run_finished): new gaps and flat lines at the stations it stored."""
+    return quality_alerts.check_run(run_id)
+
+
+@shared_task(name="monitoring.tasks.recheck_quality_alerts", ignore_result=True)
+def recheck_quality_alerts() -> dict[str, int]:
+    """Hourly (CELERY_BEAT_SCHEDULE): clear the quality alerts whose gap or flat line has left the window."""
+    return quality_alerts.recheck_active()
 
 
 @shared_task(name="monitoring.tasks.send_alert_email", bind=True, max_retries=ALERT_EMAIL_RETRIES, ignore_result=True)

@@ -281,6 +281,17 @@ QUALITY_ZERO_DAILY_DAYS = env.int("QUALITY_ZERO_DAILY_DAYS", default=1)
 QUALITY_ZERO_CONTINUOUS_HOURS = env.int("QUALITY_ZERO_CONTINUOUS_HOURS", default=1)
 QUALITY_SPIKE_FACTOR = env.float("QUALITY_SPIKE_FACTOR", default=3.0)
 QUALITY_SPIKE_MIN_JUMP = env.float("QUALITY_SPIKE_MIN_JUMP", default=1.0)
+# Quality alerts (monitoring/quality_alerts.py), both off (0) by default. QUALITY_ALERT_GAP_DAYS=N: alert when a gap
+# (as listed above) lies within the last N days, followed by a stored value, at a series whose N days before had no
+# gap. QUALITY_ALERT_FLAT_DAYS=N: alert while a flat line (QUALITY_FLAT_*) reaches the newest stored value and that
+# value is within the last N days.
+QUALITY_ALERT_GAP_DAYS = env.int("QUALITY_ALERT_GAP_DAYS", default=0)
+QUALITY_ALERT_FLAT_DAYS = env.int("QUALITY_ALERT_FLAT_DAYS", default=0)
+if QUALITY_ALERT_GAP_DAYS < 0 or QUALITY_ALERT_FLAT_DAYS < 0:
+    raise ImproperlyConfigured(
+        "QUALITY_ALERT_GAP_DAYS and QUALITY_ALERT_FLAT_DAYS must be 0 (off) or a number of days, "
+        f"not {QUALITY_ALERT_GAP_DAYS} and {QUALITY_ALERT_FLAT_DAYS}."
+    )
 
 # --- USGS Water Data API ----------------------------------------------------------------------------
 USGS_API_URL = env.str("USGS_API_URL", default="https://api.waterdata.usgs.gov/ogcapi/v1").rstrip("/")
@@ -355,6 +366,8 @@ CELERY_BEAT_SCHEDULE = {
     "acquisition-janitor": {"task": "acquisition.tasks.janitor", "schedule": 60.0},
     # Alerts for stations whose newest value is older than STALE_*_HOURS.
     "monitoring-stale-stations": {"task": "monitoring.tasks.check_stale_stations", "schedule": 1800.0},
+    # Clears quality alerts (QUALITY_ALERT_*) whose gap or flat line has left the window; runs open them.
+    "monitoring-quality-alerts": {"task": "monitoring.tasks.recheck_quality_alerts", "schedule": 3600.0},
     # Repairs (and logs) PeriodicTasks that drifted from their configurations, as `manage.py sync_schedules` does.
     "pulls-reconcile-schedules": {"task": "pulls.tasks.reconcile_schedules", "schedule": 600.0},
 }

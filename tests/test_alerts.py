@@ -316,3 +316,23 @@ def test_a_channel_gets_one_message_per_condition_until_it_clears_and_then_a_rec
 
     finish(config, PullRun.Status.PARTIAL)
     assert AlertDelivery.objects.filter(channel=slack).order_by("-pk").first().condition == "run_partial"
+
+
+def test_a_recovery_reaches_a_rule_that_names_the_configuration(finish, monkeypatch):
+    from monitoring.models import AlertChannel, AlertDelivery, AlertRule
+
+    monkeypatch.setattr("monitoring.channels._enqueue", lambda pk: None)
+    config = PullConfigurationFactory(name="Potomac daily")
+    team = AlertChannel.objects.create(name="Team", kind=AlertChannel.Kind.SLACK, url="https://hooks.example.org/x")
+    rule = AlertRule.objects.create(channel=team, conditions=["run_failed"], send_recovery=True)
+    rule.configurations.add(config)
+
+    finish(config, PullRun.Status.FAILED)
+    finish(config, PullRun.Status.SUCCEEDED)
+
+    assert AlertState.objects.get(key=f"run:{config.pk}").configuration == config
+    deliveries = AlertDelivery.objects.filter(channel=team).order_by("pk")
+    assert [(d.condition, d.recovered, d.configuration_id) for d in deliveries] == [
+        ("run_failed", False, config.pk),
+        ("run_failed", True, config.pk),
+    ]
