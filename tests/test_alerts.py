@@ -14,10 +14,10 @@ from monitoring import alerts
 from monitoring.models import AlertState
 from monitoring.tasks import ALERT_EMAIL_RETRIES, send_alert_email
 from pulls.models import PullConfiguration, StationProgress
-from streamflow.celery import app
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory, PullRunStationFactory
 
-pytestmark = pytest.mark.django_db
+pytest_plugins = ["tests.alert_fixtures"]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 
 @pytest.fixture(autouse=True)
@@ -28,25 +28,6 @@ def alert_settings(settings):
     settings.ALERT_AUTO_DISABLE = False
     settings.SITE_URL = "https://streamflow.example.org"
     return settings
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    # send_alert_email runs in the test's process, as a worker would run it.
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Call fn as if in its own transaction: what it queued with on_commit (the alert emails) runs as it returns."""
-
-    def call(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return call
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from monitoring.models import AlertChannel, AlertDelivery, AlertRule, AlertState
 from monitoring.tasks import recheck_quality_alerts
 from pulls.models import PullConfiguration
 from stations.models import TimeSeries
-from streamflow.celery import app
 from tests.acquisition_factories import make_configuration
 from tests.factories import (
     MonitoringLocationFactory,
@@ -29,8 +28,9 @@ from tests.factories import (
     TimeSeriesFactory,
 )
 
-pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs
-pytestmark = pytest.mark.django_db
+pytest_plugins = ["tests.worker_fixtures", "tests.alert_fixtures"]  # fake_usgs
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 TODAY = NOW.date()
@@ -51,24 +51,6 @@ def alert_settings(settings):
     settings.QUALITY_FLAT_DAILY_DAYS = 7
     settings.QUALITY_FLAT_CONTINUOUS_HOURS = 24
     return settings
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Call fn as if in its own transaction: what it queued with on_commit (emails, deliveries) runs as it returns."""
-
-    def call(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return call
 
 
 @pytest.fixture
