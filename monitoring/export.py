@@ -199,8 +199,10 @@ def _copy_rows(series: TimeSeries, start: dt.date | None, end: dt.date | None, t
 
 # --- Chart data: exact rows for short ranges, min/max per pixel column from the database for long ones ----------
 
+# date_part() is float8 arithmetic; EXTRACT(EPOCH …)::float8 goes through numeric since PostgreSQL 14 and cost a
+# third of the min/max query over a 5-minute year (bench/chart.py: 111 -> 70 ms). Both are exact to the microsecond.
 _EPOCH_SQL = {
-    "postgresql": "EXTRACT(EPOCH FROM {col})::float8",
+    "postgresql": "date_part('epoch', {col})",
     "sqlite": "((julianday({col}) - 2440587.5) * 86400.0)",
 }
 
