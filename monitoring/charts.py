@@ -5,6 +5,19 @@ two points (the minimum and the maximum, in time order) per pixel column of each
 become a few thousand points that look the same on screen: peaks and troughs survive, which averaging would flatten.
 Lines break at gaps (a null value or a missing interval) and where the approval status changes, so provisional
 values can be drawn differently from approved ones.
+
+Marks (`Mark`, each with a <title> naming its kind, times and count, and a legend entry per kind present):
+- gaps longer than the quality tolerance: light grey vertical bands over the plot's height;
+- values carrying qualifiers (ESTIMATED, ICE, EQUIPMENT, …): a purple band along the bottom of the plot, one per run
+  of consecutive values with the same qualifiers (one per run of pixel columns where the rows were reduced);
+- screening flags (monitoring.quality's rules): runs of negative values, zeros and flat lines as bands along the top
+  of the plot (red, orange, brown), a spike as a ring around its value.
+The SVG stays bounded: a kind with more than MAX_MARKS marks is drawn as at most MAX_MARKS bands, neighbours closer
+than plot width / MAX_MARKS merged into one (its title says how many it holds). A spike merged with others becomes
+a band along the top.
+
+Log axis (`log=True`): decades (1, 10, 100, …) with minor ticks at 2 and 5 where a decade is tall enough; values
+≤ 0 cannot be drawn there, so they are left out of the line (it breaks as at a missing value) and counted.
 """
 
 from __future__ import annotations
@@ -16,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.utils.html import escape
+
+from .hydrograph_marks import MARK_STYLE, STRIP, Mark, Plot, bands
 
 APPROVED_STYLE = 'stroke="#1f6feb" stroke-width="1.5"'
 PROVISIONAL_STYLE = 'stroke="#d9480f" stroke-width="1.5" stroke-dasharray="5 3"'
@@ -39,6 +54,9 @@ class Hydrograph:
     points: int  # coordinates drawn
     values: int  # values in the range (nulls included)
     provisional: int
+    log: bool = False
+    nonpositive: int = 0  # values ≤ 0 left out of a log axis
+    marks: dict[str, int] = field(default_factory=dict)  # kind: marks of the data (before merging)
 
 
 def unit_label(unit: str) -> str:
@@ -60,12 +78,16 @@ def hydrograph(
     provisional: int | None = None,
     tz: dt.tzinfo | None = None,
     zone_label: str = "UTC",
+    marks: Sequence[Mark] = (),
+    log: bool = False,
+    nonpositive: int | None = None,
 ) -> Hydrograph:
     """rows: (epoch seconds, value or None, provisional) in time order, from `export.chart_data()`.
 
-    `gap` (seconds) breaks the line; by default it is inferred from the usual step between rows. `values` and
-    `provisional` count the stored values when the rows are already reduced per pixel column. Continuous data:
-    the time axis is labelled in `tz` (the station's zone), named `zone_label` under the axis."""
+    `gap` (seconds) breaks the line; by default it is inferred from the usual step between rows. `values`,
+    `provisional` and `nonpositive` count the stored values when the rows are already reduced per pixel column.
+    Continuous data: the time axis is labelled in `tz` (the station's zone), named `zone_label` under the axis.
+    `log`: a log axis, unless no value is above 0 (then linear, and the result says `log=False`)."""
     rows = rows if isinstance(rows, list) else list(rows)
     left, right, top, bottom = 64, 16, 16, 40
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -74,19 +96,33 @@ def hydrograph(
     if not all(-MAX_DRAWN <= v <= MAX_DRAWN for v in known):  # False for NaN too
         rows = [(t, v if v is not None and -MAX_DRAWN <= v <= MAX_DRAWN else None, p) for t, v, p in rows]
         known = [v for _, v, _ in rows if v is not None]
-    ymin, ymax = _y_range(known)
+    below = sum(1 for v in known if v <= 0) if nonpositive is None else nonpositive
+    log = log and any(v > 0 for v in known)
+    if log:  # drawn in log10 space from here on; a value <= 0 is a break in the line, like a missing one
+        rows = [(t, math.log10(v) if v is not None and v > 0 else None, p) for t, v, p in rows]
+        known = [v for _, v, _ in rows if v is not None]
+        ymin, ymax = _log_range(known)
+    else:
+        ymin, ymax = _y_range(known)
     xscale, yscale = plot_w / span, plot_h / (ymax - ymin)
 
     segments = _segments(rows, start, xscale, left, top + plot_h, ymin, yscale, gap or _gap_threshold(rows, daily))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'class="hydrograph" aria-label="{escape(title or "Hydrograph")}" font-size="11" font-family="sans-serif" '
-        f'data-values="{len(rows) if values is None else values}" data-points="{{points}}">',
+        f'data-values="{len(rows) if values is None else values}" data-points="{{points}}" '
+        f'data-scale="{"log" if log else "linear"}">',
         f"<title>{escape(title or 'Hydrograph')}</title>",
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#ced4da"/>',
     ]
-    parts += _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit_label(unit))
+    y_axis = _log_axis if log else _y_axis
+    parts += y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit_label(unit))
     parts += _x_axis(start, end, left, top + plot_h, plot_w, xscale, daily, tz or dt.UTC, zone_label)
+    plot = Plot(left, top, plot_w, plot_h, start, xscale, ymin, yscale, log, daily, tz or dt.UTC, unit_label(unit))
+    by_kind: dict[str, list[Mark]] = {}
+    for mark in marks:
+        by_kind.setdefault(mark.kind, []).append(mark)
+    parts += bands(plot, by_kind.get("gap", []))
     drawn = 0
     for segment in segments:
         style = PROVISIONAL_STYLE if segment.provisional else APPROVED_STYLE
@@ -103,12 +139,17 @@ def hydrograph(
             f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle" fill="#6c757d">'
             "No values stored in this range.</text>"
         )
-    parts += _legend(left + 8, top + 8)
+    for kind in ("qualified", "negative", "zero", "flat", "spike"):
+        parts += bands(plot, by_kind.get(kind, []))
+    parts += _legend(left + 8, top + STRIP + 4, [kind for kind in MARK_STYLE if kind in by_kind])
     parts.append("</svg>")
     parts[0] = parts[0].replace("{points}", str(drawn))
     if provisional is None:
         provisional = sum(1 for _, _, p in rows if p)
-    return Hydrograph("".join(parts), drawn, len(rows) if values is None else values, provisional)
+    counts = {kind: sum(m.merged for m in found) for kind, found in by_kind.items()}
+    return Hydrograph(
+        "".join(parts), drawn, len(rows) if values is None else values, provisional, log, below if log else 0, counts
+    )
 
 
 def _y_range(values: Sequence[float]) -> tuple[float, float]:
@@ -123,6 +164,14 @@ def _y_range(values: Sequence[float]) -> tuple[float, float]:
     flat = span <= 1e-9 * max(abs(low), abs(high), 1.0)
     pad = max(abs(high) * 0.05, 1.0) if flat else span * 0.05
     return (low - pad if low != 0 else 0.0), high + pad
+
+
+def _log_range(logs: Sequence[float]) -> tuple[float, float]:
+    """Whole decades around the values (log10 of them): the axis starts and ends on a labelled tick."""
+    if not logs:
+        return 0.0, 1.0
+    low, high = math.floor(min(logs) + 1e-9), math.ceil(max(logs) - 1e-9)
+    return float(low), float(high if high > low else low + 1)
 
 
 def _gap_threshold(rows: Sequence[tuple[float, float | None, bool]], daily: bool) -> float:
@@ -214,6 +263,38 @@ def _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit) -> list[str]:
     return parts
 
 
+def _log_axis(lmin, lmax, left, top, plot_w, plot_h, yscale, unit) -> list[str]:
+    """Decades of the log10 range [lmin, lmax] (whole numbers), minor ticks at 2 and 5 where a decade has room."""
+    decade_px = yscale  # pixels per decade: the scale is per unit of log10
+    every = max(1, math.ceil((lmax - lmin) / MAX_TICKS))
+    minors = (2, 5) if decade_px >= 28 else ()
+    parts = []
+    for k in range(int(lmin), int(lmax) + 1):
+        for factor in (1, *minors):
+            if factor == 1 and (k - int(lmin)) % every:
+                continue
+            value = factor * 10.0**k
+            if math.log10(value) > lmax + 1e-9:
+                break
+            y = top + plot_h - (math.log10(value) - lmin) * yscale
+            major = factor == 1
+            parts.append(
+                f'<line class="{"decade" if major else "minor"}" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" '
+                f'y2="{y:.1f}" stroke="{"#dee2e6" if major else "#f1f3f5"}"/>'
+            )
+            if major or decade_px >= 60:
+                parts.append(
+                    f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
+                    f'fill="{"#495057" if major else "#868e96"}">{_tick_label(value, 10.0**k)}</text>'
+                )
+    mid = top + plot_h / 2
+    parts.append(
+        f'<text x="14" y="{mid:.0f}" transform="rotate(-90 14 {mid:.0f})" text-anchor="middle" '
+        f'fill="#212529">Discharge ({escape(unit)}, log scale)</text>'
+    )
+    return parts
+
+
 _DAY = 86400
 _SPANS = [(3600 * h, "%m-%d %H:%M") for h in (1, 3, 6, 12)] + [(_DAY * d, "%Y-%m-%d") for d in (1, 2, 7, 14)]
 _MONTHS = (1, 2, 3, 6, 12, 24, 60, 120, 240, 600)
@@ -269,12 +350,24 @@ def _fmt(t: float, fmt: str, tz: dt.tzinfo = dt.UTC) -> str:
     return dt.datetime.fromtimestamp(t, tz).strftime(fmt)
 
 
-def _legend(x: int, y: int) -> list[str]:
+def _legend(x: int, y: int, kinds: Sequence[str] = ()) -> list[str]:
+    entries = []
+    at = 200
+    for kind in kinds:
+        label, color = MARK_STYLE[kind]
+        if kind == "spike":
+            swatch = f'<circle cx="{at + 6}" cy="7" r="4" fill="none" stroke="{color}" stroke-width="1.5"/>'
+        else:
+            opacity = ' fill-opacity="0.4"' if kind == "gap" else ""
+            swatch = f'<rect x="{at}" y="2" width="12" height="10" fill="{color}"{opacity}/>'
+        entries.append(f'<g class="legend-{kind}">{swatch}<text x="{at + 16}" y="11">{label}</text></g>')
+        at += 16 + 7 * len(label) + 14
     return [
         f'<g class="legend" transform="translate({x},{y})">',
-        '<rect x="-4" y="-4" width="200" height="22" fill="#fff" fill-opacity="0.85"/>',
+        f'<rect x="-4" y="-4" width="{at - 10}" height="22" fill="#fff" fill-opacity="0.85"/>',
         f'<line x1="0" x2="22" y1="7" y2="7" {APPROVED_STYLE}/><text x="26" y="11">Approved</text>',
         f'<line x1="90" x2="112" y1="7" y2="7" {PROVISIONAL_STYLE}/><text x="116" y="11">Provisional</text>',
+        *entries,
         "</g>",
     ]
 

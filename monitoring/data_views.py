@@ -20,12 +20,16 @@ from stations.models import MonitoringLocation, TimeSeries
 from streamflow.htmx import wants_fragment
 
 from . import charts, export_limits
+from .chart_marks import screen, slices_to_read
 from .export import chart_data, csv_chunks, data_extent
 from .stats import configuration_statistics as compute_statistics
 
 DEFAULT_WINDOW = {TimeSeries.Kind.DAILY: dt.timedelta(days=365), TimeSeries.Kind.CONTINUOUS: dt.timedelta(days=30)}
 EXPORT_RETRY_AFTER = 30  # seconds: a hint only; the page says to wait for a running export to finish
 CHART_WIDTH = 1000  # SVG user units: one point pair per unit column at most
+SCALES = ("linear", "log")
+
+
 def station_zone(location: MonitoringLocation) -> ZoneInfo | None:
     """The IANA zone of a station (stations.MonitoringLocation.zone), or None where unknown (times stay in UTC)."""
     return location.zone
@@ -77,9 +81,12 @@ def _epoch(day: dt.date, tz: dt.tzinfo) -> float:
 @permission_required("stations.view_monitoringlocation", raise_exception=True)
 def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
     location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
+    scale = request.GET.get("scale") or "linear"
+    if scale not in SCALES:
+        return HttpResponse(f"Unknown scale “{scale}”: use log or linear.", status=400)
     form = RangeForm(request.GET or None)
     series, kinds = _series_for(location, request.GET.get("kind"))
-    context = {"location": location, "form": form, "series": series, "kinds": kinds}
+    context = {"location": location, "form": form, "series": series, "kinds": kinds, "scale": scale}
     if series is not None:
         daily = series.kind == TimeSeries.Kind.DAILY
         zone = None if daily else station_zone(location)
@@ -97,14 +104,22 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
                 names = dict.fromkeys(f"{dt.datetime.fromtimestamp(t, zone):%Z}" for t in (start_epoch, end_epoch - 1))
                 zone_label = f"{zone.key}, {'/'.join(names)}"
             context["zone_label"] = zone_label
-            data = chart_data(
-                series, lo, hi, start_epoch=start_epoch, span=end_epoch - start_epoch, width=CHART_WIDTH, tz=tz
-            )
+            read = {"start_epoch": start_epoch, "span": end_epoch - start_epoch, "width": CHART_WIDTH, "tz": tz}
+            log = scale == "log"
+            data = chart_data(series, lo, hi, log=log, **read)
+            if log and not data.positive and data.nonpositive:
+                log = False  # nothing above 0 to draw on a log axis: the page says so
+                context["linear_reason"] = "No value in this range is above 0, so the axis is linear."
+                data = chart_data(series, lo, hi, **read)
+            # Daily values are stored at their day's midnight: the range ends after the last day.
+            slices = slices_to_read(data.columns, read["span"] / CHART_WIDTH, daily) if data.bucketed else None
+            screening = screen(series, start_epoch, end_epoch + (86400 if daily else 0), slices=slices)
             chart = charts.hydrograph(
                 data.rows,
                 gap=data.gap,
                 values=data.values,
                 provisional=data.provisional,
+                nonpositive=data.nonpositive,
                 start=start_epoch,
                 end=end_epoch,
                 daily=daily,
@@ -113,9 +128,14 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
                 title=f"{location.monitoring_location_id} {series.get_kind_display().lower()} discharge, {lo} to {hi}",
                 tz=tz,
                 zone_label=zone_label,
+                marks=[*screening.gaps, *data.qualified, *screening.flags],
+                log=log,
             )
             context.update({"chart": chart, "svg": mark_safe(chart.svg)})  # noqa: S308 - built with escape()
-            context["presets"] = _presets(series, extent)
+            context["presets"] = _presets(series, extent, scale)
+            context["scales"] = [
+                (name, urlencode({"kind": series.kind, "start": lo, "end": hi, "scale": name})) for name in SCALES
+            ]
             context["csv_query"] = urlencode({"kind": series.kind, "start": lo.isoformat(), "end": hi.isoformat()})
     template = "monitoring/station_data.html"
     if wants_fragment(request):
@@ -123,15 +143,20 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
     return render(request, template, context)
 
 
-def _presets(series: TimeSeries, extent) -> list[tuple[str, str]]:
+def _presets(series: TimeSeries, extent, scale: str) -> list[tuple[str, str]]:
     first, last = extent
     options = [("Last 7 days", 7), ("Last 30 days", 30), ("Last year", 365), ("Last 10 years", 3650)]
     presets = [
-        (label, urlencode({"kind": series.kind, "start": max(first, last - dt.timedelta(days=days)), "end": last}))
+        (
+            label,
+            urlencode(
+                {"kind": series.kind, "start": max(first, last - dt.timedelta(days=days)), "end": last, "scale": scale}
+            ),
+        )
         for label, days in options
         if last - dt.timedelta(days=days) > first or days == 7
     ]
-    presets.append(("Full record", urlencode({"kind": series.kind, "start": first, "end": last})))
+    presets.append(("Full record", urlencode({"kind": series.kind, "start": first, "end": last, "scale": scale})))
     return presets
 
 

@@ -1,15 +1,17 @@
-"""In a real browser: the station quality page (heat map with one cell per month, a chosen range redrawn by htmx)
-and the configuration roll-up (worst first, sorting by a column)."""
+"""In a real browser: the station quality page (heat map with one cell per month, a chosen range redrawn by htmx),
+the configuration roll-up (worst first, sorting by a column), and the hydrograph's log-axis toggle."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from acquisition.models import DailyValue
 from acquisition.smart_append import run_inline
 from tests.acquisition_factories import make_configuration
+from tests.monitoring_factories import daily_series_with_values
 
 pytest_plugins = ["tests.worker_fixtures"]  # fake_usgs
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -54,3 +56,21 @@ def test_the_quality_page_and_the_rollup_render_and_sort(viewer_page, fake_usgs)
     page.goto(config.get_absolute_url())
     page.wait_for_selector("#quality-worst")
     assert page.locator("#quality-worst tbody tr").first.inner_text().startswith(SITES[2])
+
+
+def test_the_log_toggle_redraws_the_hydrograph_on_decades(viewer_page):
+    page = viewer_page
+    series = daily_series_with_values(200)  # 100 … 250 ft³/s
+    page.goto(reverse("monitoring:station_data", args=[series.location.monitoring_location_id]))
+    assert page.locator("svg.hydrograph").get_attribute("data-scale") == "linear"
+
+    page.click("#scale-log")
+    page.wait_for_function("() => document.querySelector('svg.hydrograph')?.dataset.scale === 'log'")
+    assert "scale=log" in page.url
+    labels = page.locator("svg.hydrograph text.tick").all_text_contents()
+    assert labels == ["100", "200", "500", "1,000"]
+    assert page.locator("#scale-log").get_attribute("aria-current") == "true"
+
+    page.click("text=Last 30 days")  # a preset keeps the axis
+    page.wait_for_function("() => location.search.includes('start=2020-06-18')")
+    assert page.locator("svg.hydrograph").get_attribute("data-scale") == "log"
