@@ -1,16 +1,15 @@
 """What the hydrograph marks besides the line: gaps and screening flags over the chart's range, read in one pass.
 
 The rules are monitoring.quality's (its module docstring; thresholds: `Thresholds.from_settings()`), but the chart
-does not call `series_quality()`: that one costs three window sorts and its month and qualifier tallies (450 ms for
-a year of 5-minute values, against 80 ms for the whole chart). This is one window pass over the present values of
-the range, in the order of the (series, time) index, that returns only the rows where something starts or ends:
-a step that holds a gap, the first and last row of a run of one repeated value or of negative values, a spike,
-and the range's first and last present value. Python pairs the starts with the ends.
+does not call `series_quality()`: that one adds the month and qualifier tallies and reads every row of the range
+(about 180 ms for a year of 5-minute values, against 80 ms for the whole chart). This is one window pass over the
+present values of the range, in the order of the (series, time) index, that returns only the rows where something
+starts or ends: a step that holds a gap, the first and last row of a run of one repeated value or of negative
+values, a spike, and the range's first and last present value; on a reduced chart, only over the pixel columns
+that can hold a mark. Python pairs the starts with the ends.
 
 Where it differs from `series_quality()`, by design:
 - the range is the chart's (the station's local days for continuous values), not whole UTC days;
-- intervals are the smallest of a row's last three steps between *present* values (the quality module counts
-  stored nulls as steps too): the two agree unless most values of a stretch are null;
 - a run's length is last − first + the smaller interval of its two ends (the quality module: of all its rows).
 """
 
@@ -27,7 +26,7 @@ from stations.models import TimeSeries
 
 from .export import Column
 from .hydrograph_marks import Mark
-from .quality import Thresholds
+from .quality import Thresholds, least
 
 DAY = 86400.0
 UNKNOWN_INTERVAL = 900.0  # seconds: a lone value has no step to judge by; USGS's usual 15 minutes (as quality)
@@ -47,13 +46,6 @@ def _epoch(key: str, daily: bool) -> str:
     return f"CAST(strftime('%%s', {key}) AS REAL)"
 
 
-def _least(*terms: str) -> str:
-    """The smallest non-null term (PostgreSQL's LEAST skips nulls; SQLite's MIN(a, b, …) returns null)."""
-    if connection.vendor == "postgresql":
-        return f"LEAST({', '.join(terms)})"
-    return f"NULLIF(MIN({', '.join(f'COALESCE({t}, 1e18)' for t in terms)}), 1e18)"
-
-
 def _sql(daily: bool, th: Thresholds, slices: int) -> str:
     """The screening pass; with `slices`, over that many disjoint time ranges (two more parameters each), each
     a window partition of its own (no row's neighbour is in another slice)."""
@@ -66,8 +58,8 @@ def _sql(daily: bool, th: Thresholds, slices: int) -> str:
     # A step longer than tol intervals breaks a run and may hold a listed gap (quality.events_sql's rule).
     tol = float(th.gap(daily)) + 1.0
     factor, jump = float(th.spike_factor), float(th.spike_min_jump)
-    interval = "CAST(86400 AS DOUBLE PRECISION)" if daily else _least("t - pt", "pt - p2", "p2 - p3")
-    next_interval = "CAST(86400 AS DOUBLE PRECISION)" if daily else _least("nt - t", "t - pt", "pt - p2")
+    interval = "CAST(86400 AS DOUBLE PRECISION)" if daily else least(["t - pt", "pt - p2", "p2 - p3"])
+    next_interval = "CAST(86400 AS DOUBLE PRECISION)" if daily else least(["nt - t", "t - pt", "pt - p2"])
     return f"""
     WITH w AS (
         SELECT t, v, LAG(t) OVER o AS pt, LAG(t, 2) OVER o AS p2, LAG(t, 3) OVER o AS p3, LEAD(t) OVER o AS nt,

@@ -218,7 +218,7 @@ def events_sql(daily: bool, series_ids: list[int], th: Thresholds) -> str:
     runs of equal and of negative values."""
     p = sql_parts(daily)
     ids = ", ".join(str(int(i)) for i in series_ids)
-    least = "1" if daily else _least(["t - pt", "pt - l2", "l2 - l3"])
+    interval = "1" if daily else least(["t - pt", "pt - l2", "l2 - l3"])
     tol = float(th.gap(daily)) + 1.0  # a step longer than (tolerance + 1) intervals holds a listed gap
     factor, jump = float(th.spike_factor), float(th.spike_min_jump)
     flat, zero = float(th.flat(daily)), float(th.zero(daily))
@@ -241,7 +241,7 @@ def events_sql(daily: bool, series_ids: list[int], th: Thresholds) -> str:
                CASE WHEN pt IS NOT NULL AND t - pt >= 1.5 * i THEN 1 ELSE 0 END AS gap,
                CASE WHEN {spike} THEN 1 ELSE 0 END AS spike,
                CASE WHEN pt IS NOT NULL AND t - pt <= {tol} * i THEN 1 ELSE 0 END AS near
-          FROM (SELECT series_id, k, t, v, pt, nt, pv, nv, {least} AS i FROM pres {p["fence"]}) AS stepped
+          FROM (SELECT series_id, k, t, v, pt, nt, pv, nv, {interval} AS i FROM pres {p["fence"]}) AS stepped
          WHERE v = pv OR v = nv OR v <= 0 OR i >= {flat}
             OR (pt IS NOT NULL AND t - pt >= 1.5 * i) OR {spike}
     ), runs AS (
@@ -286,7 +286,7 @@ def tuned(cursor):
         yield
 
 
-def _least(terms: list[str]) -> str:
+def least(terms: list[str]) -> str:
     """The smallest non-null of `terms` (PostgreSQL's LEAST and SQLite's MIN(a, b, …) treat nulls differently)."""
     if connection.vendor == "postgresql":
         return f"LEAST({', '.join(terms)})"
