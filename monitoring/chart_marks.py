@@ -10,6 +10,8 @@ that can hold a mark. Python pairs the starts with the ends.
 
 Where it differs from `series_quality()`, by design:
 - the range is the chart's (the station's local days for continuous values), not whole UTC days;
+- intervals are the smallest of a row's last three steps between *present* values (the quality module counts
+  stored nulls as steps too): the two agree unless most values of a stretch are null;
 - a run's length is last − first + the smaller interval of its two ends (the quality module: of all its rows).
 """
 
@@ -26,7 +28,7 @@ from stations.models import TimeSeries
 
 from .export import Column
 from .hydrograph_marks import Mark
-from .quality import Thresholds, least
+from .quality import Thresholds, least, spike_sql
 
 DAY = 86400.0
 UNKNOWN_INTERVAL = 900.0  # seconds: a lone value has no step to judge by; USGS's usual 15 minutes (as quality)
@@ -57,7 +59,6 @@ def _sql(daily: bool, th: Thresholds, slices: int) -> str:
     table = (DailyValue if daily else ContinuousValue)._meta.db_table
     # A step longer than tol intervals breaks a run and may hold a listed gap (quality.events_sql's rule).
     tol = float(th.gap(daily)) + 1.0
-    factor, jump = float(th.spike_factor), float(th.spike_min_jump)
     interval = "CAST(86400 AS DOUBLE PRECISION)" if daily else least(["t - pt", "pt - p2", "p2 - p3"])
     next_interval = "CAST(86400 AS DOUBLE PRECISION)" if daily else least(["nt - t", "t - pt", "pt - p2"])
     return f"""
@@ -80,12 +81,7 @@ def _sql(daily: bool, th: Thresholds, slices: int) -> str:
                CASE WHEN jn = 1 AND nv = v THEN 1 ELSE 0 END AS sn,
                CASE WHEN jp = 1 AND pv < 0 THEN 1 ELSE 0 END AS np,
                CASE WHEN jn = 1 AND nv < 0 THEN 1 ELSE 0 END AS nn,
-               CASE WHEN pv > 0 AND nv > 0 AND t - pt <= {tol} * i AND nt - t <= {tol} * i
-                     AND ((v > {factor} * (CASE WHEN pv > nv THEN pv ELSE nv END)
-                           AND v - (CASE WHEN pv > nv THEN pv ELSE nv END) >= {jump})
-                       OR (v * {factor} < (CASE WHEN pv < nv THEN pv ELSE nv END)
-                           AND (CASE WHEN pv < nv THEN pv ELSE nv END) - v >= {jump}))
-                    THEN 1 ELSE 0 END AS spike
+               CASE WHEN {spike_sql(th, tol)} THEN 1 ELSE 0 END AS spike
           FROM j
     )
     SELECT t, v, pt, n, i, ni, sp, sn, np, nn, spike

@@ -5,14 +5,15 @@ Time is a number in the SQL: days since 1970-01-01 for a daily series (its local
 epoch for a continuous one (UTC). Completeness counts slots: a present value (not null) fills one; the slots
 between two present values `a` and `b` are `round((b - a) / interval) - 1` missing ones, so a null value is
 missing and so is a time with no row. The interval is one day for daily values; for continuous values it is
-detected per value as the smallest of its last three steps between present values (its own and two before) — so
-a record that changes from 15 to 5 minutes is judged against 15 minutes up to the change and 5 minutes after it.
+detected per row as the smallest of its last three steps between stored times (its own and two before; a null
+value's time is a step, so nulls count as missing however often they come) — so a record that changes from 15 to
+5 minutes is judged against 15 minutes up to the change and 5 minutes after it.
 Months are calendar months (UTC for continuous values); water years run October–September, named by the year
 they end in.
 
 The database returns the month counts, the qualifier counts and one row per "event" (window functions over the
 series, the same SQL on PostgreSQL and SQLite): every step between present values with a missing slot, and the
-screening flags. One window pass over the present values finds the candidates, a second over the few candidates
+screening flags. A window pass over the present values finds the candidates, a last one over the few candidates
 numbers the runs (see `events_sql`). Python only spreads a long gap's missing slots over the months it crosses,
 and sorts.
 
@@ -20,8 +21,8 @@ Screening rules (thresholds: settings.QUALITY_*, shown on the pages):
 - gap: more than QUALITY_GAP_DAILY_DAYS days / QUALITY_GAP_CONTINUOUS_INTERVALS intervals missing in a row;
 - negative: a run of consecutive values below zero;
 - zero: a run of zeros lasting QUALITY_ZERO_DAILY_DAYS days / QUALITY_ZERO_CONTINUOUS_HOURS hours or more;
-- flat: one non-zero value repeated for QUALITY_FLAT_DAILY_DAYS days / QUALITY_FLAT_CONTINUOUS_HOURS hours or
-  more (a run's length is last - first + one interval; a gap ends a run);
+- flat: one non-zero value repeated (two values or more) for QUALITY_FLAT_DAILY_DAYS days /
+  QUALITY_FLAT_CONTINUOUS_HOURS hours or more (a run's length is last - first + one interval; a gap ends a run);
 - spike: a value more than QUALITY_SPIKE_FACTOR (3) times both present neighbours, or below 1/factor of both,
   differing from the nearer one by QUALITY_SPIKE_MIN_JUMP (1 ft³/s) or more, with neither neighbour across a
   gap: a jump that returns at once. A flood rises over several values and recedes slowly, so it is not flagged.
@@ -212,38 +213,43 @@ def events_sql(daily: bool, series_ids: list[int], th: Thresholds) -> str:
     """One row per event of the series `series_ids` in [%s, %s]: (kind, series_id, start t, end t, count, value,
     interval). `gap` rows are every step between present values with at least one missing slot (count: slots).
 
-    One window pass over the present values (in index order: no sort for one series) gives each value its
-    neighbours and interval; only the few rows that can be part of an event (a missing slot before them, a
-    neighbour of the same value, zero or negative, a spike) go on to a second, small window pass that numbers the
-    runs of equal and of negative values."""
+    Continuous values get their interval from a window pass over the stored rows (a null is a missing slot, so its
+    time is a step); then one window pass over the present values gives each its neighbours (in index order: no
+    sort for one series); only the few rows that can be part of an event (a missing slot before them, a neighbour
+    of the same value, zero or negative, a spike) go on to a small last pass that numbers the runs of equal and of
+    negative values."""
     p = sql_parts(daily)
     ids = ", ".join(str(int(i)) for i in series_ids)
-    interval = "1" if daily else least(["t - pt", "pt - l2", "l2 - l3"])
+    part = "PARTITION BY series_id" if len(series_ids) > 1 else ""  # one series: the index order is the order
     tol = float(th.gap(daily)) + 1.0  # a step longer than (tolerance + 1) intervals holds a listed gap
-    factor, jump = float(th.spike_factor), float(th.spike_min_jump)
     flat, zero = float(th.flat(daily)), float(th.zero(daily))
-    hi = "CASE WHEN pv > nv THEN pv ELSE nv END"
-    lo = "CASE WHEN pv < nv THEN pv ELSE nv END"
-    spike = f"""(pv > 0 AND nv > 0 AND t - pt <= {tol} * i AND nt - t <= {tol} * i
-              AND ((v > {factor} * {hi} AND v - {hi} >= {jump}) OR (v * {factor} < {lo} AND {lo} - v >= {jump})))"""
+    spike = spike_sql(th, tol)
+    rows = f"""(SELECT series_id, {p["key"]} AS k, {p["t"]} AS t, value AS v
+                  FROM {p["table"]}
+                 WHERE series_id IN ({ids}) AND {p["key"]} BETWEEN %s AND %s {p["fence"]}) AS stored"""
+    if daily:
+        stored = f"(SELECT series_id, k, t, v, 1 AS i FROM {rows} WHERE v IS NOT NULL) AS present"
+    else:
+        # The interval: the smallest of the row's last INTERVAL_WINDOW steps between stored times.
+        stored = f"""(SELECT series_id, k, t, v, {least(["t - s1", "s1 - s2", "s2 - s3"])} AS i
+                  FROM (SELECT series_id, k, t, v, LAG(t) OVER w AS s1, LAG(t, 2) OVER w AS s2,
+                               LAG(t, 3) OVER w AS s3
+                          FROM {rows}
+                        WINDOW w AS ({part} ORDER BY k) {p["fence"]}) AS lagged
+                 WHERE v IS NOT NULL) AS present"""
     return f"""
     WITH pres AS (
-        SELECT series_id, k, t, v,
-               LAG(t) OVER w AS pt, LAG(t, 2) OVER w AS l2, LAG(t, 3) OVER w AS l3, LEAD(t) OVER w AS nt,
-               LAG(v) OVER w AS pv, LEAD(v) OVER w AS nv
-          FROM (SELECT series_id, {p["key"]} AS k, {p["t"]} AS t, value AS v
-                  FROM {p["table"]}
-                 WHERE series_id IN ({ids}) AND {p["key"]} BETWEEN %s AND %s AND value IS NOT NULL
-                {p["fence"]}) AS present
-        WINDOW w AS (PARTITION BY series_id ORDER BY k)
+        SELECT series_id, k, t, v, i, LAG(t) OVER w AS pt, LEAD(t) OVER w AS nt, LAG(v) OVER w AS pv,
+               LEAD(v) OVER w AS nv
+          FROM {stored}
+        WINDOW w AS ({part} ORDER BY k)
     ), cand AS (
         SELECT series_id, k, t, v, i, pt, pv,
                CASE WHEN pt IS NOT NULL AND t - pt >= 1.5 * i THEN 1 ELSE 0 END AS gap,
                CASE WHEN {spike} THEN 1 ELSE 0 END AS spike,
                CASE WHEN pt IS NOT NULL AND t - pt <= {tol} * i THEN 1 ELSE 0 END AS near
-          FROM (SELECT series_id, k, t, v, pt, nt, pv, nv, {interval} AS i FROM pres {p["fence"]}) AS stepped
-         WHERE v = pv OR v = nv OR v <= 0 OR i >= {flat}
-            OR (pt IS NOT NULL AND t - pt >= 1.5 * i) OR {spike}
+          FROM pres
+         WHERE v = pv OR v = nv OR v <= 0 OR (pt IS NOT NULL AND t - pt >= 1.5 * i) OR {spike}
     ), runs AS (
         SELECT series_id, t, v, i, pt, gap, spike,
                SUM(CASE WHEN near = 1 AND v = pv THEN 0 ELSE 1 END)
@@ -252,18 +258,34 @@ def events_sql(daily: bool, series_ids: list[int], th: Thresholds) -> str:
                    OVER (PARTITION BY series_id ORDER BY k ROWS UNBOUNDED PRECEDING) AS ngrp
           FROM cand
     )
-    SELECT 'gap', series_id, pt, t, CAST(ROUND((t - pt) / i) AS INTEGER) - 1, NULL, i FROM runs WHERE gap = 1
+    SELECT 'gap', series_id, pt, t, CAST(ROUND(1.0 * (t - pt) / i) AS INTEGER) - 1, NULL, i FROM runs WHERE gap = 1
     UNION ALL
     SELECT CASE WHEN MIN(v) = 0 THEN 'zero' ELSE 'flat' END, series_id, MIN(t), MAX(t), COUNT(*), MIN(v), MIN(i)
       FROM runs GROUP BY series_id, vgrp
     HAVING (MIN(v) = 0 AND MAX(t) - MIN(t) + MIN(i) >= {zero})
-        OR (MIN(v) <> 0 AND MAX(t) - MIN(t) + MIN(i) >= {flat})
+        OR (MIN(v) <> 0 AND COUNT(*) >= 2 AND MAX(t) - MIN(t) + MIN(i) >= {flat})
     UNION ALL
     SELECT 'negative', series_id, MIN(t), MAX(t), COUNT(*), MIN(v), MIN(i)
       FROM runs WHERE v < 0 GROUP BY series_id, ngrp
     UNION ALL
     SELECT 'spike', series_id, t, t, 1, v, i FROM runs WHERE spike = 1
     """
+
+
+def spike_sql(th: Thresholds, tol: float) -> str:
+    """The spike rule as an SQL condition over a row's v, t, its interval i and its neighbours pv, nv, pt, nt.
+
+    The arithmetic on values is guarded: PostgreSQL raises on a float overflow (1.79e308 × 3, or 1.79e308 minus
+    -1.79e308), and a stored value can be anything a hostile upstream sent; a value beyond ±1e300 (or infinite, or
+    NaN) is no spike's value or neighbour. The factor is at least 1 (settings), so no product of a non-zero value
+    underflows to zero either."""
+    factor, jump = float(th.spike_factor), float(th.spike_min_jump)
+    hi = "CASE WHEN pv > nv THEN pv ELSE nv END"
+    lo = "CASE WHEN pv < nv THEN pv ELSE nv END"
+    return f"""(CASE WHEN pv > 0 AND nv > 0 AND t - pt <= {tol} * i AND nt - t <= {tol} * i
+                     AND ABS(v) <= 1e300 AND pv <= 1e300 AND nv <= 1e300
+                THEN ((v > {factor} * {hi} AND v - {hi} >= {jump}) OR (v * {factor} < {lo} AND {lo} - v >= {jump}))
+                ELSE {"FALSE" if connection.vendor == "postgresql" else "0"} END)"""
 
 
 def run_events(cursor, sql: str, params: list) -> list[tuple]:

@@ -281,6 +281,8 @@ QUALITY_ZERO_DAILY_DAYS = env.int("QUALITY_ZERO_DAILY_DAYS", default=1)
 QUALITY_ZERO_CONTINUOUS_HOURS = env.int("QUALITY_ZERO_CONTINUOUS_HOURS", default=1)
 QUALITY_SPIKE_FACTOR = env.float("QUALITY_SPIKE_FACTOR", default=3.0)
 QUALITY_SPIKE_MIN_JUMP = env.float("QUALITY_SPIKE_MIN_JUMP", default=1.0)
+if not QUALITY_SPIKE_FACTOR > 1:
+    raise ImproperlyConfigured("QUALITY_SPIKE_FACTOR must be more than 1 (a spike is that many times its neighbours).")
 # Quality alerts (monitoring/quality_alerts.py), both off (0) by default. QUALITY_ALERT_GAP_DAYS=N: alert when a gap
 # (as listed above) lies within the last N days, followed by a stored value, at a series whose N days before had no
 # gap. QUALITY_ALERT_FLAT_DAYS=N: alert while a flat line (QUALITY_FLAT_*) reaches the newest stored value and that

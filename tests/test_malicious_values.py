@@ -243,3 +243,13 @@ def test_a_station_page_with_non_finite_coordinates_in_the_database_still_render
     MonitoringLocation.objects.filter(pk=location.pk).update(drainage_area_sqmi=math.inf)
     response = viewer_client.get(location.get_absolute_url())
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_stored_infinite_nan_and_huge_values_do_not_break_the_quality_page(viewer_client):
+    # 1.79e308 × 3 overflows, and PostgreSQL raises on a float overflow: the spike rule must not multiply it.
+    series = _daily_with_bad_rows([math.inf, -math.inf, math.nan, 1.79e308, -1.79e308, 1.79e308])
+    url = reverse("monitoring:station_quality", args=[series.location.monitoring_location_id])
+    response = viewer_client.get(url)
+    assert response.status_code == 200
+    assert response.context["quality"].present == 30

@@ -277,3 +277,50 @@ def test_random_records_get_the_flags_and_gaps_the_rules_give(db, seed):
     assert got == expected
     assert [(day(g.start), day(g.end), g.missing) for g in q.gaps] == gaps
     assert q.present == len(present) and q.expected == days
+
+
+def _continuous(minutes_from_start: list[int], values: list[float | None]) -> TimeSeries:
+    series = TimeSeriesFactory(kind=TimeSeries.Kind.CONTINUOUS)
+    lm = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    start = dt.datetime(2025, 10, 1, tzinfo=dt.UTC)
+    readings = [
+        Reading("ts", start + dt.timedelta(minutes=m), v, [], "Approved", lm)
+        for m, v in zip(minutes_from_start, values, strict=True)
+    ]
+    store_readings("continuous", series.pk, readings)
+    return series
+
+
+def test_frequent_nulls_in_continuous_values_count_as_missing(db):
+    # One day of 5-minute values; between values 100 and 200 every other one is null (50 nulls): the interval is
+    # still 5 minutes (null times are steps), so each null is one missing slot.
+    values = [None if 100 <= n < 200 and n % 2 else 10.0 + n % 7 for n in range(288)]
+    series = _continuous([5 * n for n in range(288)], values)
+
+    q = series_quality(series, dt.date(2025, 10, 1), dt.date(2025, 10, 1), TH)
+
+    present = sum(v is not None for v in values)
+    assert (q.expected, q.present) == (288, present) and present == 238
+    assert q.gaps == []  # one slot each: within the tolerance of 2
+
+
+def test_a_step_of_19_minutes_in_5_minute_values_is_three_missing_slots(db):
+    minutes = [5 * n for n in range(60)]
+    minutes = minutes[:30] + [m + 14 for m in minutes[30:]]  # 145 → 164: a 19-minute step, round(19 / 5) - 1 = 3
+    series = _continuous(minutes, [10.0 + n % 7 for n in range(60)])
+
+    q = series_quality(series, dt.date(2025, 10, 1), dt.date(2025, 10, 1), TH)
+
+    start = dt.datetime(2025, 10, 1, tzinfo=dt.UTC)
+    assert [(g.start, g.missing) for g in q.gaps if g.start < start + dt.timedelta(hours=4)] == [
+        (start + dt.timedelta(minutes=150), 3)
+    ]
+
+
+def test_a_lone_value_is_not_a_flat_line_however_long_its_interval(db):
+    # A value every two days: each step is longer than the 24-hour flat threshold, but no value repeats.
+    series = _continuous([2 * 1440 * n for n in range(5)], [10.0, 20.0, 30.0, 20.0, 10.0])
+
+    q = series_quality(series, dt.date(2025, 10, 1), dt.date(2025, 10, 9), TH)
+
+    assert [f.kind for f in q.flags] == []
