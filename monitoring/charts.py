@@ -267,7 +267,7 @@ def _log_axis(lmin, lmax, left, top, plot_w, plot_h, yscale, unit) -> list[str]:
     """Decades of the log10 range [lmin, lmax] (whole numbers), minor ticks at 2 and 5 where a decade has room."""
     decade_px = yscale  # pixels per decade: the scale is per unit of log10
     every = max(1, math.ceil((lmax - lmin) / MAX_TICKS))
-    minors = (2, 5) if decade_px >= 28 else ()
+    minors = (2, 5) if decade_px >= 28 and every == 1 else ()  # not inside decades whose line is skipped
     parts = []
     for k in range(int(lmin), int(lmax) + 1):
         for factor in (1, *minors):

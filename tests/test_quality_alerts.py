@@ -226,7 +226,11 @@ def test_a_gap_that_is_not_new_or_at_a_station_not_complete_before_does_not_aler
     in_window, before = [g for g in stored if g[0] >= window], [g for g in stored if g[0] < window]
     assert before and bool(in_window) == (case != "gap older than the window")
 
-    assert committed(quality_alerts.check_run, _run(config, series).pk, now=NOW)["opened"] == 0
+    assert committed(quality_alerts.check_run, _run(config, series).pk, now=NOW) == {
+        "checked": 1,
+        "opened": 0,
+        "cleared": 0,
+    }
     assert mail.outbox == [] and not AlertState.objects.exists()
 
 
@@ -235,7 +239,11 @@ def test_the_silence_after_the_newest_value_is_the_stale_alert_s_not_a_gap(commi
     series = _station(config)
     _store_days(series, TODAY - 40 * DAY, TODAY - 4 * DAY)
 
-    assert committed(quality_alerts.check_run, _run(config, series).pk, now=NOW)["opened"] == 0
+    assert committed(quality_alerts.check_run, _run(config, series).pk, now=NOW) == {
+        "checked": 1,
+        "opened": 0,
+        "cleared": 0,
+    }
     assert mail.outbox == []
 
 
@@ -317,7 +325,11 @@ def test_a_short_flat_line_zero_flow_or_one_that_ended_does_not_alert(committed,
         flat, v = _days(TODAY - 12 * DAY, TODAY - 3 * DAY), 123.0
     _store_days(series, TODAY - 40 * DAY, TODAY - DAY, value=lambda d: v if d in flat else 100.0 + d.day % 5)
 
-    assert committed(quality_alerts.check_run, _run(config, series).pk, now=NOW)["opened"] == 0
+    assert committed(quality_alerts.check_run, _run(config, series).pk, now=NOW) == {
+        "checked": 1,
+        "opened": 0,
+        "cleared": 0,
+    }
     assert mail.outbox == []
 
 
