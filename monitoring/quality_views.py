@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -123,27 +123,18 @@ def heatmap(quality: Quality) -> SafeString:
         ((LABEL_W - 4, HEAD_H + r * CELL_H + CELL_H - 2, wy) for r, wy in enumerate(years)),
     )
     row_of = {wy: r for r, wy in enumerate(years)}
-    cells = format_html_join(
-        "",
-        '<rect class="qcell" data-month="{}-{}" x="{}" y="{}" width="{}" height="{}" fill="{}">'
-        "<title>WY {} {}: {} ({} of {})</title></rect>",
-        (
-            (
-                m.water_year,
-                f"{m.month:02d}",
-                LABEL_W + MONTHS.index(m.month) * CELL_W,
-                HEAD_H + row_of[m.water_year] * CELL_H,
-                CELL_W - 1,
-                CELL_H - 1,
-                _color(m.percent),
-                m.water_year,
-                MONTH_NAMES[MONTHS.index(m.month)],
-                "—" if m.percent is None else f"{m.percent:.1f} %",
-                m.present,
-                m.expected,
-            )
+    # Every part of a cell is a number this function computed or one of its own constants: nothing to escape, and
+    # escaping 12 arguments of 900 cells (75 water years) was a third of the page's time.
+    cells = mark_safe(  # noqa: S308 - numbers and constants only, see above
+        "".join(
+            f'<rect class="qcell" data-month="{m.water_year}-{m.month:02d}" '
+            f'x="{LABEL_W + MONTHS.index(m.month) * CELL_W}" y="{HEAD_H + row_of[m.water_year] * CELL_H}" '
+            f'width="{CELL_W - 1}" height="{CELL_H - 1}" fill="{_color(m.percent)}">'
+            f"<title>WY {int(m.water_year)} {MONTH_NAMES[MONTHS.index(m.month)]}: "
+            f"{'—' if m.percent is None else f'{m.percent:.1f} %'} ({int(m.present)} of {int(m.expected)})"
+            "</title></rect>"
             for m in quality.months.values()
-        ),
+        )
     )
     return format_html(
         '<svg id="quality-heatmap" role="img" aria-label="Completeness by water year and month" '
