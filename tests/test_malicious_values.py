@@ -252,4 +252,6 @@ def test_stored_infinite_nan_and_huge_values_do_not_break_the_quality_page(viewe
     url = reverse("monitoring:station_quality", args=[series.location.monitoring_location_id])
     response = viewer_client.get(url)
     assert response.status_code == 200
-    assert response.context["quality"].present == 30
+    # What reads back as a value (SQLite stores NaN as NULL, PostgreSQL keeps it) is what the page counts.
+    stored = DailyValue.objects.filter(series=series, value__isnull=False).count()
+    assert response.context["quality"].present == stored >= 29
