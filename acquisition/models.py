@@ -4,10 +4,15 @@ Monitoring reads the runs; it never writes them."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from acquisition.fields import ListField
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 
@@ -327,17 +332,35 @@ class Heartbeat(models.Model):
 # --- Revision history: written by acquisition/storage.py in the upsert itself ----------------------------------
 
 
-class ValueRevision(models.Model):
-    """One change a pull made to a stored value: the row as it was and as the pull left it, and which run.
+class RevisionSetQuerySet(models.QuerySet):
+    def with_change(self, kind: str) -> RevisionSetQuerySet:
+        """The sets holding at least one change of `kind` (a RevisionSet.Change value)."""
+        letter = next(letter for letter, change in RevisionSet.LETTERS.items() if change == kind)
+        return self.filter(changes__contains=letter)
+
+    def revisions(self, kind: str | None = None) -> Iterator[ValueRevision]:
+        """The sets' values one by one, set after set in the queryset's order (newest first by default), each
+        set's newest time first; `kind` (a Change value) keeps only that change."""
+        sets = self if kind is None else self.with_change(kind)
+        for revision_set in sets.iterator(chunk_size=100):
+            for revision in revision_set.entries():
+                if kind is None or revision.change == kind:
+                    yield revision
+
+
+class RevisionSet(models.Model):
+    """What one store of one series changed: every value it revised or removed, as parallel lists, one entry a value.
 
     Written by `acquisition.storage` in the statement (PostgreSQL) or transaction (SQLite) of the upsert, only for
-    values that were stored before: a first insert is not a revision. The time is one of two nullable columns, as in
-    the observation tables: `date` (the site's local calendar day) for a daily series, `time` (a UTC instant) for a
-    continuous one; a daily day is not an instant, so it is not forced into one.
+    values that were stored before: a first insert is not a revision. One row a (series, store), not one a value:
+    a rerun that revises half a record writes one row, not thousands. (A row per value cost about 2.5 µs each, +14
+    to +34 % on the upsert it recorded; issue 14 allows 10 %. `bench/ingest.py` measures this layout.)
 
-    `change` is the first of value → approval → qualifiers that differs (a value revised and approved in one pull
-    is a value revision; the run page still counts its approval, from the old/new columns). An overwrite that
-    deletes a value USGS no longer returns records it as `removed`, with empty new columns.
+    Entry i is `dates[i]` (the site's local calendar day, daily series) or `times[i]` (a UTC instant, continuous),
+    `changes[i]` (one letter, see `Change`: the first of value → approval → qualifiers that differs; `r` when an
+    overwrite deleted a value USGS no longer returns, with empty new columns), and the old and new value, approval
+    and qualifiers. The lists are in no particular order; `entries()` reads them as `ValueRevision`s, newest time
+    first. `revised` and `approved` are counted by the upsert, for the run page's "n values revised, m approved".
     """
 
     class Change(models.TextChoices):
@@ -346,56 +369,115 @@ class ValueRevision(models.Model):
         QUALIFIERS = "qualifiers", "Qualifiers"
         REMOVED = "removed", "Removed"
 
+    # The letter each change is stored as in `changes`: the SQL writing them is in acquisition/storage.py.
+    LETTERS = {"v": Change.VALUE, "a": Change.APPROVAL, "q": Change.QUALIFIERS, "r": Change.REMOVED}
+
     id = models.BigAutoField(primary_key=True)
-    # No index of its own: (series, id) below serves every lookup by series.
-    # No database constraint either (here and on run): the upsert writes a revision per changed value, and two
-    # foreign-key triggers per row cost more than the row itself; deletes go through the ORM, which cascades.
+    # No index of its own: (series, id) below serves every lookup by series. No database constraint either (here
+    # and on run), as the observation rows it describes may be deleted through the ORM, which cascades.
     series = models.ForeignKey(
-        TimeSeries, on_delete=models.CASCADE, related_name="revisions", db_index=False, db_constraint=False
+        TimeSeries, on_delete=models.CASCADE, related_name="revision_sets", db_index=False, db_constraint=False
     )
-    date = models.DateField(null=True, blank=True)
-    time = models.DateTimeField(null=True, blank=True)
-    change = models.CharField(max_length=10, choices=Change.choices)
-    old_value = models.FloatField(null=True, blank=True)
-    new_value = models.FloatField(null=True, blank=True)
-    old_approval = models.CharField(max_length=12, choices=ApprovalStatus.choices, null=True, blank=True)
-    new_approval = models.CharField(max_length=12, choices=ApprovalStatus.choices, null=True, blank=True)
-    old_qualifiers = models.JSONField(null=True, blank=True)
-    new_qualifiers = models.JSONField(null=True, blank=True)
-    changed_at = models.DateTimeField()
-    # SET_NULL: the history outlives the run rows the janitor may prune. Its index is made by migration 0009: a BRIN
-    # on PostgreSQL (run ids grow with the table, and a BRIN costs almost nothing per inserted row), a btree on
-    # SQLite. It serves the run page's "n values revised, m approved" of run R.
+    # SET_NULL: the history outlives the run rows the janitor may prune.
     run = models.ForeignKey(
-        PullRun,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="revisions",
-        db_index=False,
-        db_constraint=False,
+        PullRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="revision_sets", db_constraint=False
     )
+    changed_at = models.DateTimeField()
+    changes = models.TextField()  # one letter a value (LETTERS)
+    revised = models.PositiveIntegerField()  # entries whose value changed
+    approved = models.PositiveIntegerField()  # entries that became Approved (a value may be revised and approved)
+    dates = ListField(models.DateField(), null=True, blank=True)
+    times = ListField(models.DateTimeField(), null=True, blank=True)
+    old_values = ListField(models.FloatField(null=True))
+    new_values = ListField(models.FloatField(null=True))
+    old_approvals = ListField(models.CharField(max_length=12, null=True))
+    new_approvals = ListField(models.CharField(max_length=12, null=True))
+    old_qualifiers = ListField(models.JSONField(null=True))
+    new_qualifiers = ListField(models.JSONField(null=True))
+
+    objects = RevisionSetQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(date__isnull=False, time__isnull=True) | Q(date__isnull=True, time__isnull=False),
-                name="revision_date_xor_time",
+                condition=Q(dates__isnull=False, times__isnull=True) | Q(dates__isnull=True, times__isnull=False),
+                name="revisionset_dates_xor_times",
             ),
         ]
         indexes = [
             # "Recent revisions of these series (a configuration's stations), newest first": ids grow with time,
-            # and a backward scan reads newest first. Ascending, not (series, -id): a pull writes a series'
-            # revisions with growing ids, which an ascending btree takes at the end of the series' range (nbtree's
-            # split keeps those pages full); descending, every one went to the front of it. A BRIN instead was
-            # cheaper still to write but made a filter that matches nothing read the whole table (53 s over 6M rows).
-            models.Index(fields=["series", "id"], name="revision_series_asc"),
+            # and a backward scan reads newest first.
+            models.Index(fields=["series", "id"], name="revisionset_series_id"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.series_id} {self.date or self.time}: {self.change} {self.old_value} → {self.new_value}"
+        return f"series {self.series_id}, run {self.run_id}: {len(self.changes)} changes"
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def entries(self) -> list[ValueRevision]:
+        """One `ValueRevision` a value, newest time first."""
+        whens = self.dates if self.dates is not None else self.times
+        rows = zip(
+            whens,
+            self.changes,
+            self.old_values,
+            self.new_values,
+            self.old_approvals,
+            self.new_approvals,
+            self.old_qualifiers,
+            self.new_qualifiers,
+            strict=True,
+        )
+        letters = self.LETTERS
+        out = [ValueRevision(self, when, letters[c], *rest) for when, c, *rest in rows]
+        out.sort(key=lambda r: r.when, reverse=True)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRevision:
+    """One value's change, read out of its `RevisionSet`: the row as it was and as the pull left it."""
+
+    revision_set: RevisionSet
+    when: dt.date | dt.datetime  # a daily series' local day, or a continuous series' UTC instant
+    change: str  # a RevisionSet.Change value
+    old_value: float | None
+    new_value: float | None
+    old_approval: str | None
+    new_approval: str | None
+    old_qualifiers: list | None
+    new_qualifiers: list | None
 
     @property
-    def when(self):
-        return self.date or self.time
+    def series(self) -> TimeSeries:
+        return self.revision_set.series
+
+    @property
+    def series_id(self) -> int:
+        return self.revision_set.series_id
+
+    @property
+    def run(self) -> PullRun | None:
+        return self.revision_set.run
+
+    @property
+    def run_id(self) -> int | None:
+        return self.revision_set.run_id
+
+    @property
+    def changed_at(self) -> dt.datetime:
+        return self.revision_set.changed_at
+
+    @property
+    def date(self) -> dt.date | None:
+        return None if isinstance(self.when, dt.datetime) else self.when
+
+    @property
+    def time(self) -> dt.datetime | None:
+        return self.when if isinstance(self.when, dt.datetime) else None
+
+    def get_change_display(self) -> str:
+        return RevisionSet.Change(self.change).label

@@ -76,7 +76,7 @@ class BatchStage:
         other member reads them: a station is one series) until the batch is done with it (`discard`).
 
         Counts as `store_readings` reports them, plus `newest`, the newest time stored. What it changes is recorded
-        as revisions of run `run_id` (acquisition.ValueRevision).
+        as revisions of run `run_id` (acquisition.RevisionSet).
         """
         with connection.cursor() as cursor:
             if self.postgresql:

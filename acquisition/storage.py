@@ -8,11 +8,11 @@ range yet, COPYed straight into the table, since no row can conflict); on SQLite
 the same upsert, since SQLite has no COPY. `replace=(start, end)` turns the upsert into a replacement of that range
 (the `overwrite` strategy): rows of the range that did not come back are deleted, in the caller's transaction.
 
-Every stored value the merge changes or deletes leaves an `acquisition.ValueRevision` row (old → new, the run that
-changed it): on PostgreSQL in the upsert's own statement (a CTE reads the current rows joined to the stage once,
-and feeds both the upsert and the history insert: no second pass over the table); on SQLite by an INSERT … SELECT
-of the same join just before the upsert, in the same transaction. `RECORD_REVISIONS = False` turns that off; only
-bench/ingest.py does, to measure what the history costs.
+Every store that changes or deletes stored values leaves one `acquisition.RevisionSet` row: each such value's old
+and new value, approval and qualifiers, and the run. On PostgreSQL it is written in the upsert's own statement (a
+CTE reads the current rows joined to the stage once, and feeds both the upsert and one aggregate into the set: no
+second pass over the table); on SQLite the same join is read just before the upsert, in the same transaction.
+`RECORD_REVISIONS = False` turns that off; only bench/ingest.py does, to measure what the history costs.
 
 Callers own the transaction: `store_readings` runs inside `transaction.atomic()` so that a station's values and its
 progress row commit together (DESIGN.md §4.3).
@@ -29,18 +29,39 @@ from typing import Literal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from acquisition.models import ContinuousValue, DailyValue, ValueRevision
+from acquisition.models import ContinuousValue, DailyValue, RevisionSet
 
 Kind = Literal["daily", "continuous"]
 
 _COLUMNS = ("series_id", "{key}", "value", "qualifiers", "approval_status", "last_modified")
 # pg_advisory_xact_lock(space, series pk): one lock space per observation table.
 _LOCK_SPACE = {"date": 7301, "time": 7302}
+MERGE_WORK_MEM = "64MB"
 RECORD_REVISIONS = True  # bench/ingest.py's off switch, to measure the history's cost; nothing else sets it
-_REVISION_COLUMNS = (
-    "series_id, {key}, change, old_value, new_value, old_approval, new_approval, old_qualifiers, new_qualifiers, "
-    "changed_at, run_id"
-)
+_SET_LISTS = ("old_values", "new_values", "old_approvals", "new_approvals", "old_qualifiers", "new_qualifiers")
+# One RevisionSet row from the changed rows `c` of one series (PostgreSQL): every aggregate of one SELECT reads
+# the rows in the same order, so the lists are parallel. The letters are RevisionSet.LETTERS.
+_CHANGED_AGGREGATES = """
+    SELECT %s::bigint, %s::bigint, %s::timestamptz,
+           string_agg(CASE WHEN c.old_value IS DISTINCT FROM c.value THEN 'v'
+                           WHEN c.old_approval IS DISTINCT FROM c.approval_status THEN 'a' ELSE 'q' END, ''),
+           count(*) FILTER (WHERE c.old_value IS DISTINCT FROM c.value),
+           count(*) FILTER (WHERE c.approval_status = 'Approved' AND c.old_approval IS DISTINCT FROM 'Approved'),
+           array_agg(c.{key}), array_agg(c.old_value), array_agg(c.value), array_agg(c.old_approval),
+           array_agg(c.approval_status), array_agg(c.old_qualifiers), array_agg(c.qualifiers)
+      FROM changed c WHERE c.cur_id IS NOT NULL
+    HAVING count(*) > 0"""
+_REMOVED_AGGREGATES = """
+    SELECT %s::bigint, %s::bigint, %s::timestamptz, repeat('r', count(*)::int), 0, 0,
+           array_agg(g.{key}), array_agg(g.value), array_agg(NULL::double precision), array_agg(g.approval_status),
+           array_agg(NULL::varchar), array_agg(g.qualifiers), array_agg(NULL::jsonb)
+      FROM gone g
+    HAVING count(*) > 0"""
+
+
+def _set_insert(key: str) -> str:
+    columns = f"series_id, run_id, changed_at, changes, revised, approved, {key}s, {', '.join(_SET_LISTS)}"
+    return f"INSERT INTO {RevisionSet._meta.db_table} ({columns})"
 
 
 @dataclass
@@ -192,8 +213,13 @@ def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, repla
 
 def _lock_series(cursor, key: str, series_pk: int) -> None:
     # Writers of one series queue up (two configurations may share a station): the emptiness check and the
-    # write that relies on it must see the same table.
-    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_SPACE[key], series_pk])
+    # write that relies on it must see the same table. And the merge gets room, for this transaction only: its
+    # join, its sort and the changed rows the history reads stay in memory for a year of 5-minute values (the
+    # default 4 MB sent them to temporary files).
+    cursor.execute(
+        "SELECT pg_advisory_xact_lock(%s, %s), set_config('work_mem', %s, true)",
+        [_LOCK_SPACE[key], series_pk, MERGE_WORK_MEM],
+    )
 
 
 def _merge_stage_pg(
@@ -208,26 +234,11 @@ def _merge_stage_pg(
     counts = StoreCounts(received=received)
     columns = ", ".join(c.format(key=key) for c in _COLUMNS)
     history = RECORD_REVISIONS
-    revisions = ValueRevision._meta.db_table
     now = timezone.now()
     if received:
         # The join drops rows that came back identical before the upsert sees them: ON CONFLICT would lock
         # (and so write) every conflicting row even when its WHERE then skips the update.
-        history_cte = (
-            f"""
-            , hist AS (
-                INSERT INTO {revisions} ({_REVISION_COLUMNS.format(key=key)})
-                SELECT c.series_id, c.{key},
-                       CASE WHEN c.old_value IS DISTINCT FROM c.value THEN 'value'
-                            WHEN c.old_approval IS DISTINCT FROM c.approval_status THEN 'approval'
-                            ELSE 'qualifiers' END,
-                       c.old_value, c.value, c.old_approval, c.approval_status, c.old_qualifiers, c.qualifiers,
-                       %s::timestamptz, %s::bigint
-                  FROM changed c WHERE c.cur_id IS NOT NULL
-            )"""
-            if history
-            else ""
-        )
+        history_cte = f", hist AS ({_set_insert(key)} {_CHANGED_AGGREGATES.format(key=key)})" if history else ""
         cursor.execute(
             f"""
             WITH changed AS (
@@ -252,22 +263,12 @@ def _merge_stage_pg(
             ){history_cte}
             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM ups
             """,
-            [series_pk, now, run_id] if history else [series_pk],
+            [series_pk, series_pk, run_id, now] if history else [series_pk],
         )
         counts.inserted, counts.updated = cursor.fetchone()
         counts.unchanged = counts.received - counts.inserted - counts.updated
     if replace is not None:
-        removed_cte = (
-            f"""
-            , hist AS (
-                INSERT INTO {revisions} ({_REVISION_COLUMNS.format(key=key)})
-                SELECT series_id, {key}, 'removed', value, NULL, approval_status, NULL, qualifiers, NULL,
-                       %s::timestamptz, %s::bigint
-                  FROM gone
-            )"""
-            if history
-            else ""
-        )
+        removed_cte = f", hist AS ({_set_insert(key)} {_REMOVED_AGGREGATES.format(key=key)})" if history else ""
         cursor.execute(
             f"""
             WITH gone AS (
@@ -278,7 +279,7 @@ def _merge_stage_pg(
             ){removed_cte}
             SELECT count(*) FROM gone
             """,
-            [series_pk, *replace, *([now, run_id] if history else [])],
+            [series_pk, *replace, *([series_pk, run_id, now] if history else [])],
         )
         counts.deleted = cursor.fetchone()[0]
     return counts
@@ -353,24 +354,19 @@ def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str
     counts = StoreCounts(received=received)
     columns = ", ".join(c.format(key=key) for c in _COLUMNS)
     history = RECORD_REVISIONS
-    revisions = ValueRevision._meta.db_table
-    now = _sqlite_time(timezone.now())
+    now = timezone.now()
     if received and history:
-        # Before the upsert, in its transaction: the rows it is about to change, as they are now.
+        # Before the upsert, in its transaction: the rows it is about to change, as they are now. Read into Python
+        # rather than aggregated in SQL: SQLite's JSON writes a REAL with 15 significant digits.
         cursor.execute(
             f"""
-            INSERT INTO {revisions} ({_REVISION_COLUMNS.format(key=key)})
-            SELECT t.series_id, t.{key},
-                   CASE WHEN t.value IS NOT s.value THEN 'value'
-                        WHEN t.approval_status IS NOT s.approval_status THEN 'approval'
-                        ELSE 'qualifiers' END,
-                   t.value, s.value, t.approval_status, s.approval_status, t.qualifiers, s.qualifiers, %s, %s
+            SELECT t.{key}, t.value, s.value, t.approval_status, s.approval_status, t.qualifiers, s.qualifiers
               FROM {stage} s JOIN {table} t ON t.series_id = s.series_id AND t.{key} = s.{key}
              WHERE t.value IS NOT s.value OR t.qualifiers IS NOT s.qualifiers
                    OR t.approval_status IS NOT s.approval_status
-            """,
-            [now, run_id],
+            """
         )
+        _record_sqlite(key, series_pk, run_id, now, cursor.fetchall(), removed=False)
     if received:
         cursor.execute(
             f"SELECT count(*) FROM {stage} s JOIN {table} t ON t.series_id = s.series_id AND t.{key} = s.{key}"
@@ -397,14 +393,14 @@ def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str
         if history:
             cursor.execute(
                 f"""
-                INSERT INTO {revisions} ({_REVISION_COLUMNS.format(key=key)})
-                SELECT series_id, {key}, 'removed', value, NULL, approval_status, NULL, qualifiers, NULL, %s, %s
+                SELECT {key}, value, NULL, approval_status, NULL, qualifiers, NULL
                   FROM {table}
                  WHERE series_id = %s AND {key} BETWEEN %s AND %s
                    AND {key} NOT IN (SELECT {key} FROM {stage})
                 """,
-                [now, run_id, *bounds],
+                bounds,
             )
+            _record_sqlite(key, series_pk, run_id, now, cursor.fetchall(), removed=True)
         cursor.execute(
             f"""
             DELETE FROM {table}
@@ -416,3 +412,41 @@ def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str
         counts.deleted = cursor.rowcount
     cursor.execute(f"DELETE FROM {stage}")
     return counts
+
+
+def _record_sqlite(key: str, series_pk: int, run_id, now, rows: list[tuple], *, removed: bool) -> None:
+    """One RevisionSet of `rows` (time text, old value, new value, old/new approval, old/new qualifiers text): the
+    letters as the PostgreSQL statement derives them (values compared as SQLite's `IS NOT` does)."""
+    if not rows:
+        return
+    if removed:
+        changes = "r" * len(rows)
+    else:
+        changes = "".join("v" if r[1] != r[2] else ("a" if r[3] != r[4] else "q") for r in rows)
+    whens, old_v, new_v, old_a, new_a, old_q, new_q = zip(*rows, strict=True)
+    parse = _parse_sqlite_time if key == "time" else _parse_sqlite_date
+    RevisionSet.objects.create(
+        series_id=series_pk,
+        run_id=run_id,
+        changed_at=now,
+        changes=changes,
+        revised=changes.count("v"),
+        approved=sum(1 for r in rows if r[4] == "Approved" and r[3] != "Approved"),
+        **{f"{key}s": [parse(w) for w in whens]},
+        old_values=list(old_v),
+        new_values=list(new_v),
+        old_approvals=list(old_a),
+        new_approvals=list(new_a),
+        old_qualifiers=[None if q is None else json.loads(q) for q in old_q],
+        new_qualifiers=[None if q is None else json.loads(q) for q in new_q],
+    )
+
+
+def _parse_sqlite_date(value) -> date:
+    # The column's declared type may make sqlite3 convert it already.
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _parse_sqlite_time(value) -> datetime:
+    value = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)

@@ -11,7 +11,7 @@ for the parser). Measured, each on the same table with the same indexes and cons
              (acquisition.usgs.parsers.merge_readings/sorted_readings), store (acquisition.storage.store_readings)
   rerun      the same again (nothing changed), and with half the values changed
   history    the half-changed rerun's store (the upsert, readings parsed beforehand) with the revision history
-             (acquisition.ValueRevision, written by the upsert) and without it (storage.RECORD_REVISIONS =
+             (acquisition.RevisionSet, written by the upsert) and without it (storage.RECORD_REVISIONS =
              False), alternated three times from the same stored state, best of each: what the history costs the
              upsert, and what that is on the whole pipeline (the same seconds over parse + store)
   raw COPY   COPY of the same rows, in the same order, straight into the table (no parse, no conflict
@@ -227,14 +227,14 @@ def history_pair(kind: str, table: str, first: dict[int, list], half: dict[int, 
     from django.db import connection, transaction
 
     from acquisition import storage
-    from acquisition.models import ValueRevision
+    from acquisition.models import RevisionSet
 
     def store(parsed: dict[int, list]) -> None:
         for series_pk, rows in parsed.items():
             with transaction.atomic():  # one station's commit, as a pull makes it
                 storage.store_readings(kind, series_pk, rows)
 
-    revisions = ValueRevision._meta.db_table
+    revisions = RevisionSet._meta.db_table
     best = {True: float("inf"), False: float("inf")}
     written = 0
     for history in (False, True) * 3:
@@ -247,7 +247,7 @@ def history_pair(kind: str, table: str, first: dict[int, list], half: dict[int, 
         storage.RECORD_REVISIONS = history
         best[history] = min(best[history], timed(lambda: store(half)))
         if history:
-            written = ValueRevision.objects.count()
+            written = sum(map(len, RevisionSet.objects.values_list("changes", flat=True)))
     storage.RECORD_REVISIONS = True
     return best[True], best[False], written
 

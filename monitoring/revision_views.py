@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from itertools import islice
+
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from acquisition.models import ValueRevision
+from acquisition.models import RevisionSet
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 from streamflow.htmx import wants_fragment
@@ -17,7 +19,7 @@ from .csv_safe import csv_stream
 
 REVISIONS_SHOWN = 200  # rows on the page; the CSV has them all
 
-# A revision's own columns, in the CSV's order (the query's and the header's: written once).
+# A revision's own columns (acquisition.models.ValueRevision), in the CSV's order: the rows' and the header's.
 CHANGE_COLUMNS = (
     "change",
     "old_value",
@@ -44,25 +46,23 @@ def _filters(request: HttpRequest, config: PullConfiguration) -> dict:
     location = None
     if station:
         location = get_object_or_404(MonitoringLocation, monitoring_location_id=station, pull_configurations=config)
-    if kind and kind not in ValueRevision.Change.values:
+    if kind and kind not in RevisionSet.Change.values:
         kind = None
     if run and not run.isdigit():
         run = None
     return {"station": station, "location": location, "kind": kind, "run": run}
 
 
-def _revisions(config: PullConfiguration, filters: dict):
+def _revision_sets(config: PullConfiguration, filters: dict):
     # The configuration's own kind of series: a station's other series may be another configuration's business.
-    revisions = ValueRevision.objects.filter(
-        series__location__pull_configurations=config, series__kind=series_kind(config)
-    )
+    sets = RevisionSet.objects.filter(series__location__pull_configurations=config, series__kind=series_kind(config))
     if filters["location"] is not None:
-        revisions = revisions.filter(series__location=filters["location"])
+        sets = sets.filter(series__location=filters["location"])
     if filters["kind"]:
-        revisions = revisions.filter(change=filters["kind"])
+        sets = sets.with_change(filters["kind"])
     if filters["run"]:
-        revisions = revisions.filter(run_id=int(filters["run"]))
-    return revisions
+        sets = sets.filter(run_id=int(filters["run"]))
+    return sets.select_related("series__location", "run").order_by("-id")
 
 
 def _bad_filter(filters: dict) -> HttpResponse | None:
@@ -81,13 +81,13 @@ def configuration_revisions(request: HttpRequest, pk: int) -> HttpResponse:
     filters = _filters(request, config)
     if (bad := _bad_filter(filters)) is not None:
         return bad
-    revisions = _revisions(config, filters).select_related("series__location", "run").order_by("-id")
+    revisions = _revision_sets(config, filters).revisions(filters["kind"] or None)
     context = {
         "configuration": config,
         "filters": filters,
-        "revisions": list(revisions[:REVISIONS_SHOWN]),
+        "revisions": list(islice(revisions, REVISIONS_SHOWN)),
         "limit": REVISIONS_SHOWN,
-        "kinds": ValueRevision.Change.choices,
+        "kinds": RevisionSet.Change.choices,
         "stations": config.stations.order_by("monitoring_location_id").values_list("monitoring_location_id", flat=True),
         "query": request.GET.urlencode(),
     }
@@ -104,19 +104,15 @@ def configuration_revisions_csv(request: HttpRequest, pk: int) -> StreamingHttpR
     filters = _filters(request, config)
     if (bad := _bad_filter(filters)) is not None:
         return bad
-    rows = (
-        _revisions(config, filters)
-        .order_by("-id")
-        .values_list("series__location__monitoring_location_id", "series__kind", "date", "time", *CHANGE_COLUMNS)
-    )
+    revisions = _revision_sets(config, filters).revisions(filters["kind"] or None)
 
     def lines():
-        for station, kind, day, instant, *rest in rows.iterator(chunk_size=5000):
-            old_q, new_q = rest[5], rest[6]
-            rest[5] = "" if old_q is None else " ".join(old_q)
-            rest[6] = "" if new_q is None else " ".join(new_q)
-            rest[7] = rest[7].isoformat()
-            yield [station, kind, (day or instant).isoformat(), *rest]
+        for r in revisions:
+            cells = {column: getattr(r, column) for column in CHANGE_COLUMNS}
+            for side in ("old_qualifiers", "new_qualifiers"):
+                cells[side] = "" if cells[side] is None else " ".join(cells[side])
+            cells["changed_at"] = cells["changed_at"].isoformat()
+            yield [r.series.location.monitoring_location_id, r.series.kind, r.when.isoformat(), *cells.values()]
 
     header = ["monitoring_location_id", "kind", "time", *CHANGE_COLUMNS[:-1], "run"]
     response = StreamingHttpResponse(csv_stream(header, lines()), content_type="text/csv; charset=utf-8")

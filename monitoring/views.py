@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q
+from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
-from acquisition.models import PullLogEntry, PullRun, PullRunStation, ValueRevision
+from acquisition.models import PullLogEntry, PullRun, PullRunStation, RevisionSet
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
@@ -196,10 +196,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _revision_counts(run: PullRun) -> dict:
     """Values this run revised and approvals it brought (a value revised and approved at once counts in both)."""
-    return ValueRevision.objects.filter(run=run).aggregate(
-        revised=Count("pk", filter=Q(change=ValueRevision.Change.VALUE)),
-        approved=Count("pk", filter=Q(new_approval="Approved") & ~Q(old_approval="Approved")),
-    )
+    totals = RevisionSet.objects.filter(run=run).aggregate(revised=Sum("revised"), approved=Sum("approved"))
+    return {name: total or 0 for name, total in totals.items()}
 
 
 def _poll(request: HttpRequest, run: PullRun, filters: dict) -> HttpResponse:

@@ -1,5 +1,6 @@
-"""Revision history: every stored value a pull changes or removes leaves one ValueRevision row, written by the
-upsert itself — through storage, through a batch's stage, and through a real pull of the fake USGS server."""
+"""Revision history: every stored value a pull changes or removes leaves one entry in its store's RevisionSet,
+written by the upsert itself — through storage, through a batch's stage, and through a real pull of the fake USGS
+server."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from acquisition import storage
-from acquisition.models import DailyValue, PullRun, ValueRevision
+from acquisition.models import DailyValue, PullRun, RevisionSet
 from acquisition.smart_append import run_inline
 from acquisition.staging import BatchStage
 from acquisition.storage import store_readings
@@ -37,8 +38,12 @@ def instant(minute: int, value: float | None = 5.0, status: str = "Provisional")
     return Reading("ts", t, value, [], status, LM)
 
 
+def revisions(**filters) -> list:
+    return list(RevisionSet.objects.filter(**filters).revisions())
+
+
 def history(series) -> list[tuple]:
-    rows = ValueRevision.objects.filter(series=series).order_by("date", "time")
+    rows = sorted(revisions(series=series), key=lambda r: r.when)
     return [
         (r.when, r.change, r.old_value, r.new_value, r.old_approval, r.new_approval, r.old_qualifiers, r.new_qualifiers)
         for r in rows
@@ -59,10 +64,10 @@ def test_a_first_load_records_no_revisions(series):
     store_readings("daily", series.pk, [daily(1), daily(2)])
     store_readings("daily", series.pk, [daily(3)])  # a stored neighbour: the upsert path, still only inserts
 
-    assert ValueRevision.objects.count() == 0
+    assert len(revisions()) == 0
 
 
-def test_each_changed_value_leaves_one_row_with_its_old_and_new_state(series):
+def test_each_changed_value_leaves_one_entry_with_its_old_and_new_state(series):
     store_readings("daily", series.pk, [daily(1), daily(2), daily(3), daily(4)])
     run = PullRun.objects.create(configuration_name="x", data_type="daily_mean", strategy="append")
 
@@ -79,8 +84,8 @@ def test_each_changed_value_leaves_one_row_with_its_old_and_new_state(series):
         (dt.date(2026, 10, 3), "approval", 10.0, 10.0, "Provisional", "Approved", [], []),
         (dt.date(2026, 10, 4), "qualifiers", 10.0, 10.0, "Provisional", "Provisional", [], ["ICE"]),
     ]
-    assert set(ValueRevision.objects.values_list("run_id", flat=True)) == {run.pk}
-    assert all(r.changed_at is not None and r.time is None for r in ValueRevision.objects.all())
+    assert {r.run_id for r in revisions()} == {run.pk}
+    assert all(r.changed_at is not None and r.time is None for r in revisions())
 
 
 def test_a_value_revised_and_approved_at_once_is_a_value_revision(series):
@@ -99,7 +104,7 @@ def test_an_unchanged_rerun_records_nothing(series):
 
     store_readings("daily", series.pk, [daily(1), daily(2, None), daily(3, quals=["ICE"])])
 
-    assert ValueRevision.objects.count() == 0
+    assert len(revisions()) == 0
 
 
 def test_an_overwrite_records_what_it_removes(series):
@@ -118,7 +123,7 @@ def test_continuous_revisions_carry_the_instant(cseries):
 
     store_readings("continuous", cseries.pk, [instant(0), instant(5, 6.0), instant(10)])
 
-    (row,) = ValueRevision.objects.filter(series=cseries)
+    (row,) = revisions(series=cseries)
     assert (row.time, row.date, row.old_value, row.new_value) == (
         dt.datetime(2026, 10, 1, 0, 5, tzinfo=dt.UTC),
         None,
@@ -137,7 +142,7 @@ def test_a_batch_stage_records_revisions_of_its_member_with_the_run(series):
     stage.store(series.pk, run_id=run.pk)
 
     assert history(series) == [(dt.date(2026, 10, 2), "value", 10.0, 30.0, "Provisional", "Provisional", [], [])]
-    assert ValueRevision.objects.get().run_id == run.pk
+    assert [r.run_id for r in revisions()] == [run.pk]
 
 
 def test_switched_off_the_upsert_records_nothing(series, monkeypatch):
@@ -146,7 +151,7 @@ def test_switched_off_the_upsert_records_nothing(series, monkeypatch):
 
     counts = store_readings("daily", series.pk, [daily(1, 2.0)], replace=(dt.date(2026, 10, 1), dt.date(2026, 10, 2)))
 
-    assert (counts.updated, counts.deleted) == (1, 1) and ValueRevision.objects.count() == 0
+    assert (counts.updated, counts.deleted) == (1, 1) and len(revisions()) == 0
 
 
 @pytest.mark.postgres
@@ -156,9 +161,9 @@ def test_on_postgresql_the_history_is_written_by_the_upsert_statement_itself(ser
     recorder = _Recorder()
     with connection.execute_wrapper(recorder):
         store_readings("daily", series.pk, [daily(1, 2.0), daily(2)])
-    writes = [sql for sql in recorder.calls if "INSERT INTO acquisition_valuerevision" in sql]
+    writes = [sql for sql in recorder.calls if "INSERT INTO acquisition_revisionset" in sql]
     assert len(writes) == 1 and "ON CONFLICT" in writes[0]
-    assert ValueRevision.objects.get().old_value == 10.0
+    assert [r.old_value for r in revisions()] == [10.0]
 
 
 class _Recorder:
@@ -173,7 +178,7 @@ class _Recorder:
 # --- Through a real pull ----------------------------------------------------------------------------------
 
 
-def test_a_revised_provisional_value_landing_through_a_pull_leaves_exactly_one_history_row(fake_usgs):
+def test_a_revised_provisional_value_landing_through_a_pull_leaves_exactly_one_history_entry(fake_usgs):
     config = make_configuration(fake_usgs, [SITE], start_date=START)
     run_inline(config)
     day = dt.date(2026, 10, 2)  # provisional (within 120 days of the fake's today)
@@ -185,7 +190,7 @@ def test_a_revised_provisional_value_landing_through_a_pull_leaves_exactly_one_h
     run = run_inline(config)
 
     assert run.status == PullRun.Status.SUCCEEDED and run.values_updated == 1
-    (revision,) = ValueRevision.objects.all()
+    (revision,) = revisions()
     assert (revision.date, revision.change, revision.old_value, revision.new_value) == (day, "value", old.value, 4250.0)
     assert (revision.old_approval, revision.new_approval) == ("Provisional", "Provisional")
     assert revision.run_id == run.pk and revision.series_id == old.series_id
@@ -193,7 +198,7 @@ def test_a_revised_provisional_value_landing_through_a_pull_leaves_exactly_one_h
     again = run_inline(config)  # nothing changed upstream
 
     assert again.status == PullRun.Status.SUCCEEDED and again.values_updated == 0
-    assert ValueRevision.objects.count() == 1
+    assert len(revisions()) == 1
 
 
 def test_an_approval_transition_through_a_pull_counts_as_one(fake_usgs, client, operator):
@@ -205,7 +210,7 @@ def test_an_approval_transition_through_a_pull_counts_as_one(fake_usgs, client, 
     fake_usgs.approve_through(SITE, first_provisional, timezone.now())
     run = run_inline(config)
 
-    (revision,) = ValueRevision.objects.filter(run=run)
+    (revision,) = revisions(run=run)
     assert (revision.date, revision.change) == (first_provisional, "approval")
     assert (revision.old_approval, revision.new_approval) == ("Provisional", "Approved")
     assert revision.old_value == revision.new_value
@@ -225,7 +230,54 @@ def test_an_overwrite_pull_records_its_revision_and_what_it_removed(fake_usgs):
 
     run = run_inline(config)
 
-    rows = sorted(ValueRevision.objects.filter(run=run).values_list("date", "change", "old_value", "new_value"))
+    rows = sorted((r.date, r.change, r.old_value, r.new_value) for r in revisions(run=run))
     assert [r[:2] for r in rows] == [(dt.date(2026, 2, 2), "value"), (gone, "removed")]
     assert rows[0][2:] == (before, 55.5)
     assert rows[1][2:] == (1.0, None)
+
+
+# --- One set a store ---------------------------------------------------------------------------------------
+
+
+def test_one_store_leaves_one_set_holding_every_change_it_made(series):
+    store_readings("daily", series.pk, [daily(d) for d in range(1, 11)])
+    changed = [daily(1, 1.0), daily(2, 2.0, status="Approved"), daily(3, status="Approved"), daily(4, quals=["ICE"])]
+
+    store_readings("daily", series.pk, [*changed, *(daily(d) for d in range(5, 11))])
+
+    (revision_set,) = RevisionSet.objects.all()
+    assert len(revision_set) == 4 and sorted(revision_set.changes) == ["a", "q", "v", "v"]
+    assert (revision_set.revised, revision_set.approved) == (2, 2)
+    assert [r.when for r in revision_set.entries()] == [dt.date(2026, 10, d) for d in (4, 3, 2, 1)]
+
+
+def test_an_overwrite_records_its_changes_and_its_removals_apart(series):
+    store_readings("daily", series.pk, [daily(1), daily(2), daily(3)])
+
+    store_readings("daily", series.pk, [daily(1, 5.0)], replace=(dt.date(2026, 10, 1), dt.date(2026, 10, 3)))
+
+    sets = sorted(RevisionSet.objects.all(), key=lambda s: s.changes)
+    assert [s.changes for s in sets] == ["rr", "v"]
+    assert [(s.revised, s.approved) for s in sets] == [(0, 0), (1, 0)]
+
+
+@pytest.mark.parametrize("old", [0.1 + 0.2, 1.7976931348623157e308, 5e-324, -123456.78901234567])
+def test_old_and_new_values_come_back_exactly(series, old):
+    store_readings("daily", series.pk, [daily(1, old)])
+
+    store_readings("daily", series.pk, [daily(1, float("inf"))])
+
+    (revision,) = revisions()
+    assert (revision.old_value, revision.new_value) == (old, float("inf"))
+
+
+def test_the_revision_list_filters_sets_by_the_kind_of_change(series):
+    store_readings("daily", series.pk, [daily(1), daily(2)])
+    store_readings("daily", series.pk, [daily(1, 3.0), daily(2)])
+    store_readings("daily", series.pk, [daily(1, 3.0), daily(2, status="Approved")])
+
+    approvals = list(RevisionSet.objects.filter(series=series).revisions("approval"))
+
+    assert [(r.when, r.change) for r in approvals] == [(dt.date(2026, 10, 2), "approval")]
+    assert RevisionSet.objects.with_change("approval").count() == 1
+    assert [r.change for r in RevisionSet.objects.revisions()] == ["approval", "value"]  # newest set first
