@@ -412,9 +412,11 @@ class RevisionSet(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"series {self.series_id}, run {self.run_id}: {len(self.changes)} changes"
+        return f"series {self.series_id}, run {self.run_id}: {self.size} changes"
 
-    def __len__(self) -> int:
+    @property
+    def size(self) -> int:
+        """How many values this store changed or removed."""
         return len(self.changes)
 
     def entries(self) -> list[ValueRevision]:

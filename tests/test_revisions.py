@@ -246,7 +246,7 @@ def test_one_store_leaves_one_set_holding_every_change_it_made(series):
     store_readings("daily", series.pk, [*changed, *(daily(d) for d in range(5, 11))])
 
     (revision_set,) = RevisionSet.objects.all()
-    assert len(revision_set) == 4 and sorted(revision_set.changes) == ["a", "q", "v", "v"]
+    assert revision_set.size == 4 and sorted(revision_set.changes) == ["a", "q", "v", "v"]
     assert (revision_set.revised, revision_set.approved) == (2, 2)
     assert [r.when for r in revision_set.entries()] == [dt.date(2026, 10, d) for d in (4, 3, 2, 1)]
 
