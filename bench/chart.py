@@ -101,7 +101,8 @@ def main() -> int:
         data = chart_data(series, START.date(), end_day, start_epoch=lo, span=hi - lo, width=1000)
         read = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        charts.hydrograph(data.rows, start=lo, end=hi, daily=False, unit="ft^3/s", gap=data.gap)
+        spec = charts.HydrographSpec(start=lo, end=hi, daily=False, unit="ft^3/s", stored=charts.Stored(gap=data.gap))
+        charts.hydrograph(data.rows, spec)
         svg = (time.perf_counter() - started) * 1000
         if i >= 2:
             view_times.append(view)

@@ -63,41 +63,48 @@ def unit_label(unit: str) -> str:
     return UNIT_LABELS.get(unit, unit)
 
 
-def hydrograph(
-    rows: Iterable[tuple[float, float | None, bool]],
-    *,
-    start: float,
-    end: float,
-    daily: bool,
-    unit: str,
-    width: int = 1000,
-    height: int = 360,
-    title: str = "",
-    gap: float | None = None,
-    values: int | None = None,
-    provisional: int | None = None,
-    tz: dt.tzinfo | None = None,
-    zone_label: str = "UTC",
-    marks: Sequence[Mark] = (),
-    log: bool = False,
-    nonpositive: int | None = None,
-) -> Hydrograph:
-    """rows: (epoch seconds, value or None, provisional) in time order, from `export.chart_data()`.
+@dataclass(frozen=True)
+class Stored:
+    """What the stored values of the range were, where the rows cannot tell: when the database reduced them to the
+    minimum and maximum of each pixel column (`export.ChartData`). None: counted from the rows themselves."""
 
-    `gap` (seconds) breaks the line; by default it is inferred from the usual step between rows. `values`,
-    `provisional` and `nonpositive` count the stored values when the rows are already reduced per pixel column.
-    Continuous data: the time axis is labelled in `tz` (the station's zone), named `zone_label` under the axis.
-    `log`: a log axis, unless no value is above 0 (then linear, and the result says `log=False`)."""
+    values: int | None = None  # values in the range (nulls included)
+    provisional: int | None = None
+    nonpositive: int | None = None  # values <= 0
+    gap: float | None = None  # seconds between rows that break the line; None: inferred from their usual step
+
+
+@dataclass(frozen=True)
+class HydrographSpec:
+    """How to draw a hydrograph's rows: the time range, the axes, the size, the marks."""
+
+    start: float  # epoch seconds
+    end: float
+    daily: bool  # the time axis in dates (UTC midnights, as daily values are stored), not in times of `tz`
+    unit: str
+    width: int = 1000
+    height: int = 360
+    title: str = ""
+    tz: dt.tzinfo = dt.UTC  # continuous data: the station's zone, named `zone_label` under the time axis
+    zone_label: str = "UTC"
+    marks: Sequence[Mark] = ()
+    log: bool = False  # a log axis, unless no value is above 0 (then linear, and the result says `log=False`)
+    stored: Stored = Stored()
+
+
+def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: HydrographSpec) -> Hydrograph:
+    """rows: (epoch seconds, value or None, provisional) in time order, from `export.chart_data()`."""
     rows = rows if isinstance(rows, list) else list(rows)
     left, right, top, bottom = 64, 16, 16, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
-    span = max(end - start, 1.0)
+    plot_w, plot_h = spec.width - left - right, spec.height - top - bottom
+    span = max(spec.end - spec.start, 1.0)
     known = [v for _, v, _ in rows if v is not None]
     if not all(-MAX_DRAWN <= v <= MAX_DRAWN for v in known):  # False for NaN too
         rows = [(t, v if v is not None and -MAX_DRAWN <= v <= MAX_DRAWN else None, p) for t, v, p in rows]
         known = [v for _, v, _ in rows if v is not None]
-    below = sum(1 for v in known if v <= 0) if nonpositive is None else nonpositive
-    log = log and any(v > 0 for v in known)
+    stored = spec.stored
+    below = sum(1 for v in known if v <= 0) if stored.nonpositive is None else stored.nonpositive
+    log = spec.log and any(v > 0 for v in known)
     if log:  # drawn in log10 space from here on; a value <= 0 is a break in the line, like a missing one
         rows = [(t, math.log10(v) if v is not None and v > 0 else None, p) for t, v, p in rows]
         known = [v for _, v, _ in rows if v is not None]
@@ -106,21 +113,25 @@ def hydrograph(
         ymin, ymax = _y_range(known)
     xscale, yscale = plot_w / span, plot_h / (ymax - ymin)
 
-    segments = _segments(rows, start, xscale, left, top + plot_h, ymin, yscale, gap or _gap_threshold(rows, daily))
+    gap = stored.gap or _gap_threshold(rows, spec.daily)
+    segments = _segments(rows, spec.start, xscale, left, top + plot_h, ymin, yscale, gap)
+    values = len(rows) if stored.values is None else stored.values
+    title = escape(spec.title or "Hydrograph")
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'class="hydrograph" aria-label="{escape(title or "Hydrograph")}" font-size="11" font-family="sans-serif" '
-        f'data-values="{len(rows) if values is None else values}" data-points="{{points}}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {spec.width} {spec.height}" width="100%" role="img" '
+        f'class="hydrograph" aria-label="{title}" font-size="11" font-family="sans-serif" '
+        f'data-values="{values}" data-points="{{points}}" '
         f'data-scale="{"log" if log else "linear"}">',
-        f"<title>{escape(title or 'Hydrograph')}</title>",
+        f"<title>{title}</title>",
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#ced4da"/>',
     ]
     y_axis = _log_axis if log else _y_axis
-    parts += y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit_label(unit))
-    parts += _x_axis(start, end, left, top + plot_h, plot_w, xscale, daily, tz or dt.UTC, zone_label)
-    plot = Plot(left, top, plot_w, plot_h, start, xscale, ymin, yscale, log, daily, tz or dt.UTC, unit_label(unit))
+    unit = unit_label(spec.unit)
+    parts += y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit)
+    parts += _x_axis(spec.start, spec.end, left, top + plot_h, plot_w, xscale, spec.daily, spec.tz, spec.zone_label)
+    plot = Plot(left, top, plot_w, plot_h, spec.start, xscale, ymin, yscale, log, spec.daily, spec.tz, unit)
     by_kind: dict[str, list[Mark]] = {}
-    for mark in marks:
+    for mark in spec.marks:
         by_kind.setdefault(mark.kind, []).append(mark)
     parts += bands(plot, by_kind.get("gap", []))
     drawn = 0
@@ -144,12 +155,9 @@ def hydrograph(
     parts += _legend(left + 8, top + STRIP + 4, [kind for kind in MARK_STYLE if kind in by_kind])
     parts.append("</svg>")
     parts[0] = parts[0].replace("{points}", str(drawn))
-    if provisional is None:
-        provisional = sum(1 for _, _, p in rows if p)
+    provisional = sum(1 for _, _, p in rows if p) if stored.provisional is None else stored.provisional
     counts = {kind: sum(m.merged for m in found) for kind, found in by_kind.items()}
-    return Hydrograph(
-        "".join(parts), drawn, len(rows) if values is None else values, provisional, log, below if log else 0, counts
-    )
+    return Hydrograph("".join(parts), drawn, values, provisional, log, below if log else 0, counts)
 
 
 def _y_range(values: Sequence[float]) -> tuple[float, float]:

@@ -114,12 +114,7 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
             # Daily values are stored at their day's midnight: the range ends after the last day.
             slices = slices_to_read(data.columns, read["span"] / CHART_WIDTH, daily) if data.bucketed else None
             screening = screen(series, start_epoch, end_epoch + (86400 if daily else 0), slices=slices)
-            chart = charts.hydrograph(
-                data.rows,
-                gap=data.gap,
-                values=data.values,
-                provisional=data.provisional,
-                nonpositive=data.nonpositive,
+            spec = charts.HydrographSpec(
                 start=start_epoch,
                 end=end_epoch,
                 daily=daily,
@@ -130,7 +125,11 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
                 zone_label=zone_label,
                 marks=[*screening.gaps, *data.qualified, *screening.flags],
                 log=log,
+                stored=charts.Stored(
+                    values=data.values, provisional=data.provisional, nonpositive=data.nonpositive, gap=data.gap
+                ),
             )
+            chart = charts.hydrograph(data.rows, spec)
             context.update({"chart": chart, "svg": mark_safe(chart.svg)})  # noqa: S308 - built with escape()
             context["presets"] = _presets(series, extent, scale)
             context["scales"] = [

@@ -72,7 +72,7 @@ def test_gaps_and_null_values_break_the_line():
     rows = [(i * day, 10.0 + i, False) for i in range(10)]
     rows += [(i * day, 10.0 + i, False) for i in range(20, 30)]  # ten missing days
     rows[3] = (3 * day, None, False)  # a null value
-    chart = charts.hydrograph(rows, start=0, end=29 * day, daily=True, unit="ft^3/s")
+    chart = charts.hydrograph(rows, charts.HydrographSpec(start=0, end=29 * day, daily=True, unit="ft^3/s"))
     # Three pieces: days 0-2, days 4-9, days 20-29.
     assert chart.svg.count("<polyline") == 3
     assert chart.values == 20
@@ -80,7 +80,7 @@ def test_gaps_and_null_values_break_the_line():
 
 def test_a_status_change_starts_a_new_line_joined_to_the_previous_point():
     rows = [(i * 86400.0, float(i), i >= 5) for i in range(10)]
-    svg = charts.hydrograph(rows, start=0, end=9 * 86400.0, daily=True, unit="ft^3/s").svg
+    svg = charts.hydrograph(rows, charts.HydrographSpec(start=0, end=9 * 86400.0, daily=True, unit="ft^3/s")).svg
     approved, provisional = re.findall(r' points="([^"]*)"', svg)
     assert approved.split()[-1] == provisional.split()[0]
 
@@ -89,7 +89,7 @@ def test_min_and_max_of_each_pixel_column_survive_downsampling():
     rows = [(float(i), 100.0, False) for i in range(10_000)]
     rows[5_000] = (5_000.0, 900.0, False)  # a one-sample peak
     rows[7_000] = (7_000.0, 1.0, False)
-    chart = charts.hydrograph(rows, start=0, end=9_999, daily=False, unit="ft^3/s", width=300)
+    chart = charts.hydrograph(rows, charts.HydrographSpec(start=0, end=9_999, daily=False, unit="ft^3/s", width=300))
     ys = [float(p.split(",")[1]) for p in re.findall(r' points="([^"]*)"', chart.svg)[0].split()]
     assert chart.points <= 2 * 300
     # The peak is the highest point drawn (smallest y) and the trough the lowest.
@@ -97,7 +97,7 @@ def test_min_and_max_of_each_pixel_column_survive_downsampling():
 
 
 def test_an_empty_range_says_so():
-    svg = charts.hydrograph([], start=0, end=86400, daily=True, unit="ft^3/s").svg
+    svg = charts.hydrograph([], charts.HydrographSpec(start=0, end=86400, daily=True, unit="ft^3/s")).svg
     assert "No values stored in this range." in svg
 
 

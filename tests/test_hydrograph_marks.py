@@ -109,7 +109,8 @@ def test_many_marks_of_a_kind_are_merged_into_at_most_max_marks_bands():
     rows = [(i * day, 100.0 + i % 5, False) for i in range(3000)]
     # Every other value qualified: 1,500 runs of one value each.
     marks = [Mark("qualified", i * day, i * day, 1, note="ICE") for i in range(0, 3000, 2)]
-    chart = charts.hydrograph(rows, start=0, end=2999 * day, daily=True, unit="ft^3/s", marks=marks)
+    spec = charts.HydrographSpec(start=0, end=2999 * day, daily=True, unit="ft^3/s", marks=marks)
+    chart = charts.hydrograph(rows, spec)
     bands = _titles(chart.svg, "mark qualified")
     assert len(bands) <= MAX_MARKS + 1
     assert chart.marks == {"qualified": 1500}
@@ -299,7 +300,7 @@ def test_a_reduced_chart_on_a_log_axis_counts_every_value_at_or_below_zero(viewe
 
 def test_log_ticks_are_decades_only_where_a_decade_is_short():
     rows = [(float(i), 10.0 ** (i % 9 - 3), False) for i in range(100)]  # 0.001 … 100,000: 8 decades
-    chart = charts.hydrograph(rows, start=0, end=99, daily=False, unit="ft^3/s", log=True)
+    chart = charts.hydrograph(rows, charts.HydrographSpec(start=0, end=99, daily=False, unit="ft^3/s", log=True))
     assert _tick_labels(chart.svg) == ["0.001", "0.01", "0.1", "1", "10", "100", "1,000", "10,000", "100,000"]
     assert all(math.isfinite(float(y)) for y in re.findall(r'y1="([^"]+)"', chart.svg))
 

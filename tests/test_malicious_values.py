@@ -148,7 +148,7 @@ def _assert_drawable(svg: str) -> None:
 def test_the_hydrograph_draws_around_any_stored_value(bad):
     rows = [(i * DAY, 100.0 + i, False) for i in range(10)]
     rows[4] = (4 * DAY, bad, False)
-    chart = charts.hydrograph(rows, start=0, end=9 * DAY, daily=True, unit="ft^3/s")
+    chart = charts.hydrograph(rows, charts.HydrographSpec(start=0, end=9 * DAY, daily=True, unit="ft^3/s"))
     _assert_drawable(chart.svg)
     assert "nan" not in chart.svg.lower() and "inf" not in chart.svg.lower()
 
@@ -156,7 +156,7 @@ def test_the_hydrograph_draws_around_any_stored_value(bad):
 def test_a_range_too_narrow_for_its_magnitude_still_ends_its_axis():
     # 1e16 and the next double but one (1e16 + 2): a tick step (0.5) below the spacing of floats looped forever.
     rows = [(0.0, 1e16, False), (DAY, 1e16 + 2, False)]
-    chart = charts.hydrograph(rows, start=0, end=DAY, daily=True, unit="ft^3/s")
+    chart = charts.hydrograph(rows, charts.HydrographSpec(start=0, end=DAY, daily=True, unit="ft^3/s"))
     _assert_drawable(chart.svg)
 
 
@@ -164,7 +164,8 @@ def test_a_range_too_narrow_for_its_magnitude_still_ends_its_axis():
 @given(values=st.lists(st.one_of(st.none(), st.floats()), min_size=1, max_size=12))
 def test_the_hydrograph_never_fails_on_any_floats(values):
     rows = [(i * DAY, v, i % 3 == 0) for i, v in enumerate(values)]
-    chart = charts.hydrograph(rows, start=0, end=max(len(values) - 1, 1) * DAY, daily=True, unit="ft^3/s")
+    spec = charts.HydrographSpec(start=0, end=max(len(values) - 1, 1) * DAY, daily=True, unit="ft^3/s")
+    chart = charts.hydrograph(rows, spec)
     _assert_drawable(chart.svg)
 
 

@@ -58,7 +58,8 @@ def test_points_never_exceed_values_for_any_small_series():
     day = 86400.0
     for n in (1, 2, 3, 50, 499, 500, 1500, 1999):
         rows = [(i * day, float(i % 17), i > n // 2) for i in range(n)]
-        chart = charts.hydrograph(rows, start=0, end=max(n - 1, 1) * day, daily=True, unit="ft^3/s")
+        spec = charts.HydrographSpec(start=0, end=max(n - 1, 1) * day, daily=True, unit="ft^3/s")
+        chart = charts.hydrograph(rows, spec)
         assert chart.points <= chart.values == n
 
 
