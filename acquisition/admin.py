@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 
 from streamflow.admin import ReadOnlyAdmin
 
-from .models import ContinuousValue, DailyValue, RateLimitBucket
+from .models import ContinuousValue, DailyValue, RateLimitBucket, RevisionSet
 
 
 class ObservationAdmin(ReadOnlyAdmin):
@@ -36,3 +37,42 @@ class ContinuousValueAdmin(ObservationAdmin):
 @admin.register(RateLimitBucket)
 class RateLimitBucketAdmin(ReadOnlyAdmin):
     list_display = ["name", "tokens", "updated_at"]
+
+
+@admin.register(RevisionSet)
+class RevisionSetAdmin(ReadOnlyAdmin):
+    """One store's changes to one series. The lists can hold a year of 5-minute values: the page shows the newest
+    ENTRIES_SHOWN as a table, not the lists' raw text (the configuration's revision page and CSV have them all)."""
+
+    ENTRIES_SHOWN = 50
+    list_display = ["id", "series", "run", "changed_at", "size", "revised", "approved"]
+    list_select_related = ["series__location", "run"]
+    raw_id_fields = ["series", "run"]
+    search_fields = ["=series__time_series_id", "=series__location__monitoring_location_id"]
+    fields = ["series", "run", "changed_at", "size", "revised", "approved", "newest_entries"]
+    readonly_fields = ["size", "newest_entries"]
+    ordering = ["-id"]
+
+    @admin.display(description="Newest entries")
+    def newest_entries(self, obj: RevisionSet) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{} → {}</td><td>{} → {}</td></tr>",
+            (
+                (
+                    r.when,
+                    r.get_change_display(),
+                    r.old_value,
+                    r.new_value,
+                    r.old_approval,
+                    r.new_approval,
+                    r.old_qualifiers,
+                    r.new_qualifiers,
+                )
+                for r in obj.entries()[: self.ENTRIES_SHOWN]
+            ),
+        )
+        return format_html(
+            "<table><tr><th>Time</th><th>Change</th><th>Value</th><th>Approval</th><th>Qualifiers</th></tr>{}</table>",
+            rows,
+        )

@@ -48,3 +48,24 @@ def test_the_continuous_values_list_searches_by_station(admin_client):
     response = admin_client.get(url, {"q": series.location.monitoring_location_id})
 
     assert response.status_code == 200
+
+
+def test_a_revision_set_shows_its_newest_entries_read_only(admin_client):
+    from acquisition.models import RevisionSet
+    from acquisition.storage import store_readings
+    from acquisition.usgs.parsers import Reading
+
+    series = TimeSeriesFactory()
+    first = [Reading("ts", dt.date(2026, 1, d), 1.0, [], "Provisional", None) for d in range(1, 4)]
+    store_readings("daily", series.pk, first)
+    store_readings("daily", series.pk, [first[0], first[1]._replace(value=7.25), first[2]._replace(qualifiers=["<b>"])])
+    revision_set = RevisionSet.objects.get()
+
+    listing = admin_client.get(reverse("admin:acquisition_revisionset_changelist"))
+    page = admin_client.get(reverse("admin:acquisition_revisionset_change", args=[revision_set.pk]))
+
+    assert listing.status_code == 200 and page.status_code == 200
+    html = page.content.decode()
+    assert "<td>2026-01-02</td><td>Value</td><td>1.0 → 7.25</td>" in html
+    assert "&lt;b&gt;" in html and "<b>" not in html.split("Newest entries")[1]
+    assert reverse("admin:acquisition_revisionset_add") not in listing.content.decode()
