@@ -12,8 +12,9 @@ for the parser). Measured, each on the same table with the same indexes and cons
   rerun      the same again (nothing changed), and with half the values changed
   history    the half-changed rerun's store (the upsert, readings parsed beforehand) with the revision history
              (acquisition.RevisionSet, written by the upsert) and without it (storage.RECORD_REVISIONS =
-             False), alternated three times from the same stored state, best of each: what the history costs the
-             upsert, and what that is on the whole pipeline (the same seconds over parse + store)
+             False), alternated five times from the same stored state, best of each: what the history costs the
+             upsert, and what that is on the whole pipeline (the same seconds over parse + store); each round's
+             ratio is printed too, since one noisy round moves a best-of
   raw COPY   COPY of the same rows, in the same order, straight into the table (no parse, no conflict
              handling, the COPY text prepared beforehand): the ceiling
   bulk       Django bulk_create(update_conflicts=True) of the already-parsed rows
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -40,6 +42,7 @@ CONTINUOUS_VALUES = 365 * 288  # one year of 5-minute values
 PAGE = 50_000
 SAVE_SAMPLE = 20_000
 TODAY = dt.date(2026, 11, 20)
+HISTORY_ROUNDS = 5
 
 
 def setup(database_url: str) -> None:
@@ -221,9 +224,10 @@ def bulk_create(model, key: str, parsed: dict[int, list]) -> float:
     return timed(run)
 
 
-def history_pair(kind: str, table: str, first: dict[int, list], half: dict[int, list]) -> tuple[float, float, int]:
-    """(seconds with history, seconds without, revisions written) of the half-changed rerun's store alone (the
-    upsert: readings parsed beforehand), alternated three times from the same stored state, best of each."""
+def history_pair(kind: str, table: str, first: dict, half: dict) -> tuple[float, float, int, list[float]]:
+    """(seconds with history, seconds without, revisions written, each round's with/without ratio) of the
+    half-changed rerun's store alone (the upsert: readings parsed beforehand), alternated HISTORY_ROUNDS times from
+    the same stored state, best of each."""
     from django.db import connection, transaction
 
     from acquisition import storage
@@ -236,8 +240,8 @@ def history_pair(kind: str, table: str, first: dict[int, list], half: dict[int, 
 
     revisions = RevisionSet._meta.db_table
     best = {True: float("inf"), False: float("inf")}
-    written = 0
-    for history in (False, True) * 3:
+    written, ratios, last = 0, [], 0.0
+    for history in (False, True) * HISTORY_ROUNDS:
         storage.RECORD_REVISIONS = False
         store(first)  # back to the first load's values, untimed and unrecorded
         empty(revisions)
@@ -245,11 +249,14 @@ def history_pair(kind: str, table: str, first: dict[int, list], half: dict[int, 
             cursor.execute(f"VACUUM ANALYZE {table}")
             cursor.execute("CHECKPOINT")
         storage.RECORD_REVISIONS = history
-        best[history] = min(best[history], timed(lambda: store(half)))
+        seconds = timed(lambda: store(half))
+        best[history] = min(best[history], seconds)
         if history:
             written = sum(map(len, RevisionSet.objects.values_list("changes", flat=True)))
+            ratios.append(seconds / last)
+        last = seconds
     storage.RECORD_REVISIONS = True
-    return best[True], best[False], written
+    return best[True], best[False], written, ratios
 
 
 def seed_one_row_per_series(model, key: str, parsed: dict[int, list]) -> None:
@@ -361,11 +368,13 @@ def measure(kind: str, out) -> dict[str, float]:
     out(f"pipeline, rerun half new   {rate(n, seconds)}  updated {counts.updated:,}, unchanged {counts.unchanged:,}")
     out(f"  (parse alone             {rate(n, parse_s)})")
     half_parsed = {pk: assemble(kind, pages) for pk, pages in half}
-    with_s, without_s, written = history_pair(kind, table, parsed, half_parsed)
+    with_s, without_s, written, ratios = history_pair(kind, table, parsed, half_parsed)
     results["history_overhead"] = with_s / without_s - 1
     results["history_pipeline"] = (with_s - without_s) / (without_s + parse_s)
     out(f"store half new, history    {rate(n, with_s)}  {written:,} revisions written")
     out(f"store half new, no history {rate(n, without_s)}")
+    spread = ", ".join(f"{100 * (r - 1):+.0f} %" for r in ratios)
+    out(f"  (each round, with / without: {spread}; median {100 * (statistics.median(ratios) - 1):+.1f} %)")
 
     empty(table)
     seconds = raw_copy(table, key, parsed)
@@ -394,15 +403,17 @@ def measure(kind: str, out) -> dict[str, float]:
 
 
 def main() -> None:
-    global DAILY_STATIONS, DAILY_DAYS, CONTINUOUS_VALUES
+    global DAILY_STATIONS, DAILY_DAYS, CONTINUOUS_VALUES, HISTORY_ROUNDS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""), help="postgres://… (created)")
     parser.add_argument("--stations", type=int, default=DAILY_STATIONS, help="daily stations (profiling: fewer)")
     parser.add_argument("--days", type=int, default=DAILY_DAYS, help="daily values per station")
     parser.add_argument("--continuous-values", type=int, default=CONTINUOUS_VALUES, help="5-minute values")
     parser.add_argument("--only", choices=("daily", "continuous"), help="measure one kind only")
+    parser.add_argument("--history-rounds", type=int, default=HISTORY_ROUNDS, help="with/without alternations")
     args = parser.parse_args()
     DAILY_STATIONS, DAILY_DAYS, CONTINUOUS_VALUES = args.stations, args.days, args.continuous_values
+    HISTORY_ROUNDS = args.history_rounds
     if not args.database_url:
         sys.exit("Pass --database-url postgres://user@host:5432/dbname (it is created if missing).")
     setup(args.database_url)
