@@ -39,8 +39,12 @@ _LOCK_SPACE = {"date": 7301, "time": 7302}
 MERGE_WORK_MEM = "64MB"
 RECORD_REVISIONS = True  # bench/ingest.py's off switch, to measure the history's cost; nothing else sets it
 _SET_LISTS = ("old_values", "new_values", "old_approvals", "new_approvals", "old_qualifiers", "new_qualifiers")
-# One RevisionSet row from the changed rows `c` of one series (PostgreSQL): every aggregate of one SELECT reads
-# the rows in the same order, so the lists are parallel. The letters are RevisionSet.LETTERS.
+# A set holds one calendar year of a daily series' values, one month of a continuous one's (at most ~9,000 at
+# 5 minutes): what one reader of the history holds in memory stays bounded however much one store changes.
+_SET_SPAN = {"date": "year", "time": "month"}
+# The RevisionSet rows of the changed rows `c` of one series (PostgreSQL), oldest span first so that ids follow
+# time: every aggregate of one group reads its rows in the same order, so the lists are parallel. The letters are
+# RevisionSet.LETTERS.
 _CHANGED_AGGREGATES = """
     SELECT %s::bigint, %s::bigint, %s::timestamptz,
            string_agg(CASE WHEN c.old_value IS DISTINCT FROM c.value THEN 'v'
@@ -50,18 +54,20 @@ _CHANGED_AGGREGATES = """
            array_agg(c.{key}), array_agg(c.old_value), array_agg(c.value), array_agg(c.old_approval),
            array_agg(c.approval_status), array_agg(c.old_qualifiers), array_agg(c.qualifiers)
       FROM changed c WHERE c.cur_id IS NOT NULL
-    HAVING count(*) > 0"""
+     GROUP BY date_trunc('{span}', c.{key}) ORDER BY date_trunc('{span}', c.{key})"""
 _REMOVED_AGGREGATES = """
     SELECT %s::bigint, %s::bigint, %s::timestamptz, repeat('r', count(*)::int), 0, 0,
            array_agg(g.{key}), array_agg(g.value), array_agg(NULL::double precision), array_agg(g.approval_status),
            array_agg(NULL::varchar), array_agg(g.qualifiers), array_agg(NULL::jsonb)
       FROM gone g
-    HAVING count(*) > 0"""
+     GROUP BY date_trunc('{span}', g.{key}) ORDER BY date_trunc('{span}', g.{key})"""
 
 
-def _set_insert(key: str) -> str:
+def _history_cte(key: str, aggregates: str) -> str:
+    """The `hist` sub-statement: `aggregates` (of `changed` or `gone`) inserted as RevisionSet rows."""
     columns = f"series_id, run_id, changed_at, changes, revised, approved, {key}s, {', '.join(_SET_LISTS)}"
-    return f"INSERT INTO {RevisionSet._meta.db_table} ({columns})"
+    select = aggregates.format(key=key, span=_SET_SPAN[key])
+    return f", hist AS (INSERT INTO {RevisionSet._meta.db_table} ({columns}) {select})"
 
 
 @dataclass
@@ -238,7 +244,7 @@ def _merge_stage_pg(
     if received:
         # The join drops rows that came back identical before the upsert sees them: ON CONFLICT would lock
         # (and so write) every conflicting row even when its WHERE then skips the update.
-        history_cte = f", hist AS ({_set_insert(key)} {_CHANGED_AGGREGATES.format(key=key)})" if history else ""
+        history_cte = _history_cte(key, _CHANGED_AGGREGATES) if history else ""
         cursor.execute(
             f"""
             WITH changed AS (
@@ -268,7 +274,7 @@ def _merge_stage_pg(
         counts.inserted, counts.updated = cursor.fetchone()
         counts.unchanged = counts.received - counts.inserted - counts.updated
     if replace is not None:
-        removed_cte = f", hist AS ({_set_insert(key)} {_REMOVED_AGGREGATES.format(key=key)})" if history else ""
+        removed_cte = _history_cte(key, _REMOVED_AGGREGATES) if history else ""
         cursor.execute(
             f"""
             WITH gone AS (
@@ -415,31 +421,39 @@ def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str
 
 
 def _record_sqlite(key: str, series_pk: int, run_id, now, rows: list[tuple], *, removed: bool) -> None:
-    """One RevisionSet of `rows` (time text, old value, new value, old/new approval, old/new qualifiers text): the
-    letters as the PostgreSQL statement derives them (values compared as SQLite's `IS NOT` does)."""
-    if not rows:
-        return
-    if removed:
-        changes = "r" * len(rows)
-    else:
-        changes = "".join("v" if r[1] != r[2] else ("a" if r[3] != r[4] else "q") for r in rows)
-    whens, old_v, new_v, old_a, new_a, old_q, new_q = zip(*rows, strict=True)
+    """The RevisionSets of `rows` (time text, old value, new value, old/new approval, old/new qualifiers text), one
+    a year or month (_SET_SPAN), the letters as the PostgreSQL statement derives them (values compared as SQLite's
+    `IS NOT` does)."""
+    span = 4 if _SET_SPAN[key] == "year" else 7  # the text's "YYYY" or "YYYY-MM"
+    groups: dict[str, list[tuple]] = {}
+    for row in rows:
+        groups.setdefault(str(row[0])[:span], []).append(row)
     parse = _parse_sqlite_time if key == "time" else _parse_sqlite_date
-    RevisionSet.objects.create(
-        series_id=series_pk,
-        run_id=run_id,
-        changed_at=now,
-        changes=changes,
-        revised=changes.count("v"),
-        approved=sum(1 for r in rows if r[4] == "Approved" and r[3] != "Approved"),
-        **{f"{key}s": [parse(w) for w in whens]},
-        old_values=list(old_v),
-        new_values=list(new_v),
-        old_approvals=list(old_a),
-        new_approvals=list(new_a),
-        old_qualifiers=[None if q is None else json.loads(q) for q in old_q],
-        new_qualifiers=[None if q is None else json.loads(q) for q in new_q],
-    )
+    sets = []
+    for _, group in sorted(groups.items()):  # oldest span first, so that ids follow time
+        if removed:
+            changes = "r" * len(group)
+        else:
+            changes = "".join("v" if r[1] != r[2] else ("a" if r[3] != r[4] else "q") for r in group)
+        whens, old_v, new_v, old_a, new_a, old_q, new_q = zip(*group, strict=True)
+        sets.append(
+            RevisionSet(
+                series_id=series_pk,
+                run_id=run_id,
+                changed_at=now,
+                changes=changes,
+                revised=changes.count("v"),
+                approved=sum(1 for r in group if r[4] == "Approved" and r[3] != "Approved"),
+                **{f"{key}s": [parse(w) for w in whens]},
+                old_values=list(old_v),
+                new_values=list(new_v),
+                old_approvals=list(old_a),
+                new_approvals=list(new_a),
+                old_qualifiers=[None if q is None else json.loads(q) for q in old_q],
+                new_qualifiers=[None if q is None else json.loads(q) for q in new_q],
+            )
+        )
+    RevisionSet.objects.bulk_create(sets)
 
 
 def _parse_sqlite_date(value) -> date:

@@ -1,5 +1,5 @@
-"""Migration 0011 regroups the per-value revision rows into one RevisionSet per (series, run, changed_at), and its
-reverse expands them back, losing nothing either way."""
+"""Migration 0011 regroups the per-value revision rows into one RevisionSet per (series, run, changed_at, year or
+month), and its reverse expands them back, losing nothing either way."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def rows() -> list[tuple]:
         (1, None, T0, day, None, "value", 1.0, 2.0, "Provisional", "Provisional", [], []),
         (1, None, T0, day + dt.timedelta(days=1), None, "approval", 3.0, 3.0, "Provisional", "Approved", [], []),
         (1, None, T0, day + dt.timedelta(days=2), None, "qualifiers", 4.0, 4.0, None, None, [], ["ICE"]),
+        (1, None, T0, dt.date(2025, 3, 1), None, "value", 5.0, 6.0, "Approved", "Approved", [], []),
         (1, None, T1, day, None, "value", 2.0, 2.5, "Provisional", "Approved", [], []),
         (2, 7, T0, None, instant, "removed", 9.0, None, "Provisional", None, ["ICE"], None),
     ]
@@ -51,14 +52,15 @@ def test_rows_become_one_set_per_store_and_come_back(at_0010):
 
     RevisionSet = migrate(AFTER).get_model("acquisition", "RevisionSet")
 
-    sets = {(s.series_id, s.changed_at): s for s in RevisionSet.objects.all()}
-    assert len(sets) == 3
-    first = sets[(1, T0)]
+    sets = {(s.series_id, s.changed_at, (s.dates or s.times)[0].year): s for s in RevisionSet.objects.all()}
+    assert len(sets) == 4
+    assert sets[(1, T0, 2025)].changes == "v"  # a set a calendar year, as the upsert writes them
+    first = sets[(1, T0, 2026)]
     assert (first.changes, first.revised, first.approved) == ("vaq", 1, 1)
     assert first.dates == [dt.date(2026, 10, d) for d in (1, 2, 3)] and first.times is None
     assert first.new_qualifiers == [[], [], ["ICE"]] and first.old_approvals == ["Provisional", "Provisional", None]
-    assert (sets[(1, T1)].revised, sets[(1, T1)].approved) == (1, 1)
-    removed = sets[(2, T0)]
+    assert (sets[(1, T1, 2026)].revised, sets[(1, T1, 2026)].approved) == (1, 1)
+    removed = sets[(2, T0, 2026)]
     assert (removed.changes, removed.run_id, removed.times, removed.new_values) == (
         "r",
         7,

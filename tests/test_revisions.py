@@ -281,3 +281,22 @@ def test_the_revision_list_filters_sets_by_the_kind_of_change(series):
     assert [(r.when, r.change) for r in approvals] == [(dt.date(2026, 10, 2), "approval")]
     assert RevisionSet.objects.with_change("approval").count() == 1
     assert [r.change for r in RevisionSet.objects.revisions()] == ["approval", "value"]  # newest set first
+
+
+def test_a_store_across_years_leaves_one_set_a_year_newest_with_the_highest_id(series):
+    days = [dt.date(2024, 12, 30), dt.date(2024, 12, 31), dt.date(2025, 1, 1), dt.date(2026, 6, 1)]
+    store_readings("daily", series.pk, [Reading("ts", d, 1.0, [], "Provisional", LM) for d in days])
+
+    store_readings("daily", series.pk, [Reading("ts", d, 2.0, [], "Provisional", LM) for d in days])
+
+    assert [sorted(s.dates) for s in RevisionSet.objects.order_by("id")] == [days[:2], [days[2]], [days[3]]]
+    assert [r.when for r in RevisionSet.objects.revisions()] == days[::-1]
+
+
+def test_continuous_sets_span_a_month(cseries):
+    times = [dt.datetime(2026, 9, 30, 23, 55, tzinfo=dt.UTC), dt.datetime(2026, 10, 1, 0, 0, tzinfo=dt.UTC)]
+    store_readings("continuous", cseries.pk, [Reading("ts", t, 1.0, [], "Provisional", LM) for t in times])
+
+    store_readings("continuous", cseries.pk, [Reading("ts", t, 2.0, [], "Provisional", LM) for t in times])
+
+    assert [s.times for s in RevisionSet.objects.order_by("id")] == [[times[0]], [times[1]]]
