@@ -42,6 +42,12 @@ _SET_LISTS = ("old_values", "new_values", "old_approvals", "new_approvals", "old
 # A set holds one calendar year of a daily series' values, one month of a continuous one's (at most ~9,000 at
 # 5 minutes): what one reader of the history holds in memory stays bounded however much one store changes.
 _SET_SPAN = {"date": "year", "time": "month"}
+# The span as a PostgreSQL expression over alias `a`, on timestamps without a zone: date_trunc of a timestamptz
+# goes through the session's zone rules row by row, which cost a year of 5-minute changes ~50 ms more.
+_SPAN_SQL = {
+    "date": "date_trunc('year', {a}.date::timestamp)",
+    "time": "date_trunc('month', {a}.time AT TIME ZONE 'UTC')",
+}
 # The RevisionSet rows of the changed rows `c` of one series (PostgreSQL), oldest span first so that ids follow
 # time: every aggregate of one group reads its rows in the same order, so the lists are parallel. The letters are
 # RevisionSet.LETTERS.
@@ -54,19 +60,20 @@ _CHANGED_AGGREGATES = """
            array_agg(c.{key}), array_agg(c.old_value), array_agg(c.value), array_agg(c.old_approval),
            array_agg(c.approval_status), array_agg(c.old_qualifiers), array_agg(c.qualifiers)
       FROM changed c WHERE c.cur_id IS NOT NULL
-     GROUP BY date_trunc('{span}', c.{key}) ORDER BY date_trunc('{span}', c.{key})"""
+     GROUP BY {span_c} ORDER BY {span_c}"""
 _REMOVED_AGGREGATES = """
     SELECT %s::bigint, %s::bigint, %s::timestamptz, repeat('r', count(*)::int), 0, 0,
            array_agg(g.{key}), array_agg(g.value), array_agg(NULL::double precision), array_agg(g.approval_status),
            array_agg(NULL::varchar), array_agg(g.qualifiers), array_agg(NULL::jsonb)
       FROM gone g
-     GROUP BY date_trunc('{span}', g.{key}) ORDER BY date_trunc('{span}', g.{key})"""
+     GROUP BY {span_g} ORDER BY {span_g}"""
 
 
 def _history_cte(key: str, aggregates: str) -> str:
     """The `hist` sub-statement: `aggregates` (of `changed` or `gone`) inserted as RevisionSet rows."""
     columns = f"series_id, run_id, changed_at, changes, revised, approved, {key}s, {', '.join(_SET_LISTS)}"
-    select = aggregates.format(key=key, span=_SET_SPAN[key])
+    span = _SPAN_SQL[key]
+    select = aggregates.format(key=key, span_c=span.format(a="c"), span_g=span.format(a="g"))
     return f", hist AS (INSERT INTO {RevisionSet._meta.db_table} ({columns}) {select})"
 
 
