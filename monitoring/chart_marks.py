@@ -28,7 +28,8 @@ from stations.models import TimeSeries
 
 from .export import Column
 from .hydrograph_marks import Mark
-from .quality import Thresholds, least, spike_sql
+from .quality import Thresholds
+from .quality_sql import least, spike_sql
 
 DAY = 86400.0
 UNKNOWN_INTERVAL = 900.0  # seconds: a lone value has no step to judge by; USGS's usual 15 minutes (as quality)

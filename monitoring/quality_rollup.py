@@ -17,7 +17,8 @@ from django.db import connection
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 
-from .quality import Thresholds, events_sql, run_events, sql_bounds, sql_parts, to_time
+from .quality import Thresholds, to_time
+from .quality_sql import events_sql, run_events, sql_bounds, sql_parts
 
 RECENT_DAYS = 365
 
