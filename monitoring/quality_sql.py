@@ -82,7 +82,10 @@ def events_sql(daily: bool, series_ids: list[int], th: Thresholds) -> str:
                   FROM {p["table"]}
                  WHERE series_id IN ({ids}) AND {p["key"]} BETWEEN %s AND %s {p["fence"]}) AS stored"""
     if daily:
-        stored = f"(SELECT series_id, k, t, v, 1 AS i FROM {rows} WHERE v IS NOT NULL) AS present"
+        # A float: with an integer `i` (and integer days) PostgreSQL computes `1.5 * i` and the like as numerics,
+        # a third of the statement's time over 75 years.
+        stored = f"""(SELECT series_id, k, t, v, CAST(1 AS DOUBLE PRECISION) AS i FROM {rows}
+                 WHERE v IS NOT NULL) AS present"""
     else:
         # The interval: the smallest of the row's last INTERVAL_WINDOW steps between stored times.
         stored = f"""(SELECT series_id, k, t, v, {least(["t - s1", "s1 - s2", "s2 - s3"])} AS i
