@@ -40,7 +40,7 @@ from django.db import connection
 
 from stations.models import TimeSeries
 
-from .quality_sql import INTERVAL_WINDOW, edges_sql, events_sql, month_sql, qualifier_sql, sql_bounds, tuned
+from .quality_sql import INTERVAL_WINDOW, edges_sql, events_sql, sql_bounds, tallies_sql, tuned
 
 EPOCH = dt.date(1970, 1, 1)
 MONTHS = (10, 11, 12, 1, 2, 3, 4, 5, 6, 7, 8, 9)  # a water year's months in order
@@ -232,8 +232,11 @@ def series_quality(series: TimeSeries, start: dt.date, end: dt.date, thresholds:
     bounds = sql_bounds(daily, start, end)
     present_by_month: dict[tuple[int, int], int] = {}
     with connection.cursor() as cursor, tuned(cursor):
-        cursor.execute(month_sql(daily), [series.pk, *bounds])
-        for year, month, stored, present, approved, provisional in cursor.fetchall():
+        cursor.execute(tallies_sql(daily), [series.pk, *bounds])
+        for year, month, stored, present, approved, provisional, qualifier in cursor.fetchall():
+            if year is None:
+                q.qualifiers[qualifier] = present
+                continue
             present_by_month[(year, month)] = present or 0
             q.stored += stored
             q.present += present or 0
@@ -242,8 +245,6 @@ def series_quality(series: TimeSeries, start: dt.date, end: dt.date, thresholds:
         if not q.present:
             _fill_months(q, present_by_month, defaultdict(int), daily, empty=True)
             return q
-        cursor.execute(qualifier_sql(daily), [series.pk, *bounds])
-        q.qualifiers = dict(cursor.fetchall())
         cursor.execute(events_sql(daily, [series.pk], th), bounds)
         events = cursor.fetchall()
         cursor.execute(edges_sql(daily), [series.pk, *bounds, series.pk, *bounds])
