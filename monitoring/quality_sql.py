@@ -119,9 +119,12 @@ def _present_sql(daily: bool, ids: str, part: str, spike: str) -> str:
     alone cost a fifth of the statement over a year of 5-minute values; over daily values, with few nulls, the
     pass over the present values alone is the cheaper.)"""
     p = sql_parts(daily)
+    # One series: its id is a constant after the window pass, not a column of every row it sorts and holds
+    # (~10 ms less over a year of 5-minute values).
+    sid, carried = ("series_id", "series_id, ") if part else (f"CAST({ids} AS BIGINT)", "")
 
     def stored(where: str = "") -> str:
-        return f"""(SELECT series_id, {p["key"]} AS k, {p["t"]} AS t, value AS v
+        return f"""(SELECT {carried}{p["key"]} AS k, {p["t"]} AS t, value AS v
                   FROM {p["table"]}
                  WHERE series_id IN ({ids}) AND {p["key"]} BETWEEN %s AND %s {where} {p["fence"]}) AS stored"""
 
@@ -129,15 +132,15 @@ def _present_sql(daily: bool, ids: str, part: str, spike: str) -> str:
         # A float: with an integer `i` (and integer days) PostgreSQL computes `1.5 * i` and the like as numerics,
         # a third of the statement's time over 75 years.
         return f"""pres AS (
-        SELECT series_id, k, t, v, CAST(1 AS DOUBLE PRECISION) AS i, LAG(t) OVER w AS pt, LEAD(t) OVER w AS nt,
-               LAG(v) OVER w AS pv, LEAD(v) OVER w AS nv
+        SELECT {sid} AS series_id, k, t, v, CAST(1 AS DOUBLE PRECISION) AS i, LAG(t) OVER w AS pt,
+               LEAD(t) OVER w AS nt, LAG(v) OVER w AS pv, LEAD(v) OVER w AS nv
           FROM {stored("AND value IS NOT NULL")}
         WINDOW w AS ({part} ORDER BY k)"""
     # The smallest of the row's last INTERVAL_WINDOW steps between stored times (PostgreSQL evaluates the repeated
     # LAG(t) once).
     s1, s2, s3 = "LAG(t) OVER w", "LAG(t, 2) OVER w", "LAG(t, 3) OVER w"
     return f"""lagged AS (
-        SELECT series_id, k, t, v, {least([f"t - {s1}", f"{s1} - {s2}", f"{s2} - {s3}"])} AS i,
+        SELECT {sid} AS series_id, k, t, v, {least([f"t - {s1}", f"{s1} - {s2}", f"{s2} - {s3}"])} AS i,
                {s1} AS pt, LEAD(t) OVER w AS nt, LAG(v) OVER w AS pv, LEAD(v) OVER w AS nv
           FROM {stored()}
         WINDOW w AS ({part} ORDER BY k)
