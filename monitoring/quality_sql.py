@@ -75,15 +75,19 @@ def events_sql(daily: bool, series_ids: list[int], th: Thresholds) -> str:
     tol = float(th.gap(daily)) + 1.0  # a step longer than (tolerance + 1) intervals holds a listed gap
     flat, zero = float(th.flat(daily)), float(th.zero(daily))
     spike = spike_sql(th, tol)
+    # The candidates' filter: a spike is above both neighbours or below both (the factor is at least 1), a test
+    # without arithmetic that most values fail before the spike rule's guarded arithmetic (a fifth of the window
+    # pass's filter over a year of 5-minute values).
+    maybe_spike = f"((v > pv AND v > nv) OR (v < pv AND v < nv)) AND {spike}" if th.spike_factor >= 1 else spike
     return f"""
-    WITH {_present_sql(daily, ids, part, spike)}
+    WITH {_present_sql(daily, ids, part, maybe_spike)}
     ), cand AS (
         SELECT series_id, k, t, v, i, pt, pv,
                CASE WHEN pt IS NOT NULL AND t - pt >= 1.5 * i THEN 1 ELSE 0 END AS gap,
                CASE WHEN {spike} THEN 1 ELSE 0 END AS spike,
                CASE WHEN pt IS NOT NULL AND t - pt <= {tol} * i THEN 1 ELSE 0 END AS near
           FROM pres
-         WHERE v = pv OR v = nv OR v <= 0 OR (pt IS NOT NULL AND t - pt >= 1.5 * i) OR {spike}
+         WHERE v = pv OR v = nv OR v <= 0 OR (pt IS NOT NULL AND t - pt >= 1.5 * i) OR ({maybe_spike})
     ), runs AS (
         SELECT series_id, t, v, i, pt, gap, spike,
                SUM(CASE WHEN near = 1 AND v = pv THEN 0 ELSE 1 END)
@@ -147,7 +151,7 @@ def _present_sql(daily: bool, ids: str, part: str, spike: str) -> str:
     ), maybe AS (
         SELECT series_id, k, t, v, i, pt, nt, pv, nv FROM lagged
          WHERE v IS NOT NULL
-           AND (pv IS NULL OR nv IS NULL OR v = pv OR v = nv OR v <= 0 OR t - pt >= 1.5 * i OR {spike})
+           AND (pv IS NULL OR nv IS NULL OR v = pv OR v = nv OR v <= 0 OR t - pt >= 1.5 * i OR ({spike}))
     ), pres AS (
         SELECT series_id, k, t, v, i,
                CASE WHEN pv IS NULL THEN LAG(t) OVER m ELSE pt END AS pt,
