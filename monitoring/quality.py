@@ -11,11 +11,11 @@ value's time is a step, so nulls count as missing however often they come) — s
 Months are calendar months (UTC for continuous values); water years run October–September, named by the year
 they end in.
 
-The database returns the month counts, the qualifier counts and one row per "event" (window functions over the
+The database returns the month and qualifier counts (one scan) and one row per "event" (window functions over the
 series, the same SQL on PostgreSQL and SQLite): every step between present values with a missing slot, and the
-screening flags. A window pass over the present values finds the candidates, a last one over the few candidates
-numbers the runs (see `quality_sql.events_sql`). Python only spreads a long gap's missing slots over the months it
-crosses, and sorts.
+screening flags. One window pass gives each present value its neighbours (continuous values: over the stored rows,
+which also gives the intervals) and finds the candidates, a last one over the few candidates numbers the runs (see
+`quality_sql.events_sql`). Python only spreads a long gap's missing slots over the months it crosses, and sorts.
 
 Screening rules (thresholds: settings.QUALITY_*, shown on the pages):
 - gap: more than QUALITY_GAP_DAILY_DAYS days / QUALITY_GAP_CONTINUOUS_INTERVALS intervals missing in a row;
