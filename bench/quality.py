@@ -7,8 +7,8 @@ Loads with COPY: one station of 75 years of daily values (~27,400), one of a yea
 and a configuration of 200 daily stations (`--rollup-days` each, 10 years by default); every series has nulls, a
 few gaps, qualifiers, a flat line and a spike, approved up to four months ago. Times (p50/p95 over `--repeat`):
   daily / 5-minute   the station quality page (whole record) through the test client, and the computation alone:
-                     monitoring.quality.series_quality (its statements — months, qualifiers, events, edges — and the
-                     Python that reads them)
+                     monitoring.quality.series_quality (its statements — month and qualifier tallies, events,
+                     edges — and the Python that reads them)
   roll-up            the configuration quality page, and its statements (completeness, events, newest values)
 Goals (issue 14): p95 < 150 ms daily, < 300 ms 5-minute, < 1 s for the 200-station roll-up.
 """

@@ -28,7 +28,8 @@ from stations.models import TimeSeries
 
 from .export import Column
 from .hydrograph_marks import Mark
-from .quality import Thresholds, least, spike_sql
+from .quality import Thresholds
+from .quality_sql import least, spike_sql
 
 DAY = 86400.0
 UNKNOWN_INTERVAL = 900.0  # seconds: a lone value has no step to judge by; USGS's usual 15 minutes (as quality)
@@ -57,7 +58,7 @@ def _sql(daily: bool, th: Thresholds, slices: int) -> str:
         within = "AND (" + " OR ".join([f"({key} >= %s AND {key} < %s)"] * slices) + ")"
         partition = "PARTITION BY CASE " + " ".join(f"WHEN {key} < %s THEN {n}" for n in range(slices)) + " END"
     table = (DailyValue if daily else ContinuousValue)._meta.db_table
-    # A step longer than tol intervals breaks a run and may hold a listed gap (quality.events_sql's rule).
+    # A step longer than tol intervals breaks a run and may hold a listed gap (quality_sql.events_sql's rule).
     tol = float(th.gap(daily)) + 1.0
     interval = "CAST(86400 AS DOUBLE PRECISION)" if daily else least(["t - pt", "pt - p2", "p2 - p3"])
     next_interval = "CAST(86400 AS DOUBLE PRECISION)" if daily else least(["nt - t", "t - pt", "pt - p2"])

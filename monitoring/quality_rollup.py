@@ -3,8 +3,8 @@
 Per station (its series of the configuration's kind, primary first): completeness of the last 30 days, of the last
 complete water year and of the whole record; the provisional share; the longest gap and the number of flags of
 the last 365 days; the newest value. Completeness counts come from one GROUP BY over every series; gaps and flags
-from one pass of `quality.events_sql` over the last 365 days of every series. A continuous series is judged here
-against its newest interval (the station page follows every change of interval).
+from one pass of `quality_sql.events_sql` over the last 365 days of every series. A continuous series is judged
+here against its newest interval (the station page follows every change of interval).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from django.db import connection
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 
-from .quality import Thresholds, events_sql, run_events, sql_bounds, sql_parts, to_time
+from .quality import Thresholds, to_time
+from .quality_sql import events_sql, run_events, sql_bounds, sql_parts
 
 RECENT_DAYS = 365
 
