@@ -77,7 +77,11 @@ def load_continuous(cursor, series_pk: int, count: int) -> None:
                 continue  # a day of missing data (when the year is long enough to hold it)
             t = first + dt.timedelta(minutes=5 * i)
             status = "Approved" if i < count - 120 * 288 else "Provisional"
-            copy.write_row((series_pk, t, _value(i), "[]", status))
+            value = 77.0 if 80_000 <= i < 80_300 else _value(i)  # a flat line of 25 hours
+            if i % 20_000 == 10_000:
+                value = 5000.0  # a spike
+            quals = '["ICE"]' if 10_000 <= i < 12_000 else ('["ESTIMATED"]' if i % 997 == 0 else "[]")
+            copy.write_row((series_pk, t, value, quals, status))
 
 
 def load(rollup_stations: int, rollup_days: int):
