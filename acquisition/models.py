@@ -349,14 +349,15 @@ class RevisionSetQuerySet(models.QuerySet):
 
 
 class RevisionSet(models.Model):
-    """What one store of one series changed in one calendar year (daily) or month (continuous): every value it
+    """What one store of one series changed (for a continuous series, in one calendar month, UTC): every value it
     revised or removed, as parallel lists, one entry a value.
 
     Written by `acquisition.storage` in the statement (PostgreSQL) or transaction (SQLite) of the upsert, only for
-    values that were stored before: a first insert is not a revision. One row a (series, store, year or month), not
-    one a value: a rerun that revises half of 90 years writes 90 rows, not 16,000; a set stays small enough to read
-    whole (a month of 5-minute values is 8,928). (A row per value cost about 2.5 µs each, +14
-    to +34 % on the upsert it recorded; issue 14 allows 10 %. `bench/ingest.py` measures this layout.)
+    values that were stored before: a first insert is not a revision. One row a store (and month), not one a
+    value: a rerun that revises half of 90 years of daily values writes one row, not 16,000. (A row per value cost
+    about 2.5 µs each, +14 to +34 % on the upsert it recorded; issue 14 allows 10 %. `bench/ingest.py` measures
+    this layout.) A set stays small enough to read whole: a daily record is at most ~55,000 days, a month of
+    5-minute values 8,928.
 
     Entry i is `dates[i]` (the site's local calendar day, daily series) or `times[i]` (a UTC instant, continuous),
     `changes[i]` (one letter, see `Change`: the first of value → approval → qualifiers that differs; `r` when an

@@ -39,16 +39,13 @@ _LOCK_SPACE = {"date": 7301, "time": 7302}
 MERGE_WORK_MEM = "64MB"
 RECORD_REVISIONS = True  # bench/ingest.py's off switch, to measure the history's cost; nothing else sets it
 _SET_LISTS = ("old_values", "new_values", "old_approvals", "new_approvals", "old_qualifiers", "new_qualifiers")
-# A set holds one calendar year of a daily series' values, one month of a continuous one's (at most ~9,000 at
-# 5 minutes): what one reader of the history holds in memory stays bounded however much one store changes.
-_SET_SPAN = {"date": "year", "time": "month"}
-# The span as a PostgreSQL expression over alias `a`, on timestamps without a zone: date_trunc of a timestamptz
-# goes through the session's zone rules row by row, which cost a year of 5-minute changes ~50 ms more.
-_SPAN_SQL = {
-    "date": "date_trunc('year', {a}.date::timestamp)",
-    "time": "date_trunc('month', {a}.time AT TIME ZONE 'UTC')",
-}
-# The RevisionSet rows of the changed rows `c` of one series (PostgreSQL), oldest span first so that ids follow
+# A daily series' store makes one set (a record is at most ~55,000 days); a continuous one's, one set a month (a
+# month of 5-minute values is 8,928): what one reader of the history holds in memory stays bounded however much
+# one store changes. Not daily sets a year: grouping the rows cost more than aggregating them (12 against 5 ms
+# for 16,667 daily revisions). The month on a timestamp without a zone: date_trunc of a timestamptz goes through
+# the session's zone rules row by row (~50 ms more for a year of 5-minute changes).
+_SPAN_SQL = {"date": None, "time": "date_trunc('month', {a}.time AT TIME ZONE 'UTC')"}
+# The RevisionSet rows of the changed rows `c` of one series (PostgreSQL), oldest month first so that ids follow
 # time: every aggregate of one group reads its rows in the same order, so the lists are parallel. The letters are
 # RevisionSet.LETTERS.
 _CHANGED_AGGREGATES = """
@@ -60,20 +57,24 @@ _CHANGED_AGGREGATES = """
            array_agg(c.{key}), array_agg(c.old_value), array_agg(c.value), array_agg(c.old_approval),
            array_agg(c.approval_status), array_agg(c.old_qualifiers), array_agg(c.qualifiers)
       FROM changed c WHERE c.cur_id IS NOT NULL
-     GROUP BY {span_c} ORDER BY {span_c}"""
+    {group_c}"""
 _REMOVED_AGGREGATES = """
     SELECT %s::bigint, %s::bigint, %s::timestamptz, repeat('r', count(*)::int), 0, 0,
            array_agg(g.{key}), array_agg(g.value), array_agg(NULL::double precision), array_agg(g.approval_status),
            array_agg(NULL::varchar), array_agg(g.qualifiers), array_agg(NULL::jsonb)
       FROM gone g
-     GROUP BY {span_g} ORDER BY {span_g}"""
+    {group_g}"""
 
 
 def _history_cte(key: str, aggregates: str) -> str:
     """The `hist` sub-statement: `aggregates` (of `changed` or `gone`) inserted as RevisionSet rows."""
     columns = f"series_id, run_id, changed_at, changes, revised, approved, {key}s, {', '.join(_SET_LISTS)}"
     span = _SPAN_SQL[key]
-    select = aggregates.format(key=key, span_c=span.format(a="c"), span_g=span.format(a="g"))
+    if span is None:  # one set, or none (an aggregate without GROUP BY makes a row even of no rows)
+        group = dict.fromkeys("cg", "HAVING count(*) > 0")
+    else:
+        group = {a: "GROUP BY {0} ORDER BY {0}".format(span.format(a=a)) for a in "cg"}
+    select = aggregates.format(key=key, group_c=group["c"], group_g=group["g"])
     return f", hist AS (INSERT INTO {RevisionSet._meta.db_table} ({columns}) {select})"
 
 
@@ -428,10 +429,10 @@ def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str
 
 
 def _record_sqlite(key: str, series_pk: int, run_id, now, rows: list[tuple], *, removed: bool) -> None:
-    """The RevisionSets of `rows` (time text, old value, new value, old/new approval, old/new qualifiers text), one
-    a year or month (_SET_SPAN), the letters as the PostgreSQL statement derives them (values compared as SQLite's
-    `IS NOT` does)."""
-    span = 4 if _SET_SPAN[key] == "year" else 7  # the text's "YYYY" or "YYYY-MM"
+    """The RevisionSets of `rows` (time text, old value, new value, old/new approval, old/new qualifiers text): one,
+    or one a month for a continuous series (_SPAN_SQL), the letters as the PostgreSQL statement derives them
+    (values compared as SQLite's `IS NOT` does)."""
+    span = 0 if _SPAN_SQL[key] is None else 7  # one set, or one a "YYYY-MM" of the time's text
     groups: dict[str, list[tuple]] = {}
     for row in rows:
         groups.setdefault(str(row[0])[:span], []).append(row)

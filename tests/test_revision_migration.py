@@ -1,5 +1,5 @@
-"""Migration 0011 regroups the per-value revision rows into one RevisionSet per (series, run, changed_at, year or
-month), and its reverse expands them back, losing nothing either way."""
+"""Migration 0011 regroups the per-value revision rows into one RevisionSet per (series, run, changed_at, and month
+for continuous values), and its reverse expands them back, losing nothing either way."""
 
 from __future__ import annotations
 
@@ -53,12 +53,12 @@ def test_rows_become_one_set_per_store_and_come_back(at_0010):
     RevisionSet = migrate(AFTER).get_model("acquisition", "RevisionSet")
 
     sets = {(s.series_id, s.changed_at, (s.dates or s.times)[0].year): s for s in RevisionSet.objects.all()}
-    assert len(sets) == 4
-    assert sets[(1, T0, 2025)].changes == "v"  # a set a calendar year, as the upsert writes them
-    first = sets[(1, T0, 2026)]
-    assert (first.changes, first.revised, first.approved) == ("vaq", 1, 1)
-    assert first.dates == [dt.date(2026, 10, d) for d in (1, 2, 3)] and first.times is None
-    assert first.new_qualifiers == [[], [], ["ICE"]] and first.old_approvals == ["Provisional", "Provisional", None]
+    assert len(sets) == 3
+    first = sets[(1, T0, 2025)]  # one set a store of daily values, whatever years it spans
+    assert (first.changes, first.revised, first.approved) == ("vvaq", 2, 1)
+    assert first.dates == [dt.date(2025, 3, 1), *(dt.date(2026, 10, d) for d in (1, 2, 3))] and first.times is None
+    assert first.new_qualifiers == [[], [], [], ["ICE"]]
+    assert first.old_approvals == ["Approved", "Provisional", "Provisional", None]
     assert (sets[(1, T1, 2026)].revised, sets[(1, T1, 2026)].approved) == (1, 1)
     removed = sets[(2, T0, 2026)]
     assert (removed.changes, removed.run_id, removed.times, removed.new_values) == (

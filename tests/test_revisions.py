@@ -283,20 +283,26 @@ def test_the_revision_list_filters_sets_by_the_kind_of_change(series):
     assert [r.change for r in RevisionSet.objects.revisions()] == ["approval", "value"]  # newest set first
 
 
-def test_a_store_across_years_leaves_one_set_a_year_newest_with_the_highest_id(series):
+def test_a_daily_store_across_years_leaves_one_set_read_newest_first(series):
     days = [dt.date(2024, 12, 30), dt.date(2024, 12, 31), dt.date(2025, 1, 1), dt.date(2026, 6, 1)]
     store_readings("daily", series.pk, [Reading("ts", d, 1.0, [], "Provisional", LM) for d in days])
 
     store_readings("daily", series.pk, [Reading("ts", d, 2.0, [], "Provisional", LM) for d in days])
 
-    assert [sorted(s.dates) for s in RevisionSet.objects.order_by("id")] == [days[:2], [days[2]], [days[3]]]
+    (revision_set,) = RevisionSet.objects.all()
+    assert sorted(revision_set.dates) == days
     assert [r.when for r in RevisionSet.objects.revisions()] == days[::-1]
 
 
-def test_continuous_sets_span_a_month(cseries):
-    times = [dt.datetime(2026, 9, 30, 23, 55, tzinfo=dt.UTC), dt.datetime(2026, 10, 1, 0, 0, tzinfo=dt.UTC)]
+def test_continuous_sets_span_a_month_the_newest_with_the_highest_id(cseries):
+    times = [
+        dt.datetime(2026, 9, 30, 23, 55, tzinfo=dt.UTC),
+        dt.datetime(2026, 10, 1, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 10, 1, 0, 5, tzinfo=dt.UTC),
+    ]
     store_readings("continuous", cseries.pk, [Reading("ts", t, 1.0, [], "Provisional", LM) for t in times])
 
     store_readings("continuous", cseries.pk, [Reading("ts", t, 2.0, [], "Provisional", LM) for t in times])
 
-    assert [s.times for s in RevisionSet.objects.order_by("id")] == [[times[0]], [times[1]]]
+    assert [sorted(s.times) for s in RevisionSet.objects.order_by("id")] == [times[:1], times[1:]]
+    assert [r.when for r in RevisionSet.objects.revisions()] == times[::-1]

@@ -8,7 +8,7 @@ import acquisition.fields
 # The revision history becomes one row per (series, store), with the changed values as parallel lists, instead of
 # one row per changed value: a row per value cost about 2.5 µs each, +14 to +34 % on the upsert (issue 14 allows
 # 10 %). Existing revisions are regrouped into sets by (series, run, changed_at: the time one store wrote them,
-# and year or month), oldest first; the reverse expands them back into rows.
+# and for continuous values the month), oldest first; the reverse expands them back into rows.
 LETTERS = {"value": "v", "approval": "a", "qualifiers": "q", "removed": "r"}
 CHANGES = {letter: change for change, letter in LETTERS.items()}
 LISTS = ("old_values", "new_values", "old_approvals", "new_approvals", "old_qualifiers", "new_qualifiers")
@@ -23,8 +23,8 @@ def rows_to_sets(apps, schema_editor):
         "series_id", "run_id", "changed_at", "date", "time", "change", *ROW
     )
     for series_id, run_id, changed_at, day, instant, change, *values in rows.iterator(chunk_size=5000):
-        # A set a calendar year of daily values, a month of continuous ones (UTC), as acquisition.storage writes.
-        span = day.year if day is not None else instant.astimezone(dt.UTC).strftime("%Y-%m")
+        # A set a store of daily values, a month of continuous ones (UTC), as acquisition.storage writes them.
+        span = None if day is not None else instant.astimezone(dt.UTC).strftime("%Y-%m")
         if current is None or (series_id, run_id, changed_at, span) != key:
             key = (series_id, run_id, changed_at, span)
             current = RevisionSet(
