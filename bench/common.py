@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import statistics
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,3 +43,20 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     """(p50, p95) of the samples."""
     ordered = sorted(samples)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Wall seconds of one call of `fn`."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def empty(table: str) -> None:
+    """Empty `table` and leave it vacuumed and checkpointed: the same start for every measurement."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table}")
+        cursor.execute(f"VACUUM ANALYZE {table}")
+        cursor.execute("CHECKPOINT")
