@@ -1,21 +1,22 @@
 """Fetching a batch: its members' series, the shared requests, every page staged as it arrives.
 
 A batch asks once for all its members (DESIGN.md §4.5): one revision pass (`last_modified` since the earliest of the
-members' last successes, minus the overlap) for the members that have one, then one window from the earliest
-member boundary to the run's end. Each member keeps only its own rows from its own inclusive boundary on; rows of a
-series nobody in the batch asked for are dropped with a warning. Nothing is stored here: rows go to the batch's
-stage (acquisition.staging) and each member commits from it once every page has arrived.
+revising members' cutoffs, from the earliest of their revision floors) for the members that have one, then one
+window from the earliest member start to the latest member end (acquisition.planning.BatchPlan). Each member keeps
+only the rows its own plan says are its own (`MemberPlan.keeps`: from its own start, or its floor for revisions,
+through its own end); rows of a series nobody in the batch asked for are dropped with a warning. Nothing is stored
+here: rows go to the batch attempt's stage (acquisition.staging) and each member commits from it once every page
+has arrived.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from acquisition.models import PullRunStation
-from acquisition.planning import Window
+from acquisition.planning import BatchPlan, MemberPlan
 from acquisition.runlog import WARNING, BatchEvents, plural, when
 from acquisition.staging import BatchStage
 from acquisition.usgs import USGSClient
@@ -33,10 +34,9 @@ class Member:
     run_station: PullRunStation
     progress: StationProgress
     series: TimeSeries | None = None
-    window: Window | None = None
-    staged: int = 0  # rows staged for it (its own, from its boundary on)
-    attempt: int = 0  # the claim this commit must still own (fencing)
-    extra: dict = field(default_factory=dict)
+    plan: MemberPlan | None = None
+    staged: int = 0  # rows staged for it (its own, by its plan)
+    attempt: int = 0  # the claim this member's writes must still own (fencing)
 
     @property
     def site(self) -> str:
@@ -95,36 +95,21 @@ def discover_series(members: list[Member], kind: str, client: USGSClient) -> Non
         MonitoringLocation.objects.filter(pk__in=found).update(**{flag: True})
 
 
-def count_windows(client: USGSClient, kind: str, plan: dict, now: dt.datetime) -> int:
+def count_windows(client: USGSClient, plan: BatchPlan) -> int:
     """How many request chains the batch makes (before any split of a too-long list): its progress bar's steps."""
-    if kind == TimeSeries.Kind.DAILY:
-        return 1 + (1 if plan["revisions_since"] else 0)
-    main = len(client.continuous_windows(plan["start"], plan["end"] or now))
-    rev = len(client.continuous_windows(plan["revisions_from"], now)) if plan["revisions_since"] else 0
+    if plan.daily:
+        return 1 + (1 if plan.revising else 0)
+    main = len(client.continuous_windows(plan.start, plan.end))
+    rev = len(client.continuous_windows(plan.revisions_from, plan.end)) if plan.revising else 0
     return main + rev
 
 
-def batch_plan(members: list[Member]) -> dict:
-    """The batch's requests: its earliest boundary, common end, and the revision pass of the members with one."""
-    windows = [m.window for m in members]
-    revising = [m for m in members if m.window.revisions_since]
-    return {
-        "start": min(w.start for w in windows),
-        "end": windows[0].end,  # one run, one end: now, or the backfill's last day
-        "revisions_since": min((m.window.revisions_since for m in revising), default=None),
-        "revisions_from": min((m.window.revisions_from for m in revising if m.window.revisions_from), default=None),
-        "revising": revising,
-    }
-
-
-def fetch(
-    client: USGSClient, kind: str, members: list[Member], plan: dict, stage: BatchStage, events: BatchEvents, now
-) -> None:
+def fetch(client: USGSClient, members: list[Member], plan: BatchPlan, stage: BatchStage, events: BatchEvents) -> None:
     """Every page of the batch's requests, staged member by member. Raises on the first request that fails."""
     by_series = {m.series.time_series_id: m for m in members}
     strangers = 0
 
-    def take(readings: list, window_pass: bool) -> None:
+    def take(readings: list, revision: bool) -> None:
         nonlocal strangers
         rows: dict[str, list] = defaultdict(list)
         for r in readings:
@@ -132,45 +117,42 @@ def fetch(
             if m is None:
                 strangers += 1
                 continue
-            if window_pass and r.time < m.window.start:
-                continue  # before this member's own boundary: another member's earlier window brought it
-            rows[r.time_series_id].append(r)
+            if m.plan.keeps(r.time, revision=revision):
+                rows[r.time_series_id].append(r)
         for ts, own in rows.items():
             m = by_series[ts]
             stage.add(m.series.pk, own)
             m.staged += len(own)
 
-    end_text = when(plan["end"]) if plan["end"] else "now"
-    daily = kind == TimeSeries.Kind.DAILY
-    if plan["revising"]:
-        ids = [m.series.time_series_id for m in plan["revising"]]
-        label = f"revisions since {when(plan['revisions_since'])}"
-        events.set_phase(label)
-        if daily:
-            pages = client.daily_pages(ids, start=None, last_modified_since=plan["revisions_since"])
+    if plan.revising:
+        revising = set(plan.revising)
+        ids = [m.series.time_series_id for m in members if m.run_station.pk in revising]
+        events.set_phase(f"revisions since {when(plan.revisions_since)}")
+        if plan.daily:
+            pages = client.daily_pages(
+                ids, start=plan.revisions_from, end=plan.end, last_modified_since=plan.revisions_since
+            )
         else:
             pages = client.continuous_pages(
                 ids,
-                start=plan["revisions_from"],
-                end=now,
-                last_modified_since=plan["revisions_since"],
+                start=plan.revisions_from,
+                end=plan.end,
+                last_modified_since=plan.revisions_since,
                 on_window=lambda *_: events.window_done(),
             )
         for readings in pages:
-            take(readings, window_pass=False)
-        if daily:
+            take(readings, revision=True)
+        if plan.daily:
             events.window_done()
     ids = [m.series.time_series_id for m in members]
-    events.set_phase(f"window {when(plan['start'])} → {end_text}")
-    if daily:
-        pages = client.daily_pages(ids, start=plan["start"], end=plan["end"])
+    events.set_phase(f"window {when(plan.start)} → {when(plan.end)}")
+    if plan.daily:
+        pages = client.daily_pages(ids, start=plan.start, end=plan.end)
     else:
-        pages = client.continuous_pages(
-            ids, start=plan["start"], end=plan["end"] or now, on_window=lambda *_: events.window_done()
-        )
+        pages = client.continuous_pages(ids, start=plan.start, end=plan.end, on_window=lambda *_: events.window_done())
     for readings in pages:
-        take(readings, window_pass=True)
-    if daily:
+        take(readings, revision=False)
+    if plan.daily:
         events.window_done()
     if strangers:
         events.say(

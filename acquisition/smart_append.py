@@ -24,9 +24,9 @@ from django.utils import timezone
 from acquisition import runs
 from acquisition.client import build_client
 from acquisition.committing import StationError, StationSkipped, Superseded, commit, removed_message
-from acquisition.fetching import Member, batch_plan, count_windows, discover_series, fetch
+from acquisition.fetching import Member, count_windows, discover_series, fetch
 from acquisition.models import PullRun, PullRunBatch, PullRunStation
-from acquisition.planning import local_midnight, plan_window
+from acquisition.planning import BatchPlan, local_midnight, plan_clock, plan_member
 from acquisition.runlog import ERROR, INFO, WARNING, BatchEvents, plural, when
 from acquisition.staging import BatchStage
 from acquisition.usgs import USGSClient
@@ -69,15 +69,17 @@ def pull_batch(
         )
     client = None
     started = timezone.now()
-    members: list[Member] = []
     try:
-        client = events.client = client_factory(on_event=events, on_throttle_wait=events.throttled)
-        members = _prepare(run, rows, client, events, started)
+        client = events.client = client_factory(on_event=events, on_throttle_wait=events.throttled, sleep=events.sleep)
+        members = _prepare(run, batch, rows, client, events)
         if members:
             _fetch_and_commit(run, batch, members, client, events, started)
     except Exception as exc:
         if db_errors and isinstance(exc, OperationalError | InterfaceError):
             runs.drop_unusable_connection()
+            with suppress(OperationalError, InterfaceError):  # still down: the janitor resumes it later
+                runs.release_batch(run_id, number, attempt=batch.attempts)
+            exc.batch_attempt = batch.attempts  # the task's give-up fails only this attempt's members
             raise
         message = str(exc) or type(exc).__name__
         if not isinstance(exc, StationError | OSError) and not type(exc).__module__.startswith("acquisition.usgs"):
@@ -96,7 +98,7 @@ def _fail_unfinished(run: PullRun, batch: PullRunBatch, message: str, events: Ba
     were. Each member's line names the cause (the run page filters the log by station)."""
     failed = 0
     for station in batch.members.filter(status__in=runs.UNFINISHED).select_related("location"):
-        if runs.fail_station(station, message, configuration_id=run.configuration_id):
+        if runs.fail_station(station, message, configuration_id=run.configuration_id, attempt=batch.attempts):
             failed += 1
             events.say(
                 f"Failed: {message} Its stored values and progress are unchanged; the next run retries this window.",
@@ -112,8 +114,8 @@ def _fail_unfinished(run: PullRun, batch: PullRunBatch, message: str, events: Ba
         )
 
 
-def _prepare(run: PullRun, rows: list[PullRunStation], client: USGSClient, events: BatchEvents, now) -> list[Member]:
-    """Members still in the configuration, with their progress, series and window; the others finish here."""
+def _prepare(run: PullRun, batch: PullRunBatch, rows: list[PullRunStation], client: USGSClient, events) -> list[Member]:
+    """Members still in the configuration, with their progress, series and plan; the others finish here."""
     config = run.configuration
     if config is None or not PullConfiguration.objects.filter(pk=config.pk).exists():
         raise StationError(runs.CONFIGURATION_DELETED)
@@ -125,7 +127,7 @@ def _prepare(run: PullRun, rows: list[PullRunStation], client: USGSClient, event
     for row in rows:
         if row.location_id not in current:
             message = removed_message(row, run)
-            runs.fail_station(row, message, status=PullRunStation.Status.SKIPPED)
+            runs.fail_station(row, message, status=PullRunStation.Status.SKIPPED, attempt=row.attempts)
             events.say(message, level=WARNING, location_id=row.location_id, site=row.location.monitoring_location_id)
             continue
         progress, _ = StationProgress.objects.select_related("time_series").get_or_create(
@@ -136,12 +138,13 @@ def _prepare(run: PullRun, rows: list[PullRunStation], client: USGSClient, event
         return []
     events.set_phase("series list")
     discover_series(members, kind, client)
+    clock = plan_clock(run)
     usable = []
     for m in members:
         if m.series is None:
-            _no_such_series(m, kind, config, events, now)
+            _no_such_series(m, kind, config, events, clock)
             continue
-        m.window = plan_window(run, run.start_date or config.start_date, m.progress, m.run_station.location, now)
+        m.plan = plan_member(run, run.start_date or config.start_date, m.progress, m.run_station.location, clock)
         usable.append(m)
     return usable
 
@@ -163,59 +166,65 @@ def _no_such_series(m: Member, kind: str, config: PullConfiguration, events: Bat
             f"{m.progress.no_series_at:%Y-%m-%d}; skipped without asking again. {fix}"
         )
         level = INFO
-    runs.fail_station(m.run_station, message, status=PullRunStation.Status.SKIPPED)
+    runs.fail_station(m.run_station, message, status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
     events.say(message, level=level, location_id=m.run_station.location_id, site=m.site)
 
 
 def _fetch_and_commit(run, batch, members: list[Member], client, events: BatchEvents, started) -> None:
-    kind = members[0].series.kind
-    plan = batch_plan(members)
-    batch.windows_total = count_windows(client, kind, plan, started)
-    daily = kind == TimeSeries.Kind.DAILY
+    plan = BatchPlan.of({m.run_station.pk: m.plan for m in members})
+    batch.windows_total = count_windows(client, plan)
     for m in members:
-        w = m.window
+        p = m.plan
         m.run_station.time_series = m.series
-        m.run_station.window_start = w.start if not daily else local_midnight(w.start, None)
-        m.run_station.window_end = (
-            started if w.end is None else w.end if not daily else local_midnight(w.end + dt.timedelta(days=1), None)
-        )
+        m.run_station.window_start = local_midnight(p.start, None) if p.daily else p.start
+        m.run_station.window_end = local_midnight(p.end + dt.timedelta(days=1), None) if p.daily else p.end
         m.run_station.windows_total = batch.windows_total
     PullRunStation.objects.bulk_update(
         [m.run_station for m in members], ["time_series", "window_start", "window_end", "windows_total"]
     )
-    PullRunBatch.objects.filter(pk=batch.pk).update(windows_total=batch.windows_total)
-    end_text = "now" if plan["end"] is None else when(plan["end"])
+    PullRunBatch.objects.filter(pk=batch.pk, attempts=batch.attempts).update(windows_total=batch.windows_total)
+    kind = members[0].series.kind
     asked = (
-        f"{events.label}: asking {kind} values of {len(members)} series {when(plan['start'])} → {end_text} "
+        f"{events.label}: asking {kind} values of {len(members)} series {when(plan.start)} → {when(plan.end)} "
         f"({plural(batch.windows_total, 'request chain')}"
     )
-    if plan["revisions_since"]:
-        asked += f", with values revised since {when(plan['revisions_since'])}"
-    if members[0].window.replace:
+    if plan.revisions_since:
+        asked += f", with values revised since {when(plan.revisions_since)} from {when(plan.revisions_from)}"
+    if plan.replaces:
         asked += ", replacing the stored range"
     events.say(asked + ").")
-    stage = BatchStage(kind)
-    fetch(client, kind, members, plan, stage, events, started)
-    _commit_members(run, batch, members, stage, started, events)
+    stage = BatchStage(kind, batch_id=batch.pk, attempt=batch.attempts)
+    try:
+        fetch(client, members, plan, stage, events)
+        # The next revision pass starts from USGS's clock when this one began (the worker's, if that was earlier:
+        # a clock behind USGS's only asks for a little more).
+        server = client.first_server_date
+        cutoff = started if server is None else min(server, started)
+        _commit_members(run, batch, members, stage, started, cutoff, events)
+    finally:
+        with suppress(OperationalError, InterfaceError):  # the janitor sweeps what is left if this fails
+            stage.discard()
 
 
-def _commit_members(run, batch, members: list[Member], stage: BatchStage, started, events: BatchEvents) -> None:
-    """Each member on its own (rule 3 of DESIGN.md §4); their success lines are written together at the end."""
+def _commit_members(run, batch, members: list[Member], stage: BatchStage, started, cutoff, events) -> None:
+    """Each member on its own (rule 3 of DESIGN.md §4), the batch's heartbeat moving as they go; their success
+    lines are written together at the end."""
+    events.set_phase("committing")
     try:
         for m in members:
-            _commit_one(run, batch, m, stage, started, events)
+            _commit_one(run, batch, m, stage, started, cutoff, events)
+            events.beat()
     finally:
         with suppress(Exception):  # a member's line must not hide what ended the loop
             events.flush()
-    stage.discard()
 
 
-def _commit_one(run, batch, m: Member, stage: BatchStage, started, events: BatchEvents) -> None:
+def _commit_one(run, batch, m: Member, stage: BatchStage, started, cutoff, events: BatchEvents) -> None:
     site, location_id = m.site, m.run_station.location_id
     try:
-        counts = commit(run, m, stage, started)
+        counts = commit(run, m, stage, started, cutoff)
     except StationSkipped as exc:
-        runs.fail_station(m.run_station, str(exc), status=PullRunStation.Status.SKIPPED)
+        runs.fail_station(m.run_station, str(exc), status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
         events.say(str(exc), level=WARNING, location_id=location_id, site=site)
         return
     except Superseded as exc:
@@ -228,7 +237,7 @@ def _commit_one(run, batch, m: Member, stage: BatchStage, started, events: Batch
         if not isinstance(exc, StationError):
             logger.exception("station %s of run %s failed to commit", site, run.pk)
             message = f"{type(exc).__name__}: {message}"
-        runs.fail_station(m.run_station, message, configuration_id=run.configuration_id)
+        runs.fail_station(m.run_station, message, configuration_id=run.configuration_id, attempt=m.attempt)
         events.say(
             f"Failed: {message} Its stored values and progress are unchanged; the next run retries this window.",
             level=ERROR,

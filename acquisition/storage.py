@@ -33,7 +33,7 @@ from acquisition.models import ContinuousValue, DailyValue, RevisionSet
 
 Kind = Literal["daily", "continuous"]
 
-_COLUMNS = ("series_id", "{key}", "value", "qualifiers", "approval_status", "last_modified")
+COLUMNS = ("series_id", "{key}", "value", "qualifiers", "approval_status", "last_modified")
 # pg_advisory_xact_lock(space, series pk): one lock space per observation table.
 _LOCK_SPACE = {"date": 7301, "time": 7302}
 MERGE_WORK_MEM = "64MB"
@@ -96,7 +96,7 @@ class StoreCounts:
         return self
 
 
-def _table(kind: Kind) -> tuple[str, str]:
+def table_for(kind: Kind) -> tuple[str, str]:
     if kind == "daily":
         return DailyValue._meta.db_table, "date"
     if kind == "continuous":
@@ -124,7 +124,7 @@ def store_readings(
     too, so the range ends up holding exactly what was read. Changes are recorded as revisions of run `run_id`.
     """
     by_time = _distinct_by_time(readings)
-    table, key = _table(kind)
+    table, key = table_for(kind)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             counts = _store_postgresql(table, key, series_pk, by_time, replace, run_id)
@@ -158,7 +158,7 @@ def _copy_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def copy_chunks(series_pk: int, rows: Iterable, size: int = 4096) -> Iterator[str]:
+def copy_chunks(series_pk: int, rows: Iterable, size: int = 4096, *, prefix: str = "") -> Iterator[str]:
     """The COPY (text format) body for `rows`, in pieces of `size` lines, in the staging table's column order.
 
     Rows are `acquisition.usgs.parsers.Reading`s. Time, value and last_modified are written from the response's own text
@@ -167,7 +167,7 @@ def copy_chunks(series_pk: int, rows: Iterable, size: int = 4096) -> Iterator[st
     as psycopg's per-row `write_row`). Pieces rather than one body: the server ingests piece N while Python formats
     piece N+1.
     """
-    sid = f"{series_pk}\t"
+    sid = f"{prefix}{series_pk}\t"  # `prefix`: leading columns of the target, tab-ended (a batch stage's keys)
     qual_cache: dict[tuple, str] = {}
     status_cache: dict[str | None, str] = {None: "\\N"}
     lines: list[str] = []
@@ -204,28 +204,28 @@ def copy_text(series_pk: int, rows: Iterable) -> str:
     return "".join(copy_chunks(series_pk, rows))
 
 
-def _copy_into(cursor, target: str, columns: str, series_pk: int, rows: Iterable) -> None:
+def copy_into(cursor, target: str, columns: str, series_pk: int, rows: Iterable, *, prefix: str = "") -> None:
     with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
-        for chunk in copy_chunks(series_pk, rows):
+        for chunk in copy_chunks(series_pk, rows, prefix=prefix):
             copy.write(chunk)
 
 
 def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, replace, run_id=None) -> StoreCounts:
-    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
+    columns = ", ".join(c.format(key=key) for c in COLUMNS)
     with connection.cursor() as cursor:
-        _lock_series(cursor, key, series_pk)
-        if by_time and replace is None and not _any_stored(cursor, table, key, series_pk, min(by_time), max(by_time)):
+        lock_series(cursor, key, series_pk)
+        if by_time and replace is None and not any_stored(cursor, table, key, series_pk, min(by_time), max(by_time)):
             # Nothing stored in this range yet (first load, backfill of a gap): no row can conflict, so the rows
             # go straight into the table, at COPY's own rate.
-            _copy_into(cursor, table, columns, series_pk, by_time.values())
+            copy_into(cursor, table, columns, series_pk, by_time.values())
             return StoreCounts(received=len(by_time), inserted=len(by_time))
         stage = _ensure_stage_pg(cursor, key)
         if by_time:
-            _copy_into(cursor, stage, columns, series_pk, by_time.values())
-        return _merge_stage_pg(cursor, table, key, series_pk, stage, len(by_time), replace, run_id)
+            copy_into(cursor, stage, columns, series_pk, by_time.values())
+        return merge_pg(cursor, table, key, series_pk, stage, len(by_time), replace, run_id)
 
 
-def _lock_series(cursor, key: str, series_pk: int) -> None:
+def lock_series(cursor, key: str, series_pk: int) -> None:
     # Writers of one series queue up (two configurations may share a station): the emptiness check and the
     # write that relies on it must see the same table. And the merge gets room, for this transaction only: its
     # join, its sort and the changed rows the history reads stay in memory for a year of 5-minute values (the
@@ -236,17 +236,20 @@ def _lock_series(cursor, key: str, series_pk: int) -> None:
     )
 
 
-def _merge_stage_pg(
-    cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None
+def merge_pg(
+    cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None, *, present=None
 ) -> StoreCounts:
     """Upsert the commit stage (one series' distinct rows) into the table; delete what `replace` says.
+
+    `stage` is a table or a parenthesised SELECT of those rows; `present` (default: `stage`) a relation in which
+    a key's presence says the answer has it, for the replace's delete (a batch stage's raw rows: no DISTINCT).
 
     The changed rows are selected once (`changed`: the stage joined to the current rows); the upsert and the
     history insert both read that CTE, and every sub-statement of one WITH sees the table as it was before the
     statement, so `old_*` is the row the upsert replaces (the series' advisory lock keeps other writers out).
     """
     counts = StoreCounts(received=received)
-    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
+    columns = ", ".join(c.format(key=key) for c in COLUMNS)
     history = RECORD_REVISIONS
     now = timezone.now()
     if received:
@@ -288,7 +291,7 @@ def _merge_stage_pg(
             WITH gone AS (
                 DELETE FROM {table} AS t
                  WHERE t.series_id = %s AND t.{key} BETWEEN %s AND %s
-                   AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key})
+                   AND NOT EXISTS (SELECT 1 FROM {present or stage} s WHERE s.{key} = t.{key})
                 RETURNING t.series_id, t.{key}, t.value, t.approval_status, t.qualifiers
             ){removed_cte}
             SELECT count(*) FROM gone
@@ -299,7 +302,7 @@ def _merge_stage_pg(
     return counts
 
 
-def _any_stored(cursor, table: str, key: str, series_pk: int, low, high) -> bool:
+def any_stored(cursor, table: str, key: str, series_pk: int, low, high) -> bool:
     cursor.execute(
         f"SELECT EXISTS (SELECT 1 FROM {table} WHERE series_id = %s AND {key} BETWEEN %s AND %s)",
         [series_pk, low, high],
@@ -321,7 +324,7 @@ def _sqlite_time(value: date | datetime) -> str:
     return value.isoformat()
 
 
-def _sqlite_rows(series_pk: int, readings: Iterable) -> list[tuple]:
+def sqlite_rows(series_pk: int, readings: Iterable) -> list[tuple]:
     qual_cache: dict[tuple, str] = {}
 
     def qualifiers(quals) -> str:
@@ -344,7 +347,7 @@ def _sqlite_rows(series_pk: int, readings: Iterable) -> list[tuple]:
     ]
 
 
-def _ensure_stage_sqlite(cursor, key: str) -> str:
+def commit_stage_sqlite(cursor, key: str) -> str:
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_stage_name(key)} (series_id integer, {key} text, value real, "
         "qualifiers text, approval_status text, last_modified text)"
@@ -355,18 +358,18 @@ def _ensure_stage_sqlite(cursor, key: str) -> str:
 
 
 def _store_sqlite(table: str, key: str, series_pk: int, by_time: dict, replace, run_id=None) -> StoreCounts:
-    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
-    params = _sqlite_rows(series_pk, by_time.values())
+    columns = ", ".join(c.format(key=key) for c in COLUMNS)
+    params = sqlite_rows(series_pk, by_time.values())
     with connection.cursor() as cursor:
-        stage = _ensure_stage_sqlite(cursor, key)
+        stage = commit_stage_sqlite(cursor, key)
         if params:
             cursor.executemany(f"INSERT INTO {stage} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)", params)
-        return _merge_stage_sqlite(cursor, table, key, series_pk, stage, len(params), replace, run_id)
+        return merge_sqlite(cursor, table, key, series_pk, stage, len(params), replace, run_id)
 
 
-def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None):
+def merge_sqlite(cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None):
     counts = StoreCounts(received=received)
-    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
+    columns = ", ".join(c.format(key=key) for c in COLUMNS)
     history = RECORD_REVISIONS
     now = timezone.now()
     if received and history:

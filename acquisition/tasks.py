@@ -11,7 +11,6 @@ redelivered or duplicate task finds its batch claimed or finished and does nothi
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
 
 from celery import shared_task
 from django.conf import settings
@@ -99,16 +98,16 @@ def run_batch(self, run_id: int, number: int) -> dict:
     try:
         batch = smart_append.pull_batch(run_id, number, worker=self.request.hostname or "", db_errors=True)
     except _DB_ERRORS as exc:
+        # pull_batch put its attempt back to pending (or, the database still down, the janitor will).
         runs.drop_unusable_connection()
         if self.request.retries < self.max_retries:
-            with suppress(*_DB_ERRORS):  # still down: the janitor resumes it once the batch's heartbeat is old
-                runs.release_batch(run_id, number)
             raise self.retry(exc=exc, countdown=STATION_DB_RETRY_SECONDS * 2**self.request.retries) from exc
         batch = runs.give_up_batch(
             run_id,
             number,
             f"The database connection kept failing ({type(exc).__name__}: {exc}). Nothing was stored for this "
             "station; the next run retries its window.",
+            attempt=getattr(exc, "batch_attempt", None),
         )
     return {"run": run_id, "batch": number, "status": None if batch is None else batch.status}
 

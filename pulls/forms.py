@@ -201,6 +201,10 @@ class BackfillForm(forms.Form):
     start = forms.DateField(label="From", input_formats=["%Y-%m-%d"])
     end = forms.DateField(label="To", input_formats=["%Y-%m-%d"])
 
+    def __init__(self, *args, configuration: PullConfiguration | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.configuration = configuration
+
     def clean(self) -> dict:
         data = super().clean()
         start, end = data.get("start"), data.get("end")
@@ -213,4 +217,11 @@ class BackfillForm(forms.Form):
             raise forms.ValidationError(f"The range ends in the future; end it today ({today}) or earlier.")
         if start > end:
             raise forms.ValidationError("The range starts after it ends; swap the two dates.")
+        first = self.configuration.start_date if self.configuration is not None else None
+        if first is not None and start < first:
+            # DESIGN §4.8: nothing before the start date is ever stored, whichever run brought it.
+            raise forms.ValidationError(
+                f"The range starts before the configuration's start date ({first}), and nothing before that date is "
+                f"ever stored. Start the range on {first} or later, or move the start date earlier first."
+            )
         return data

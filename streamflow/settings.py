@@ -355,6 +355,11 @@ ACQUISITION_BATCH_SERIES = env.int("ACQUISITION_BATCH_SERIES", default=200)
 ACQUISITION_BATCH_VALUES = env.int("ACQUISITION_BATCH_VALUES", default=50_000)
 if ACQUISITION_BATCH_SERIES < 1 or ACQUISITION_BATCH_VALUES < 1:
     raise ImproperlyConfigured("ACQUISITION_BATCH_SERIES and ACQUISITION_BATCH_VALUES must be at least 1.")
+# Continuous series look for revisions in their last 1000 days at every run, and over their whole range (in pieces
+# of 1000 days) when this many hours have passed since the last such deep check (acquisition/planning.py).
+ACQUISITION_DEEP_REVISION_HOURS = env.int("ACQUISITION_DEEP_REVISION_HOURS", default=168)
+if ACQUISITION_DEEP_REVISION_HOURS < 0:
+    raise ImproperlyConfigured("ACQUISITION_DEEP_REVISION_HOURS must be 0 (every run) or more.")
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True

@@ -299,10 +299,10 @@ def test_one_member_failing_its_commit_leaves_the_others_committed(big_fake, mon
     config = make_configuration(fake, sites, start_date=dt.date(2026, 11, 1))
     real_commit = smart_append.commit
 
-    def commit_but_not_the_second(run, member, stage, started):
+    def commit_but_not_the_second(run, member, stage, started, cutoff):
         if member.site == sites[1]:
             raise RuntimeError("disk full")
-        return real_commit(run, member, stage, started)
+        return real_commit(run, member, stage, started, cutoff)
 
     monkeypatch.setattr(smart_append, "commit", commit_but_not_the_second)
 

@@ -135,7 +135,7 @@ def test_continuous_revisions_carry_the_instant(cseries):
 def test_a_batch_stage_records_revisions_of_its_member_with_the_run(series):
     store_readings("daily", series.pk, [daily(1), daily(2)])
     run = PullRun.objects.create(configuration_name="x", data_type="daily_mean", strategy="append")
-    stage = BatchStage("daily")
+    stage = BatchStage("daily", batch_id=1, attempt=1)
     stage.add(series.pk, [daily(2, 20.0)])
     stage.add(series.pk, [daily(2, 30.0)])  # the later arrival wins, and is the one recorded
 
@@ -223,7 +223,7 @@ def test_an_overwrite_pull_records_its_revision_and_what_it_removed(fake_usgs):
     config = make_configuration(fake_usgs, [SITE], start_date=START, strategy=PullConfiguration.Strategy.OVERWRITE)
     run_inline(config)
     series = TimeSeries.objects.get(time_series_id=fake_usgs.primary_series_id(SITE))
-    gone = dt.date(2026, 3, 1) + dt.timedelta(days=400)  # in the replaced range, unknown to USGS
+    gone = fake_usgs.today + dt.timedelta(days=1)  # in the replaced range (to the run's date), unknown to USGS
     DailyValue.objects.create(series=series, date=gone, value=1.0)
     before = DailyValue.objects.get(series=series, date=dt.date(2026, 2, 2)).value
     fake_usgs.revise(SITE, dt.date(2026, 2, 2), 55.5, last_modified=timezone.now())

@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urljoin
 
@@ -49,6 +50,17 @@ def origin_of(url: str) -> tuple[str, str, int | None]:
     parts = parse_url(url)
     scheme = (parts.scheme or "").lower()
     return scheme, (parts.host or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+def _http_date(text: str | None) -> datetime | None:
+    """An HTTP `Date` header as an aware UTC datetime; None where absent or unreadable."""
+    if not text:
+        return None
+    try:
+        value = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _next_href(page: dict) -> str | None:
@@ -111,6 +123,9 @@ class Transport:
         self.ratelimit_limit: int | None = None
         self.ratelimit_remaining: int | None = None
         self.min_ratelimit_remaining: int | None = None  # lowest quota seen, for run logs
+        # USGS's clock at its first answer to this client (the `Date` header): a pull's revision cutoff is taken on
+        # the server's clock, not ours (acquisition.planning).
+        self.first_server_date: datetime | None = None
         self._rng = random.Random()
         self._attempts = 0  # attempts the last successful page took, for the "page" event
 
@@ -346,6 +361,8 @@ class Transport:
             self.sleep(self.low_quota_pause)
 
     def _note_quota(self, headers: Any) -> None:
+        if self.first_server_date is None:
+            self.first_server_date = _http_date(headers.get("Date"))
         limit, remaining = headers.get("X-RateLimit-Limit"), headers.get("X-RateLimit-Remaining")
         if limit is not None and str(limit).isdigit():
             self.ratelimit_limit = int(limit)

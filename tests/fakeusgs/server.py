@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import islice
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
@@ -244,6 +245,9 @@ class FakeUSGS(CollectionsMixin):
         if (kind == "continuous") != isinstance(day, datetime):
             raise TypeError("a daily revision needs a date; a continuous one the value's aware UTC datetime")
         with self._data_lock:
+            earlier = series.revisions.get(day)
+            if earlier is not None:  # a record's stamps only move forward (data.Series.row)
+                last_modified = max(last_modified, earlier.last_modified + timedelta(milliseconds=1))
             series.revisions[day] = Revision(new_value, last_modified, approval_status)
 
     def approve_through(self, monitoring_location_id: str, day: date, last_modified: datetime) -> None:
@@ -471,6 +475,11 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real service; every answer has a Content-Length
     server_version = "FakeUSGS/1.0"
     timeout = 30  # close idle keep-alive connections eventually
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The `Date` header is the fake's clock, as USGS's is its own: the engine takes its revision cutoff from it.
+        fake: FakeUSGS = self.server.fake  # type: ignore[attr-defined]
+        return formatdate(fake.now().timestamp() if timestamp is None else timestamp, usegmt=True)
 
     def do_GET(self) -> None:
         self._dispatch("GET")
