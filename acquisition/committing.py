@@ -86,7 +86,7 @@ def commit(run: PullRun, member: Member, stage: BatchStage, started: dt.datetime
             if not PullConfiguration.objects.filter(pk=run.configuration_id).exists():
                 raise StationError(runs.CONFIGURATION_DELETED)
             raise StationSkipped(removed_message(run_station, run))
-        counts = stage.store(series.pk, replace=plan.replace, run_id=run.pk)
+        counts = stage.store(series.pk, replace=plan.replace, run_id=run.pk, answered_at=cutoff)
         progress.last_attempt_at = timezone.now()
         if plan.moves_progress:
             newest = _typed(counts.newest, daily)

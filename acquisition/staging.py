@@ -76,24 +76,32 @@ class BatchStage:
                     [(self.batch_id, self.attempt, *row) for row in sqlite_rows(series_pk, readings)],
                 )
 
-    def store(self, series_pk: int, *, replace: tuple | None = None, run_id: int | None = None) -> StoreCounts:
+    def store(
+        self,
+        series_pk: int,
+        *,
+        replace: tuple | None = None,
+        run_id: int | None = None,
+        answered_at: dt.datetime | None = None,
+    ) -> StoreCounts:
         """Inside the member's transaction: upsert its staged rows (the latest per time). They stay on the stage
         (no other member reads them: a station is one series) until the batch is done with it (`discard`).
 
         Counts as `store_readings` reports them, plus `newest`, the newest time stored. What it changes is recorded
-        as revisions of run `run_id` (acquisition.RevisionSet).
+        as revisions of run `run_id` (acquisition.RevisionSet). With `replace`, stored rows of that range the
+        answer lacks are deleted, except those modified upstream at or after `answered_at` (storage.merge_pg).
         """
         with connection.cursor() as cursor:
             if self.postgresql:
-                return self._store_pg(cursor, series_pk, replace, run_id)
-            return self._store_sqlite(cursor, series_pk, replace, run_id)
+                return self._store_pg(cursor, series_pk, replace, run_id, answered_at)
+            return self._store_sqlite(cursor, series_pk, replace, run_id, answered_at)
 
     def discard(self) -> None:
         """Empty the batch's rows of this attempt (and of any earlier one) once every member has committed or
         failed."""
         _delete(self.name, self.batch_id, self.attempt + 1)
 
-    def _store_pg(self, cursor, series_pk: int, replace, run_id) -> StoreCounts:
+    def _store_pg(self, cursor, series_pk: int, replace, run_id, answered_at) -> StoreCounts:
         key, table = self.key, self.table
         lock_series(cursor, key, series_pk)
         mine = self._mine(series_pk)
@@ -109,11 +117,22 @@ class BatchStage:
             counts = StoreCounts(received=received, inserted=received)
         else:
             present = f"(SELECT {key} FROM {self.name} WHERE {mine})"
-            counts = merge_pg(cursor, table, key, series_pk, latest, received, replace, run_id, present=present)
+            counts = merge_pg(
+                cursor,
+                table,
+                key,
+                series_pk,
+                latest,
+                received,
+                replace,
+                run_id,
+                present=present,
+                answered_at=answered_at,
+            )
         counts.newest = high
         return counts
 
-    def _store_sqlite(self, cursor, series_pk: int, replace, run_id) -> StoreCounts:
+    def _store_sqlite(self, cursor, series_pk: int, replace, run_id, answered_at) -> StoreCounts:
         key = self.key
         stage = commit_stage_sqlite(cursor, key)
         # SQLite takes the bare columns of a max() aggregate from the row that has the max: the latest arrival.
@@ -128,7 +147,9 @@ class BatchStage:
         )
         cursor.execute(f"SELECT count(*), max({key}) FROM {stage}")
         received, high = cursor.fetchone()
-        counts = merge_sqlite(cursor, self.table, key, series_pk, stage, received, replace, run_id)
+        counts = merge_sqlite(
+            cursor, self.table, key, series_pk, stage, received, replace, run_id, answered_at=answered_at
+        )
         counts.newest = high
         return counts
 

@@ -237,12 +237,28 @@ def lock_series(cursor, key: str, series_pk: int) -> None:
 
 
 def merge_pg(
-    cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None, *, present=None
+    cursor,
+    table: str,
+    key: str,
+    series_pk: int,
+    stage: str,
+    received: int,
+    replace,
+    run_id=None,
+    *,
+    present=None,
+    answered_at=None,
 ) -> StoreCounts:
     """Upsert the commit stage (one series' distinct rows) into the table; delete what `replace` says.
 
     `stage` is a table or a parenthesised SELECT of those rows; `present` (default: `stage`) a relation in which
     a key's presence says the answer has it, for the replace's delete (a batch stage's raw rows: no DISTINCT).
+    `answered_at`: when the answer began (USGS's clock); a stored row modified upstream since then is newer than
+    the answer (another configuration stored it meanwhile), so the replace keeps it.
+
+    A stored row is never replaced by an older version of itself (its `last_modified` newer than the answer's:
+    another configuration sharing the series stored a later revision while this answer waited to commit); such a
+    row counts as unchanged. A NULL stamp on either side compares as "not newer".
 
     The changed rows are selected once (`changed`: the stage joined to the current rows); the upsert and the
     history insert both read that CTE, and every sub-statement of one WITH sees the table as it was before the
@@ -265,8 +281,9 @@ def merge_pg(
                   FROM {stage} s
                   LEFT JOIN {table} cur ON cur.series_id = %s AND cur.{key} = s.{key}
                  WHERE cur.id IS NULL
-                    OR (cur.value, cur.qualifiers, cur.approval_status)
-                       IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
+                    OR ((cur.value, cur.qualifiers, cur.approval_status)
+                        IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
+                        AND NOT coalesce(cur.last_modified > s.last_modified, false))
             ), ups AS (
                 INSERT INTO {table} AS t ({columns})
                 SELECT series_id, {key}, value, qualifiers, approval_status, last_modified
@@ -276,6 +293,7 @@ def merge_pg(
                        approval_status = EXCLUDED.approval_status, last_modified = EXCLUDED.last_modified
                  WHERE (t.value, t.qualifiers, t.approval_status)
                        IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.qualifiers, EXCLUDED.approval_status)
+                   AND NOT coalesce(t.last_modified > EXCLUDED.last_modified, false)
                 RETURNING (xmax = 0) AS inserted
             ){history_cte}
             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM ups
@@ -292,11 +310,12 @@ def merge_pg(
                 DELETE FROM {table} AS t
                  WHERE t.series_id = %s AND t.{key} BETWEEN %s AND %s
                    AND NOT EXISTS (SELECT 1 FROM {present or stage} s WHERE s.{key} = t.{key})
+                   AND (t.last_modified IS NULL OR %s::timestamptz IS NULL OR t.last_modified < %s::timestamptz)
                 RETURNING t.series_id, t.{key}, t.value, t.approval_status, t.qualifiers
             ){removed_cte}
             SELECT count(*) FROM gone
             """,
-            [series_pk, *replace, *([series_pk, run_id, now] if history else [])],
+            [series_pk, *replace, answered_at, answered_at, *([series_pk, run_id, now] if history else [])],
         )
         counts.deleted = cursor.fetchone()[0]
     return counts
@@ -367,7 +386,10 @@ def _store_sqlite(table: str, key: str, series_pk: int, by_time: dict, replace, 
         return merge_sqlite(cursor, table, key, series_pk, stage, len(params), replace, run_id)
 
 
-def merge_sqlite(cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None):
+def merge_sqlite(
+    cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None, *, answered_at=None
+):
+    """As merge_pg, for SQLite: upsert the commit stage, record what changes, delete what `replace` says."""
     counts = StoreCounts(received=received)
     columns = ", ".join(c.format(key=key) for c in COLUMNS)
     history = RECORD_REVISIONS
@@ -379,8 +401,9 @@ def merge_sqlite(cursor, table: str, key: str, series_pk: int, stage: str, recei
             f"""
             SELECT t.{key}, t.value, s.value, t.approval_status, s.approval_status, t.qualifiers, s.qualifiers
               FROM {stage} s JOIN {table} t ON t.series_id = s.series_id AND t.{key} = s.{key}
-             WHERE t.value IS NOT s.value OR t.qualifiers IS NOT s.qualifiers
-                   OR t.approval_status IS NOT s.approval_status
+             WHERE (t.value IS NOT s.value OR t.qualifiers IS NOT s.qualifiers
+                    OR t.approval_status IS NOT s.approval_status)
+               AND NOT coalesce(t.last_modified > s.last_modified, 0)
             """
         )
         _record_sqlite(key, series_pk, run_id, now, cursor.fetchall(), removed=False)
@@ -397,8 +420,9 @@ def merge_sqlite(cursor, table: str, key: str, series_pk: int, stage: str, recei
             ON CONFLICT (series_id, {key}) DO UPDATE
                SET value = excluded.value, qualifiers = excluded.qualifiers,
                    approval_status = excluded.approval_status, last_modified = excluded.last_modified
-             WHERE t.value IS NOT excluded.value OR t.qualifiers IS NOT excluded.qualifiers
-                   OR t.approval_status IS NOT excluded.approval_status
+             WHERE (t.value IS NOT excluded.value OR t.qualifiers IS NOT excluded.qualifiers
+                    OR t.approval_status IS NOT excluded.approval_status)
+               AND NOT coalesce(t.last_modified > excluded.last_modified, 0)
             """
         )
         changed = cursor.rowcount  # rows inserted plus rows updated
@@ -406,26 +430,18 @@ def merge_sqlite(cursor, table: str, key: str, series_pk: int, stage: str, recei
         counts.updated = changed - counts.inserted
         counts.unchanged = existing - counts.updated
     if replace is not None:
-        bounds = [series_pk, _sqlite_time(replace[0]), _sqlite_time(replace[1])]
-        if history:
-            cursor.execute(
-                f"""
-                SELECT {key}, value, NULL, approval_status, NULL, qualifiers, NULL
-                  FROM {table}
-                 WHERE series_id = %s AND {key} BETWEEN %s AND %s
-                   AND {key} NOT IN (SELECT {key} FROM {stage})
-                """,
-                bounds,
-            )
-            _record_sqlite(key, series_pk, run_id, now, cursor.fetchall(), removed=True)
-        cursor.execute(
-            f"""
-            DELETE FROM {table}
+        answered = None if answered_at is None else _sqlite_time(answered_at)
+        bounds = [series_pk, _sqlite_time(replace[0]), _sqlite_time(replace[1]), answered, answered]
+        gone = f"""
+              FROM {table}
              WHERE series_id = %s AND {key} BETWEEN %s AND %s
                AND {key} NOT IN (SELECT {key} FROM {stage})
-            """,
-            bounds,
-        )
+               AND (last_modified IS NULL OR %s IS NULL OR last_modified < %s)
+        """
+        if history:
+            cursor.execute(f"SELECT {key}, value, NULL, approval_status, NULL, qualifiers, NULL {gone}", bounds)
+            _record_sqlite(key, series_pk, run_id, now, cursor.fetchall(), removed=True)
+        cursor.execute(f"DELETE {gone}", bounds)
         counts.deleted = cursor.rowcount
     cursor.execute(f"DELETE FROM {stage}")
     return counts
