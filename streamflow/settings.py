@@ -116,6 +116,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# DATABASE_POOLER=transaction: DATABASE_URL points at a transaction-mode pooler (PgBouncer's pool_mode=transaction),
+# where consecutive transactions of one Django connection may run on different server sessions. Nothing may then
+# outlive a transaction on the server: no prepared statements (Django already turns psycopg's off unless OPTIONS
+# asks; forced off here, so a `?prepare_threshold=` in the URL cannot bring them back — PgBouncer before 1.21, e.g.
+# Debian bookworm's 1.18, cannot route them) and no server-side cursors (QuerySet.iterator() would DECLARE a cursor
+# WITH HOLD in one session and FETCH from another). Django's own pool ("pool" in OPTIONS) is a second pooler in
+# front of the first: refused. See README "Behind PgBouncer".
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "transaction"):
+    raise ImproperlyConfigured(f"DATABASE_POOLER must be empty or 'transaction', not {DATABASE_POOLER!r}.")
+if DATABASE_POOLER:
+    if "postgresql" not in DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_POOLER=transaction needs a PostgreSQL DATABASE_URL (the pooler's).")
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    if _options.get("pool"):
+        raise ImproperlyConfigured("DATABASE_POOLER=transaction and Django's own pool (OPTIONS 'pool'): use one.")
+    _options["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
