@@ -61,14 +61,10 @@ def setup(database_url: str) -> None:
 
 
 def open_stage(batch):
-    """The batch's stage, as acquisition.smart_append opens it. Today `BatchStage(kind)`, a temporary table of this
-    connection; issue 21's staging takes the batch and its attempt (a real table keyed by both), picked up here by
-    its signature, so this bench measures whichever the code has."""
+    """The batch's stage, as acquisition.smart_append opens it: the batch attempt's rows of the staging table."""
     from acquisition.staging import BatchStage
 
-    if "batch_id" in inspect.signature(BatchStage).parameters:
-        return BatchStage("continuous", batch_id=batch.pk, attempt=batch.attempts)
-    return BatchStage("continuous")
+    return BatchStage("continuous", batch_id=batch.pk, attempt=batch.attempts)
 
 
 def commit_member(stage, series_pk: int, run_id: int):

@@ -219,7 +219,6 @@ def _explain(result: subprocess.CompletedProcess, bouncer: PgBouncer) -> str:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: temp-table staging cannot work behind PgBouncer")
 @pytest.mark.parametrize(
     "data_type,start",
     [
