@@ -21,7 +21,7 @@ from contextlib import suppress
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from acquisition import runs
+from acquisition import batch_commit, runs
 from acquisition.client import build_client
 from acquisition.committing import StationError, StationSkipped, Superseded, commit, removed_message
 from acquisition.fetching import Member, count_windows, discover_series, fetch
@@ -207,16 +207,66 @@ def _fetch_and_commit(run, batch, members: list[Member], client, events: BatchEv
 
 
 def _commit_members(run, batch, members: list[Member], stage: BatchStage, started, cutoff, events) -> None:
-    """Each member on its own (rule 3 of DESIGN.md §4), the batch's heartbeat moving as they go; their success
-    lines are written together at the end."""
+    """All members together as a set where the database allows (acquisition.batch_commit), else, or for what the
+    set left, each member on its own (rule 3 of DESIGN.md §4), the batch's heartbeat moving as they go; their
+    success lines are written together at the end."""
     events.set_phase("committing")
     try:
-        for m in members:
+        alone = _commit_as_set(run, batch, members, stage, started, cutoff, events) if len(members) > 1 else members
+        for m in alone:
             _commit_one(run, batch, m, stage, started, cutoff, events)
             events.beat()
     finally:
         with suppress(Exception):  # a member's line must not hide what ended the loop
             events.flush()
+
+
+def _commit_as_set(run, batch, members: list[Member], stage: BatchStage, started, cutoff, events) -> list[Member]:
+    """Commit the members in one transaction; returns those left to commit one by one: every member when the set
+    cannot commit (SQLite) or failed (rolled back: one bad member must not block the others), else the overwrites
+    that came back empty (committing.commit refuses those with a sentence)."""
+    empty_overwrites = [m for m in members if m.plan.replace and not m.staged]
+    together = [m for m in members if m not in empty_overwrites]
+    try:
+        outcome = batch_commit.commit_set(run, together, stage, started, cutoff)
+    except batch_commit.SetCommitUnavailable:
+        return members
+    except Exception as exc:
+        logger.warning("batch %s of run %s could not commit as a set; member by member", batch.number, run.pk,
+                       exc_info=True)  # fmt: skip
+        events.say(
+            f"{events.label}: committing its {plural(len(together), 'station')} together failed "
+            f"({type(exc).__name__}: {exc}); committing them one by one, so one station's fault stops only itself.",
+            level=WARNING,
+        )
+        return members
+    events.beat()
+    for m in outcome.skipped:
+        message = removed_message(m.run_station, run)
+        runs.fail_station(m.run_station, message, status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
+        events.say(message, level=WARNING, location_id=m.run_station.location_id, site=m.site)
+    for m in outcome.superseded:
+        events.say(
+            "Another attempt of this station (or the janitor) finished it first; this attempt stored nothing.",
+            level=WARNING,
+            location_id=m.run_station.location_id,
+            site=m.site,
+        )
+    for m in together:
+        counts = outcome.committed.get(m.run_station.pk)
+        if counts is not None:
+            _say_stored(batch, m, counts, events)
+    return empty_overwrites
+
+
+def _say_stored(batch, m: Member, counts, events: BatchEvents) -> None:
+    deleted = f", deleted {counts.deleted}" if counts.deleted else ""
+    events.say_later(
+        f"{plural(counts.received, 'value')} received (batch {batch.number}); inserted {counts.inserted}, "
+        f"updated {counts.updated}, unchanged {counts.unchanged}{deleted}.",
+        location_id=m.run_station.location_id,
+        site=m.site,
+    )
 
 
 def _commit_one(run, batch, m: Member, stage: BatchStage, started, cutoff, events: BatchEvents) -> None:
@@ -245,13 +295,7 @@ def _commit_one(run, batch, m: Member, stage: BatchStage, started, cutoff, event
             site=site,
         )
         return
-    deleted = f", deleted {counts.deleted}" if counts.deleted else ""
-    events.say_later(
-        f"{plural(counts.received, 'value')} received (batch {batch.number}); inserted {counts.inserted}, "
-        f"updated {counts.updated}, unchanged {counts.unchanged}{deleted}.",
-        location_id=location_id,
-        site=site,
-    )
+    _say_stored(batch, m, counts, events)
 
 
 def run_inline(

@@ -35,7 +35,7 @@ Kind = Literal["daily", "continuous"]
 
 COLUMNS = ("series_id", "{key}", "value", "qualifiers", "approval_status", "last_modified")
 # pg_advisory_xact_lock(space, series pk): one lock space per observation table.
-_LOCK_SPACE = {"date": 7301, "time": 7302}
+LOCK_SPACE = {"date": 7301, "time": 7302}
 MERGE_WORK_MEM = "64MB"
 RECORD_REVISIONS = True  # bench/ingest.py's off switch, to measure the history's cost; nothing else sets it
 _SET_LISTS = ("old_values", "new_values", "old_approvals", "new_approvals", "old_qualifiers", "new_qualifiers")
@@ -48,8 +48,8 @@ _SPAN_SQL = {"date": None, "time": "date_trunc('month', {a}.time AT TIME ZONE 'U
 # The RevisionSet rows of the changed rows `c` of one series (PostgreSQL), oldest month first so that ids follow
 # time: every aggregate of one group reads its rows in the same order, so the lists are parallel. The letters are
 # RevisionSet.LETTERS.
-_CHANGED_AGGREGATES = """
-    SELECT %s::bigint, %s::bigint, %s::timestamptz,
+CHANGED_AGGREGATES = """
+    SELECT {series_c}, %s::bigint, %s::timestamptz,
            string_agg(CASE WHEN c.old_value IS DISTINCT FROM c.value THEN 'v'
                            WHEN c.old_approval IS DISTINCT FROM c.approval_status THEN 'a' ELSE 'q' END, ''),
            count(*) FILTER (WHERE c.old_value IS DISTINCT FROM c.value),
@@ -58,23 +58,29 @@ _CHANGED_AGGREGATES = """
            array_agg(c.approval_status), array_agg(c.old_qualifiers), array_agg(c.qualifiers)
       FROM changed c WHERE c.cur_id IS NOT NULL
     {group_c}"""
-_REMOVED_AGGREGATES = """
-    SELECT %s::bigint, %s::bigint, %s::timestamptz, repeat('r', count(*)::int), 0, 0,
+REMOVED_AGGREGATES = """
+    SELECT {series_g}, %s::bigint, %s::timestamptz, repeat('r', count(*)::int), 0, 0,
            array_agg(g.{key}), array_agg(g.value), array_agg(NULL::double precision), array_agg(g.approval_status),
            array_agg(NULL::varchar), array_agg(g.qualifiers), array_agg(NULL::jsonb)
       FROM gone g
     {group_g}"""
 
 
-def _history_cte(key: str, aggregates: str) -> str:
-    """The `hist` sub-statement: `aggregates` (of `changed` or `gone`) inserted as RevisionSet rows."""
+def history_cte(key: str, aggregates: str, *, many: bool = False) -> str:
+    """The `hist` sub-statement: `aggregates` (of `changed` or `gone`) inserted as RevisionSet rows. One series
+    (its pk the statement's first parameter), or with `many` every series of the rows, a set (or a set a month)
+    each, series by series."""
     columns = f"series_id, run_id, changed_at, changes, revised, approved, {key}s, {', '.join(_SET_LISTS)}"
     span = _SPAN_SQL[key]
-    if span is None:  # one set, or none (an aggregate without GROUP BY makes a row even of no rows)
+    if many:
+        spans = {a: f"{a}.series_id" + ("" if span is None else f", {span.format(a=a)}") for a in "cg"}
+        group = {a: f"GROUP BY {spans[a]} ORDER BY {spans[a]}" for a in "cg"}
+    elif span is None:  # one set, or none (an aggregate without GROUP BY makes a row even of no rows)
         group = dict.fromkeys("cg", "HAVING count(*) > 0")
     else:
         group = {a: "GROUP BY {0} ORDER BY {0}".format(span.format(a=a)) for a in "cg"}
-    select = aggregates.format(key=key, group_c=group["c"], group_g=group["g"])
+    series = {f"series_{a}": f"{a}.series_id" if many else "%s::bigint" for a in "cg"}
+    select = aggregates.format(key=key, group_c=group["c"], group_g=group["g"], **series)
     return f", hist AS (INSERT INTO {RevisionSet._meta.db_table} ({columns}) {select})"
 
 
@@ -232,7 +238,7 @@ def lock_series(cursor, key: str, series_pk: int) -> None:
     # default 4 MB sent them to temporary files).
     cursor.execute(
         "SELECT pg_advisory_xact_lock(%s, %s), set_config('work_mem', %s, true)",
-        [_LOCK_SPACE[key], series_pk, MERGE_WORK_MEM],
+        [LOCK_SPACE[key], series_pk, MERGE_WORK_MEM],
     )
 
 
@@ -271,7 +277,7 @@ def merge_pg(
     if received:
         # The join drops rows that came back identical before the upsert sees them: ON CONFLICT would lock
         # (and so write) every conflicting row even when its WHERE then skips the update.
-        history_cte = _history_cte(key, _CHANGED_AGGREGATES) if history else ""
+        changed_cte = history_cte(key, CHANGED_AGGREGATES) if history else ""
         cursor.execute(
             f"""
             WITH changed AS (
@@ -295,7 +301,7 @@ def merge_pg(
                        IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.qualifiers, EXCLUDED.approval_status)
                    AND NOT coalesce(t.last_modified > EXCLUDED.last_modified, false)
                 RETURNING (xmax = 0) AS inserted
-            ){history_cte}
+            ){changed_cte}
             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM ups
             """,
             [series_pk, series_pk, run_id, now] if history else [series_pk],
@@ -303,7 +309,7 @@ def merge_pg(
         counts.inserted, counts.updated = cursor.fetchone()
         counts.unchanged = counts.received - counts.inserted - counts.updated
     if replace is not None:
-        removed_cte = _history_cte(key, _REMOVED_AGGREGATES) if history else ""
+        removed_cte = history_cte(key, REMOVED_AGGREGATES) if history else ""
         cursor.execute(
             f"""
             WITH gone AS (

@@ -8,7 +8,7 @@ import math
 import pytest
 from django.utils import timezone
 
-from acquisition import fetching, planning, runs, smart_append
+from acquisition import batch_commit, fetching, planning, runs, smart_append
 from acquisition.models import DailyValue, PullLogEntry, PullRun, PullRunBatch, PullRunStation, RateLimitBucket
 from acquisition.runlog import BatchEvents
 from acquisition.smart_append import run_inline
@@ -39,6 +39,10 @@ def big_fake(settings):
     settings.USGS_BACKOFF_BASE = 0.01
     yield fake
     fake.stop()
+
+
+def unavailable(*args, **kwargs):
+    raise batch_commit.SetCommitUnavailable("member by member")
 
 
 def stored(series_id: str) -> list[tuple]:
@@ -294,10 +298,12 @@ def test_a_414_splits_the_list_and_asks_again(big_fake):
 
 
 def test_one_member_failing_its_commit_leaves_the_others_committed(big_fake, monkeypatch):
+    """Member by member (SQLite always; PostgreSQL after a set commit failed: tests/test_batch_commit.py)."""
     fake = big_fake
     sites = [s.monitoring_location_id for s in fake.stations[:3]]
     config = make_configuration(fake, sites, start_date=dt.date(2026, 11, 1))
     real_commit = smart_append.commit
+    monkeypatch.setattr(batch_commit, "commit_set", unavailable)
 
     def commit_but_not_the_second(run, member, stage, started, cutoff):
         if member.site == sites[1]:

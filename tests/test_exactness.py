@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from acquisition import janitor, planning, runs, smart_append
+from acquisition import batch_commit, janitor, planning, runs, smart_append
 from acquisition.models import ContinuousValue, DailyValue, PullRun, PullRunBatch, PullRunStation
 from acquisition.planning import local_midnight
 from acquisition.runlog import BatchEvents
@@ -328,10 +328,13 @@ def test_a_superseded_attempt_neither_fails_nor_moves_the_live_attempts_members(
 
 
 @pytest.mark.django_db
-def test_the_commit_phase_beats_after_each_member(fake, monkeypatch):
+@pytest.mark.parametrize("together", [True, False], ids=["as a set", "member by member"])
+def test_the_commit_phase_beats_as_it_goes(fake, monkeypatch, together):
     config = make_configuration(
         fake, [s.monitoring_location_id for s in fake.stations], start_date=dt.date(2026, 11, 1)
     )
+    if not together:
+        monkeypatch.setattr(batch_commit, "commit_set", _set_unavailable)
     beats = []
     real_beat = BatchEvents.beat
 
@@ -343,7 +346,12 @@ def test_the_commit_phase_beats_after_each_member(fake, monkeypatch):
 
     run_inline(config)
 
-    assert beats.count("committing") == 3
+    set_commits = together and connection.vendor == "postgresql"
+    assert beats.count("committing") == (1 if set_commits else 3)  # after the set, or after each member
+
+
+def _set_unavailable(*args, **kwargs):
+    raise batch_commit.SetCommitUnavailable("member by member")
 
 
 # --- 8. The commit phase reads each member's rows through the stage's index -------------------------------------
