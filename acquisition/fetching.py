@@ -43,9 +43,14 @@ class Member:
         return self.run_station.location.monitoring_location_id
 
 
-def discover_series(members: list[Member], kind: str, client: USGSClient) -> None:
+def discover_series(
+    members: list[Member], kind: str, client: USGSClient, *, elsewhere: list[MonitoringLocation] = ()
+) -> None:
     """Each member's series: the one its configuration pulled before, else the catalog's primary, else the primary
-    one USGS lists in time-series-metadata — asked for all unknown members at once, recorded in the catalog."""
+    one USGS lists in time-series-metadata — asked for all unknown members at once, recorded in the catalog.
+
+    `elsewhere`: stations of the run's other batches the catalog does not know yet, asked in the same request, so a
+    first load of many batches makes one series lookup, not one a batch."""
     unknown = []
     for m in members:
         if m.progress.time_series_id and m.progress.time_series.kind == kind:
@@ -67,32 +72,44 @@ def discover_series(members: list[Member], kind: str, client: USGSClient) -> Non
             ask.append(m)
     if not ask:
         return
-    listed = client.time_series_metadata([m.site for m in ask], kind=kind)
+    locations = {m.run_station.location.monitoring_location_id: m.run_station.location for m in ask}
+    locations.update((loc.monitoring_location_id, loc) for loc in elsewhere)
+    listed = client.time_series_metadata(list(locations), kind=kind)
     by_site: dict[str, list] = defaultdict(list)
     for info in listed:
         by_site[info.monitoring_location_id or ""].append(info)
-    flag = "has_daily" if kind == TimeSeries.Kind.DAILY else "has_continuous"
-    found = []
+    chosen = {site: c for site in locations if (c := choose_primary(by_site.get(site, []))) is not None}
+    if not chosen:
+        return
+    TimeSeries.objects.bulk_create(
+        [
+            TimeSeries(
+                time_series_id=c.time_series_id,
+                location=locations[site],
+                kind=kind,
+                parameter_code=c.parameter_code or "00060",
+                statistic_id=c.statistic_id or ("00003" if kind == TimeSeries.Kind.DAILY else "00011"),
+                primary=c.primary,
+                begin=c.begin,
+                end=c.end,
+                unit=c.unit_of_measure or "ft^3/s",
+            )
+            for site, c in chosen.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["time_series_id"],
+        update_fields=["location", "kind", "parameter_code", "statistic_id", "primary", "begin", "end", "unit"],
+    )
+    series = {
+        s.time_series_id: s
+        for s in TimeSeries.objects.filter(time_series_id__in=[c.time_series_id for c in chosen.values()])
+    }
     for m in ask:
-        chosen = choose_primary(by_site.get(m.site, []))
-        if chosen is None:
-            continue
-        m.series, _ = TimeSeries.objects.update_or_create(
-            time_series_id=chosen.time_series_id,
-            defaults={
-                "location": m.run_station.location,
-                "kind": kind,
-                "parameter_code": chosen.parameter_code or "00060",
-                "statistic_id": chosen.statistic_id or ("00003" if kind == TimeSeries.Kind.DAILY else "00011"),
-                "primary": chosen.primary,
-                "begin": chosen.begin,
-                "end": chosen.end,
-                "unit": chosen.unit_of_measure or "ft^3/s",
-            },
-        )
-        found.append(m.run_station.location_id)
-    if found:
-        MonitoringLocation.objects.filter(pk__in=found).update(**{flag: True})
+        c = chosen.get(m.site)
+        if c is not None:
+            m.series = series[c.time_series_id]
+    flag = "has_daily" if kind == TimeSeries.Kind.DAILY else "has_continuous"
+    MonitoringLocation.objects.filter(pk__in=[locations[site].pk for site in chosen]).update(**{flag: True})
 
 
 def count_windows(client: USGSClient, plan: BatchPlan) -> int:

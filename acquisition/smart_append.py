@@ -123,6 +123,7 @@ def _prepare(run: PullRun, batch: PullRunBatch, rows: list[PullRunStation], clie
         "location_id", flat=True
     ))  # fmt: skip
     kind = TimeSeries.Kind.DAILY if run.data_type == PullConfiguration.DataType.DAILY_MEAN else "continuous"
+    progress = _progress_rows(config, [r.location_id for r in rows if r.location_id in current])
     members = []
     for row in rows:
         if row.location_id not in current:
@@ -130,14 +131,11 @@ def _prepare(run: PullRun, batch: PullRunBatch, rows: list[PullRunStation], clie
             runs.fail_station(row, message, status=PullRunStation.Status.SKIPPED, attempt=row.attempts)
             events.say(message, level=WARNING, location_id=row.location_id, site=row.location.monitoring_location_id)
             continue
-        progress, _ = StationProgress.objects.select_related("time_series").get_or_create(
-            configuration=config, location_id=row.location_id
-        )
-        members.append(Member(run_station=row, progress=progress, attempt=row.attempts))
+        members.append(Member(run_station=row, progress=progress[row.location_id], attempt=row.attempts))
     if not members:
         return []
     events.set_phase("series list")
-    discover_series(members, kind, client)
+    discover_series(members, kind, client, elsewhere=_undiscovered_elsewhere(run, batch, kind))
     clock = plan_clock(run)
     usable = []
     for m in members:
@@ -147,6 +145,32 @@ def _prepare(run: PullRun, batch: PullRunBatch, rows: list[PullRunStation], clie
         m.plan = plan_member(run, run.start_date or config.start_date, m.progress, m.run_station.location, clock)
         usable.append(m)
     return usable
+
+
+def _progress_rows(config: PullConfiguration, location_ids: list[int]) -> dict[int, StationProgress]:
+    """The members' progress rows by location, created where missing: three statements for any batch size."""
+    rows = StationProgress.objects.select_related("time_series").filter(configuration=config)
+    found = {p.location_id: p for p in rows.filter(location_id__in=location_ids)}
+    missing = [pk for pk in location_ids if pk not in found]
+    if missing:
+        StationProgress.objects.bulk_create(
+            [StationProgress(configuration=config, location_id=pk) for pk in missing], ignore_conflicts=True
+        )
+        found.update((p.location_id, p) for p in rows.filter(location_id__in=missing))
+    return found
+
+
+def _undiscovered_elsewhere(run: PullRun, batch: PullRunBatch, kind: str) -> list:
+    """Stations of the run's other unfinished batches whose series the catalog does not know yet (asked along with
+    this batch's, once, instead of once a batch)."""
+    known = TimeSeries.objects.filter(kind=kind, primary=True).values("location_id")
+    return [
+        row.location
+        for row in PullRunStation.objects.filter(run=run, status__in=runs.UNFINISHED)
+        .exclude(batch=batch)
+        .exclude(location_id__in=known)
+        .select_related("location")
+    ]
 
 
 def _no_such_series(m: Member, kind: str, config: PullConfiguration, events: BatchEvents, now) -> None:

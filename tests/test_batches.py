@@ -103,8 +103,10 @@ def test_250_stations_cost_a_few_requests_and_store_exactly_what_usgs_has(big_fa
 
     assert first.status == PullRun.Status.SUCCEEDED, first.message
     assert first.batches.count() == 2  # 200 + 50
-    # Series discovery and the window, once per batch: 2 × 2, not 2 × 250.
-    assert len(fake.requests) == first.requests_made == 4
+    # One series lookup for the whole run (the first batch asks for the second's stations too), then a window per
+    # batch: 1 + 2, not 2 × 250.
+    assert len(fake.requests) == first.requests_made == 3
+    assert len([r for r in fake.requests if "time-series-metadata" in r.path]) == 1
     assert all(len(r.url) < 8000 for r in fake.requests)
 
     fake.today += dt.timedelta(days=1)
