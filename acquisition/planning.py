@@ -26,10 +26,11 @@ Batches. The source charges per request, not per value, so stations share reques
 1. Each station's cost is the values a request from *the batch's* earliest boundary returns for it:
    `days(batch start → end) × values per day` (1 for daily, 96 for continuous: 15-minute data, the common case).
 2. Stations are taken oldest boundary first; a batch takes the next station while it has fewer than
-   `ACQUISITION_BATCH_SERIES` members (200: what an 8 KB URL holds, SPEC §7.1) and its summed cost stays within
-   `ACQUISITION_BATCH_VALUES` (50,000: about one full page). A batch always takes at least one station.
-So caught-up stations (a day or an hour behind) fill batches of 200 — an incremental run of N of them costs
-`2 × ceil(N / 200)` requests (window + revisions) plus pages — while first loads, long outages, backfills and
+   `ACQUISITION_BATCH_SERIES` members (2,000: past ~200, what an 8 KB URL holds, the client POSTs the list as
+   CQL2-JSON, SPEC §1, §7.1) and its summed cost stays within `ACQUISITION_BATCH_VALUES` (50,000: about one full
+   page). A batch always takes at least one station.
+So caught-up stations (a day or an hour behind) fill batches of 2,000 — an incremental run of N of them costs
+`2 × ceil(N / 2000)` requests (window + revisions) plus pages — while first loads, long outages, backfills and
 overwrites are volume-bound: a station whose own record passes the budget gets a batch of its own, and continuous
 windows are cut into pieces of ≤ 1000 days by the client whatever the batch.
 """

@@ -367,9 +367,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 # after 2 minutes), and re-sends pending stations silent this long (their task may have been lost with the broker).
 ACQUISITION_STATION_SILENT_SECONDS = env.int("ACQUISITION_STATION_SILENT_SECONDS", default=300)
 ACQUISITION_PENDING_SILENT_SECONDS = env.int("ACQUISITION_PENDING_SILENT_SECONDS", default=900)
-# Batches (acquisition/planning.py): at most this many series share one request (about what an 8 KB URL holds),
-# and a batch takes stations while the values it expects stay within this budget (about one 50,000-row page).
-ACQUISITION_BATCH_SERIES = env.int("ACQUISITION_BATCH_SERIES", default=200)
+# Batches (acquisition/planning.py): at most this many series share one request (more than one 8 KB URL holds
+# go in a CQL2 POST body), and a batch takes stations while the values it expects stay within this budget (about
+# one 50,000-row page).
+ACQUISITION_BATCH_SERIES = env.int("ACQUISITION_BATCH_SERIES", default=2000)
 ACQUISITION_BATCH_VALUES = env.int("ACQUISITION_BATCH_VALUES", default=50_000)
 if ACQUISITION_BATCH_SERIES < 1 or ACQUISITION_BATCH_VALUES < 1:
     raise ImproperlyConfigured("ACQUISITION_BATCH_SERIES and ACQUISITION_BATCH_VALUES must be at least 1.")
