@@ -71,10 +71,12 @@ def commit_set(run: PullRun, members: list[Member], stage: BatchStage, started: 
             .values_list("pk", flat=True)
         )
         ready = [m for m in owned if m.run_station.location_id in current and m.progress.pk in progress]
+        ready_pks = {m.run_station.pk for m in ready}
+        owned_pks = {m.run_station.pk for m in owned}
         outcome = SetOutcome(
             committed={},
-            skipped=[m for m in owned if m not in ready],
-            superseded=[m for m in members if m not in owned],
+            skipped=[m for m in owned if m.run_station.pk not in ready_pks],
+            superseded=[m for m in members if m.run_station.pk not in owned_pks],
         )
         if not ready:
             return outcome
@@ -258,3 +260,13 @@ def _finish(cursor, members: list[Member], counts: dict[int, StoreCounts]) -> No
     )
     if cursor.rowcount != len(rows):
         raise RuntimeError(f"{len(rows) - cursor.rowcount} members changed hands during the set commit")
+
+
+def record_series(members: list[Member]) -> None:
+    """Each member's series on its run row, in one statement (the run's API lists them while it runs)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {PullRunStation._meta.db_table} AS r SET time_series_id = u.series_id "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS u(id, series_id) WHERE r.id = u.id",
+            [[m.run_station.pk for m in members], [m.series.pk for m in members]],
+        )

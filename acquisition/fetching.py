@@ -137,9 +137,8 @@ def fetch(client: USGSClient, members: list[Member], plan: BatchPlan, stage: Bat
             if m.plan.keeps(r.time, revision=revision):
                 rows[r.time_series_id].append(r)
         for ts, own in rows.items():
-            m = by_series[ts]
-            stage.add(m.series.pk, own)
-            m.staged += len(own)
+            by_series[ts].staged += len(own)
+        stage.add_many({by_series[ts].series.pk: own for ts, own in rows.items()})
 
     if plan.revising:
         revising = set(plan.revising)

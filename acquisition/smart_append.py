@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from contextlib import suppress
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from acquisition import batch_commit, runs
@@ -203,9 +204,7 @@ def _fetch_and_commit(run, batch, members: list[Member], client, events: BatchEv
         m.run_station.window_start = local_midnight(p.start, None) if p.daily else p.start
         m.run_station.window_end = local_midnight(p.end + dt.timedelta(days=1), None) if p.daily else p.end
         m.run_station.windows_total = batch.windows_total
-    PullRunStation.objects.bulk_update(
-        [m.run_station for m in members], ["time_series", "window_start", "window_end", "windows_total"]
-    )
+    _record_windows(members, batch.windows_total)
     PullRunBatch.objects.filter(pk=batch.pk, attempts=batch.attempts).update(windows_total=batch.windows_total)
     kind = members[0].series.kind
     asked = (
@@ -230,6 +229,22 @@ def _fetch_and_commit(run, batch, members: list[Member], client, events: BatchEv
             stage.discard()
 
 
+def _record_windows(members: list[Member], windows_total: int) -> None:
+    """Each member's series and window on its run row (the run page shows them while it runs): rows that share a
+    window are one UPDATE each (a batch's caught-up members share one), then the series ids."""
+    by_window: dict[tuple, list[int]] = defaultdict(list)
+    for m in members:
+        by_window[(m.run_station.window_start, m.run_station.window_end)].append(m.run_station.pk)
+    for (start, end), pks in by_window.items():
+        PullRunStation.objects.filter(pk__in=pks).update(
+            window_start=start, window_end=end, windows_total=windows_total
+        )
+    if connection.vendor == "postgresql":
+        batch_commit.record_series(members)
+    else:  # one CASE of 2,000 branches costs quadratic time: slices of 250
+        PullRunStation.objects.bulk_update([m.run_station for m in members], ["time_series"], batch_size=250)
+
+
 def _commit_members(run, batch, members: list[Member], stage: BatchStage, started, cutoff, events) -> None:
     """All members together as a set where the database allows (acquisition.batch_commit), else, or for what the
     set left, each member on its own (rule 3 of DESIGN.md §4), the batch's heartbeat moving as they go; their
@@ -250,7 +265,7 @@ def _commit_as_set(run, batch, members: list[Member], stage: BatchStage, started
     cannot commit (SQLite) or failed (rolled back: one bad member must not block the others), else the overwrites
     that came back empty (committing.commit refuses those with a sentence)."""
     empty_overwrites = [m for m in members if m.plan.replace and not m.staged]
-    together = [m for m in members if m not in empty_overwrites]
+    together = [m for m in members if not (m.plan.replace and not m.staged)]
     try:
         outcome = batch_commit.commit_set(run, together, stage, started, cutoff)
     except batch_commit.SetCommitUnavailable:

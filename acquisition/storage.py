@@ -210,9 +210,9 @@ def copy_text(series_pk: int, rows: Iterable) -> str:
     return "".join(copy_chunks(series_pk, rows))
 
 
-def copy_into(cursor, target: str, columns: str, series_pk: int, rows: Iterable, *, prefix: str = "") -> None:
+def copy_into(cursor, target: str, columns: str, series_pk: int, rows: Iterable) -> None:
     with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
-        for chunk in copy_chunks(series_pk, rows, prefix=prefix):
+        for chunk in copy_chunks(series_pk, rows):
             copy.write(chunk)
 
 
