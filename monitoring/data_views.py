@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
@@ -19,7 +18,7 @@ from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 from streamflow.htmx import wants_fragment
 
-from . import charts, export_limits
+from . import charts, export_limits, streams
 from .chart_marks import screen, slices_to_read
 from .export import chart_data, csv_chunks, data_extent
 from .stats import configuration_statistics as compute_statistics
@@ -183,33 +182,9 @@ def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpR
         response = render(request, "monitoring/export_busy.html", {"location": location, "limit": limit}, status=429)
         response["Retry-After"] = str(EXPORT_RETRY_AFTER)
         return response
-    content = _ReleasingIterator(csv_chunks(series, start, end, tz), slot)
-    response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
+    response = streams.slotted_stream(request, csv_chunks(series, start, end, tz), slot, "text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
-
-
-class _ReleasingIterator:
-    """The export's chunks; close() (called by the server when the response is done, read or not) frees the slot.
-    A generator's finally would not run for a response that was never iterated."""
-
-    def __init__(self, chunks, slot: export_limits.Slot) -> None:
-        self._chunks, self._slot = chunks, slot
-        # Also when dropped without close(): a slot must never outlive its response.
-        self._finalizer = weakref.finalize(self, slot.release_soon)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> bytes:
-        return next(self._chunks)
-
-    def close(self) -> None:
-        self._finalizer.detach()
-        try:
-            self._chunks.close()
-        finally:
-            self._slot.release()
 
 
 @require_GET

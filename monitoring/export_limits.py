@@ -3,7 +3,8 @@
 A slot is a lock that its holder's process keeps while the export streams and that the operating system or the
 database drops if the process dies, so a crashed worker never leaks one: a PostgreSQL advisory lock (on the
 request's connection; all web processes and hosts share the database) or, on SQLite, an flock() on a file under
-var/ (all web processes of one host). EXPORTS_PER_USER says how many (default 2).
+var/ (all web processes of one host). EXPORTS_PER_USER says how many; the Data page's CSV export and the API's
+values stream share them (monitoring/streams.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-DEFAULT_EXPORTS_PER_USER = 2
 ADVISORY_NAMESPACE = 0x5F_E7  # the first key of our advisory locks: exports
 # Advisory locks are re-entrant within one database session: keys this process holds are skipped, so two exports
 # that happen to share a connection (one thread serving both, a test) still count as two.
@@ -30,7 +30,7 @@ _pending_lock = threading.Lock()
 
 
 def exports_per_user() -> int:
-    return max(1, int(getattr(settings, "EXPORTS_PER_USER", DEFAULT_EXPORTS_PER_USER)))
+    return settings.EXPORTS_PER_USER
 
 
 class Slot:
@@ -115,7 +115,7 @@ def _forget(key: int) -> None:
 
 
 def _lock_dir() -> Path:
-    return Path(getattr(settings, "VAR_DIR", Path(settings.BASE_DIR) / "var")) / "export-slots"
+    return settings.VAR_DIR / "export-slots"
 
 
 def _try_file(user_id: int, index: int) -> Slot | None:

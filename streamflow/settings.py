@@ -242,6 +242,14 @@ AXES_LOCKOUT_CALLABLE = "streamflow.login.locked_out"
 # them all, and "add all" refuses to pass it.
 BASKET_MAX_STATIONS = env.int("BASKET_MAX_STATIONS", default=2000)
 
+# --- Long downloads (monitoring/streams.py) -------------------------------------------------------------------
+# Streams one user may hold at once (the Data page's CSV export and the API's values share them); past it, 429.
+EXPORTS_PER_USER = env.int("EXPORTS_PER_USER", default=2)
+# A stream whose client reads nothing for this long is cut off, freeing its web thread (under gunicorn).
+STREAM_SEND_TIMEOUT_SECONDS = env.float("STREAM_SEND_TIMEOUT_SECONDS", default=30.0)
+if EXPORTS_PER_USER < 1 or STREAM_SEND_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("EXPORTS_PER_USER and STREAM_SEND_TIMEOUT_SECONDS must be positive.")
+
 # --- API (streamflow/api) ----------------------------------------------------------------------------------
 # Requests per token per minute, counted in the database so every web process shares the count; past it, 429.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)

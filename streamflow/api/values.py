@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from typing import Literal
 
 import orjson
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import Path, Query, Router
 
+from monitoring import export_limits, streams
 from monitoring.export import format_value, values_in_range
 from stations.models import TimeSeries
 
@@ -28,6 +29,7 @@ from .schemas import AUTH_ERRORS, Error
 router = Router(tags=["values"])
 
 CHUNK_ROWS = 5000
+RETRY_AFTER = 30  # seconds: a hint; a stream holds its slot until it is read to the end or cut off
 COLUMNS = ["value", "unit_usgs", "approval_status", "qualifiers", "last_modified_utc"]
 
 
@@ -173,10 +175,23 @@ def series_values(
     daily = series.kind == TimeSeries.Kind.DAILY
     tz = (None if daily else series.location.zone) or dt.UTC
     name = f"{series.location.monitoring_location_id}_{series.kind}_{start or 'first'}_{end or 'last'}"
+    # A web thread per running stream: the API shares the Data page's export slots, per user across all tokens.
+    limit = export_limits.exports_per_user()
+    slot = export_limits.acquire(request.user.pk, limit)
+    if slot is None:
+        response = JsonResponse(
+            {
+                "detail": f"You already have {limit} downloads streaming (the API's and the Data page's together); "
+                "wait for one to finish, then try again."
+            },
+            status=429,
+        )
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
     if format == "json":
-        response = StreamingHttpResponse(json_stream(series, start, end, tz), content_type="application/json")
+        response = streams.slotted_stream(request, json_stream(series, start, end, tz), slot, "application/json")
         response["Content-Disposition"] = f'inline; filename="{name}.json"'
         return response
-    response = StreamingHttpResponse(csv_stream(series, start, end, tz), content_type="text/csv; charset=utf-8")
+    response = streams.slotted_stream(request, csv_stream(series, start, end, tz), slot, "text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
