@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 from streamflow.htmx import wants_fragment
+from streamflow.responses import plain_error
 
 from . import charts, export_limits, streams
 from .chart_marks import screen, slices_to_read
@@ -82,7 +83,7 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
     location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
     scale = request.GET.get("scale") or "linear"
     if scale not in SCALES:
-        return HttpResponse(f"Unknown scale “{scale}”: use log or linear.", status=400)
+        return plain_error(f"Unknown scale “{scale}”: use log or linear.")
     form = RangeForm(request.GET or None)
     series, kinds = _series_for(location, request.GET.get("kind"))
     context = {"location": location, "form": form, "series": series, "kinds": kinds, "scale": scale}
@@ -164,10 +165,10 @@ def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpR
     location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
     form = RangeForm(request.GET or None)
     if request.GET and not form.is_valid():
-        return HttpResponse("Those dates are not valid: use YYYY-MM-DD, start before end.", status=400)
+        return plain_error("Those dates are not valid: use YYYY-MM-DD, start before end.")
     series, _ = _series_for(location, request.GET.get("kind"))
     if series is None:
-        return HttpResponse("This station has no stored discharge series to export.", status=404)
+        return plain_error("This station has no stored discharge series to export.", status=404)
     data = form.cleaned_data if form.is_bound else {}
     start, end = data.get("start"), data.get("end")
     daily = series.kind == TimeSeries.Kind.DAILY

@@ -16,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 from streamflow.htmx import wants_fragment
+from streamflow.responses import plain_error
 
 from .csv_safe import csv_stream
 from .quality import MONTHS, Quality, Thresholds, extent, series_quality
@@ -62,21 +63,21 @@ def station_quality(request: HttpRequest, monitoring_location_id: str) -> HttpRe
     default = TimeSeries.Kind.CONTINUOUS if kinds == [TimeSeries.Kind.CONTINUOUS] else TimeSeries.Kind.DAILY
     kind = request.GET.get("kind") or default
     if kind not in TimeSeries.Kind.values:
-        return HttpResponse("Unknown kind: use daily or continuous.", status=400)
+        return plain_error("Unknown kind: use daily or continuous.")
     # No series yet (never pulled): the page says what to pull.
     series = location.series.filter(kind=kind).order_by("-primary", "pk").first()
     try:
         start, end = _date_param(request, "start"), _date_param(request, "end")
     except BadRange as exc:
-        return HttpResponse(str(exc), status=400)
+        return plain_error(str(exc))
     if start and end and start > end:
-        return HttpResponse("The start date is after the end date: swap them.", status=400)
+        return plain_error("The start date is after the end date: swap them.")
     record = extent(series) if series is not None else None
     quality = None
     if record is not None:
         start, end = start or record[0], end or record[1]
         if start > end:
-            return HttpResponse("The start date is after the end of the record: choose an earlier start.", status=400)
+            return plain_error("The start date is after the end of the record: choose an earlier start.")
         quality = series_quality(series, start, end)
     context = {
         "location": location,

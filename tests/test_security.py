@@ -318,3 +318,30 @@ def test_with_tls_settings_the_session_and_csrf_cookies_are_secure(client, opera
     assert response.status_code == 302
     assert response.cookies["sessionid"]["secure"] is True
     assert response.cookies["sessionid"]["httponly"] is True
+
+
+MARKUP = '<meta http-equiv="refresh" content="0;url=https://evil.example/">'
+# Every query parameter any view reads, each set to markup at once, then one at a time (a view may stop at the first
+# bad one).
+ECHOED_PARAMS = [
+    "scale", "kind", "start", "end", "q", "state", "huc", "series", "page", "after", "level", "station", "status",
+    "configuration", "trigger", "date_from", "date_to", "next", "run", "location", "change", "format", "bbox",
+    "limit", "sort", "fragment", "site_type", "id",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.name not in ("logout",)], ids=lambda r: r.name)
+def test_no_page_reflects_markup_from_the_query_string(route, world, operator_client):
+    url = url_for(route, world)
+    every = dict.fromkeys(ECHOED_PARAMS, MARKUP)
+    asked = [(every, HTMX), (every, {})] + [({name: MARKUP}, {}) for name in ECHOED_PARAMS]
+    for query, extra in asked:
+        response = operator_client.get(url, query, **extra)
+        if response.streaming:
+            response.close()
+            continue
+        kind = response.get("Content-Type", "")
+        if kind.startswith("text/html"):
+            assert MARKUP not in response.content.decode(errors="replace"), (route.name, query, response.status_code)
+        elif response.status_code >= 400:
+            assert kind.startswith(("text/plain", "application/json")), (route.name, kind)
