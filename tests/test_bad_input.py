@@ -462,7 +462,7 @@ def test_any_stored_value_or_qualifier_never_breaks_the_data_page_or_the_csv(val
     from django.db import transaction
 
     from acquisition.models import DailyValue
-    from monitoring.export import DANGEROUS_FIRST
+    from monitoring.csv_safe import DANGEROUS_FIRST
     from tests.factories import TimeSeriesFactory, UserFactory
 
     with transaction.atomic():

@@ -8,7 +8,6 @@ Times are written as the Data page's CSV export writes them: days as dates, cont
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from typing import Literal
@@ -19,6 +18,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Path, Query, Router
 
 from monitoring import export_limits, streams
+from monitoring.csv_safe import LineWriter, csv_text
 from monitoring.export import format_value, values_in_range
 from stations.models import TimeSeries
 
@@ -53,27 +53,25 @@ def value_rows(series: TimeSeries, start: dt.date | None, end: dt.date | None, t
         last = chunk[-1][0]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_stream(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo) -> Iterator[str]:
-    writer = csv.writer(_Echo(), lineterminator="\n")
+    """The Data page's export's writer and cell rule (monitoring/csv_safe.py): text from USGS never runs as a
+    formula in a spreadsheet, a line break inside a cell never starts a row."""
+    writer = LineWriter()
     daily = series.kind == TimeSeries.Kind.DAILY
-    site, ts_id, unit = series.location.monitoring_location_id, series.time_series_id, series.unit
-    yield writer.writerow(["site", "time_series_id", "date" if daily else "time_utc", *COLUMNS])
+    site, ts_id = csv_text(series.location.monitoring_location_id), csv_text(series.time_series_id)
+    unit = csv_text(series.unit)
+    yield writer.line(["site", "time_series_id", "date" if daily else "time_utc", *COLUMNS])
     for chunk in value_rows(series, start, end, tz):
         yield "".join(
-            writer.writerow(
+            writer.line(
                 [
                     site,
                     ts_id,
                     when.isoformat() if daily else _utc(when),
                     format_value(value),
                     unit,
-                    status or "",
-                    " ".join(qualifiers or []),
+                    csv_text(status or ""),
+                    csv_text(" ".join(qualifiers or [])),
                     modified.astimezone(dt.UTC).isoformat() if modified else "",
                 ]
             )
