@@ -137,3 +137,16 @@ def test_the_api_shares_the_data_pages_export_slots_per_user_not_per_token(clien
             response.close()
     _, body = _get(client, url, bearer(viewer, "third"))  # both closed: their slots are free again
     assert body.count("\n") == 8
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [("end=9999-12-31", "end"), ("start=0001-01-01", "start"), ("start=1700-01-01&end=9999-12-31", "start")],
+)
+def test_a_day_outside_any_gage_record_is_a_422_before_anything_streams(client, viewer, catalog, query, field):
+    series = catalog["continuous"]
+
+    response = client.get(f"/api/v1/series/{series.time_series_id}/values?{query}", headers=bearer(viewer))
+
+    assert response.status_code == 422 and not response.streaming
+    assert "between the years 1800 and 2200" in response.json()["errors"][field][0]

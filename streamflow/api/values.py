@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from typing import Literal
 
 import orjson
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import Path, Query, Router
 
 from monitoring import export_limits, streams
 from monitoring.csv_safe import LineWriter, csv_text
+from monitoring.data_views import plausible_date
 from monitoring.export import format_value, values_in_range
 from stations.models import TimeSeries
 
@@ -31,6 +33,14 @@ router = Router(tags=["values"])
 CHUNK_ROWS = 5000
 RETRY_AFTER = 30  # seconds: a hint; a stream holds its slot until it is read to the end or cut off
 COLUMNS = ["value", "unit_usgs", "approval_status", "qualifiers", "last_modified_utc"]
+
+
+def _implausible(day: dt.date | None) -> str | None:
+    try:
+        plausible_date(day) if day else None
+    except ValidationError as exc:
+        return exc.messages[0]
+    return None
 
 
 def _utc(moment: dt.datetime | None) -> str:
@@ -167,6 +177,10 @@ def series_values(
     format: Literal["csv", "json"] = Query("csv"),  # noqa: A002 - the query parameter's name
 ):
     require(request, "acquisition.view_dailyvalue")
+    # As the Data page's form checks them: far-off years would overflow the day arithmetic mid-stream.
+    errors = {name: [message] for name, day in (("start", start), ("end", end)) if (message := _implausible(day))}
+    if errors:
+        raise FieldErrors(errors)
     if start and end and start > end:
         raise FieldErrors({"start": ["The range starts after it ends; swap start and end."]})
     series = get_object_or_404(TimeSeries.objects.select_related("location"), time_series_id=time_series_id)
