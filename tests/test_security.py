@@ -305,19 +305,29 @@ def test_a_login_sets_an_httponly_samesite_session_cookie(client, operator):
     cookie = response.cookies["sessionid"]
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
-    assert not cookie["secure"]  # plain HTTP on a laptop; the TLS settings turn it on (test_security_settings)
+    assert cookie["secure"]  # DEBUG off: Secure unless PLAIN_HTTP (tests/test_security_settings.py)
 
 
-def test_with_tls_settings_the_session_and_csrf_cookies_are_secure(client, operator, settings):
+def test_with_debug_off_the_cookies_are_secure_and_https_answers_carry_hsts(client, operator):
     from tests.conftest import PASSWORD
 
-    settings.SESSION_COOKIE_SECURE = True
-    settings.CSRF_COOKIE_SECURE = True
     client.get(reverse("login"), secure=True)
     response = client.post(reverse("login"), {"username": operator.username, "password": PASSWORD}, secure=True)
     assert response.status_code == 302
-    assert response.cookies["sessionid"]["secure"] is True
+    assert response.cookies["sessionid"]["secure"] is True and response.cookies["csrftoken"]["secure"] is True
     assert response.cookies["sessionid"]["httponly"] is True
+    assert response["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_with_plain_http_the_cookies_are_not_secure_and_there_is_no_hsts(client, operator, settings):
+    from tests.conftest import PASSWORD
+
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # what PLAIN_HTTP=1 sets
+    settings.SECURE_HSTS_SECONDS = 0
+    client.get(reverse("login"))
+    response = client.post(reverse("login"), {"username": operator.username, "password": PASSWORD})
+    assert response.status_code == 302
+    assert not response.cookies["sessionid"]["secure"] and "Strict-Transport-Security" not in response
 
 
 MARKUP = '<meta http-equiv="refresh" content="0;url=https://evil.example/">'
