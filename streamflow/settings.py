@@ -7,6 +7,7 @@ an embedded (filesystem) Celery broker under var/.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -219,8 +220,17 @@ SECURE_CSP = {
 # --- Login throttling (django-axes; streamflow/login.py) ----------------------------------------------------
 # A username is locked out from one address after LOGIN_FAILURE_LIMIT failures in a row, for LOGIN_COOLOFF_MINUTES;
 # an address is refused after LOGIN_ADDRESS_FAILURE_LIMIT failures over any usernames in that time. The client
-# address is REMOTE_ADDR (django-ipware is not installed, so X-Forwarded-For is never trusted); behind a proxy
-# every client shares the proxy's address, and the limits then apply per username.
+# address is the connection's, or behind one of TRUSTED_PROXIES the one that proxy saw (streamflow/client_address.py).
+# Addresses or networks (CIDR) of your reverse proxies: only their X-Forwarded-For is believed. Empty: none is.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES holds {_proxy!r}, not an address or network; use e.g. 10.0.0.5,172.18.0.0/16."
+        ) from None
+AXES_CLIENT_IP_CALLABLE = "streamflow.client_address.client_address"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 _login_cooloff_minutes = env.int("LOGIN_COOLOFF_MINUTES", default=15)
 AXES_COOLOFF_TIME = timedelta(minutes=_login_cooloff_minutes)

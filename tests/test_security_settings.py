@@ -129,3 +129,9 @@ def test_the_session_idle_timeout_comes_from_the_environment():
     result = _load(SESSION_IDLE_MINUTES="0")
     assert result.returncode != 0
     assert "SESSION_IDLE_MINUTES" in result.stderr
+
+
+def test_a_trusted_proxy_that_is_not_an_address_fails_loudly():
+    result = _load(TRUSTED_PROXIES="10.0.0.5,proxy.internal")
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr and "proxy.internal" in result.stderr
