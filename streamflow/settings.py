@@ -264,10 +264,14 @@ if EXPORTS_PER_USER < 1 or STREAM_SEND_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured("EXPORTS_PER_USER and STREAM_SEND_TIMEOUT_SECONDS must be positive.")
 
 # --- API (streamflow/api) ----------------------------------------------------------------------------------
-# Requests per token per minute, counted in the database so every web process shares the count; past it, 429.
+# Requests per user per minute (all their tokens and the session together), and per client address (every call,
+# failed ones included), counted in the database so every web process shares the count; past either, 429.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
-if API_RATE_LIMIT_PER_MINUTE < 1:
-    raise ImproperlyConfigured("API_RATE_LIMIT_PER_MINUTE must be at least 1 (requests per token per minute).")
+API_ADDRESS_RATE_LIMIT_PER_MINUTE = env.int("API_ADDRESS_RATE_LIMIT_PER_MINUTE", default=1200)
+if API_RATE_LIMIT_PER_MINUTE < 1 or API_ADDRESS_RATE_LIMIT_PER_MINUTE < 1:
+    raise ImproperlyConfigured(
+        "API_RATE_LIMIT_PER_MINUTE and API_ADDRESS_RATE_LIMIT_PER_MINUTE must be at least 1 (requests per minute)."
+    )
 
 # --- Email (alerts) -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
