@@ -20,6 +20,7 @@ from streamflow.htmx import wants_fragment
 from streamflow.responses import plain_error
 
 from .csv_safe import csv_stream
+from .heavy_pages import heavy_page
 from .quality import MONTHS, Quality, Thresholds, extent, series_quality
 from .quality_rollup import SORTS, configuration_rollup
 
@@ -59,6 +60,7 @@ def _date_param(request: HttpRequest, name: str) -> dt.date | None:
 @require_GET
 @vary_on_headers("HX-Request")
 @permission_required("stations.view_monitoringlocation", raise_exception=True)
+@heavy_page
 def station_quality(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
     location = get_object_or_404(MonitoringLocation, monitoring_location_id=monitoring_location_id)
     kinds = sorted(set(location.series.values_list("kind", flat=True)))
@@ -174,6 +176,7 @@ def _paged(request: HttpRequest, context: dict) -> dict:
 @require_GET
 @vary_on_headers("HX-Request")
 @permission_required("pulls.view_pullconfiguration", raise_exception=True)
+@heavy_page
 def configuration_quality(request: HttpRequest, pk: int) -> HttpResponse:
     config = get_object_or_404(PullConfiguration, pk=pk)
     context = _paged(request, _rollup_context(request, config))
@@ -195,6 +198,7 @@ def configuration_quality_worst(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @permission_required("pulls.view_pullconfiguration", raise_exception=True)
+@heavy_page
 def configuration_quality_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     config = get_object_or_404(PullConfiguration, pk=pk)
     rows = _rollup_context(request, config)["rows"]

@@ -260,8 +260,12 @@ BASKET_MAX_STATIONS = env.int("BASKET_MAX_STATIONS", default=2000)
 EXPORTS_PER_USER = env.int("EXPORTS_PER_USER", default=2)
 # A stream whose client reads nothing for this long is cut off, freeing its web thread (under gunicorn).
 STREAM_SEND_TIMEOUT_SECONDS = env.float("STREAM_SEND_TIMEOUT_SECONDS", default=30.0)
-if EXPORTS_PER_USER < 1 or STREAM_SEND_TIMEOUT_SECONDS <= 0:
-    raise ImproperlyConfigured("EXPORTS_PER_USER and STREAM_SEND_TIMEOUT_SECONDS must be positive.")
+# Heavy pages (the quality pages, monitoring/heavy_pages.py) one user may have loading at once; past it, 429.
+HEAVY_PAGES_PER_USER = env.int("HEAVY_PAGES_PER_USER", default=2)
+if EXPORTS_PER_USER < 1 or STREAM_SEND_TIMEOUT_SECONDS <= 0 or HEAVY_PAGES_PER_USER < 1:
+    raise ImproperlyConfigured(
+        "EXPORTS_PER_USER, STREAM_SEND_TIMEOUT_SECONDS and HEAVY_PAGES_PER_USER must be positive."
+    )
 
 # --- API (streamflow/api) ----------------------------------------------------------------------------------
 # Requests per user per minute (all their tokens and the session together), and per client address (every call,
