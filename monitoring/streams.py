@@ -44,9 +44,9 @@ class ReleasingIterator:
 
 
 def limit_send_time(request: HttpRequest) -> None:
-    """A write to this request's client that makes no progress for STREAM_SEND_TIMEOUT_SECONDS fails (the server
-    then drops the connection and frees its thread). Only where the server hands over its socket (gunicorn); the
-    worker resets the socket to blocking before the next request on the connection."""
+    """A write of one slice to this request's client that takes longer than STREAM_SEND_TIMEOUT_SECONDS fails (the
+    server then drops the connection and frees its thread). Only where the server hands over its socket (gunicorn);
+    the worker resets the socket to blocking before the next request on the connection."""
     sock = request.META.get("gunicorn.socket")
     if sock is not None:
         sock.settimeout(settings.STREAM_SEND_TIMEOUT_SECONDS)

@@ -258,7 +258,8 @@ BASKET_MAX_STATIONS = env.int("BASKET_MAX_STATIONS", default=2000)
 # --- Long downloads (monitoring/streams.py) -------------------------------------------------------------------
 # Streams one user may hold at once (the Data page's CSV export and the API's values share them); past it, 429.
 EXPORTS_PER_USER = env.int("EXPORTS_PER_USER", default=2)
-# A stream whose client reads nothing for this long is cut off, freeing its web thread (under gunicorn).
+# A stream whose client does not take its next slice (a few hundred KB) within this many seconds is cut off,
+# freeing its web thread (under gunicorn).
 STREAM_SEND_TIMEOUT_SECONDS = env.float("STREAM_SEND_TIMEOUT_SECONDS", default=30.0)
 # Heavy pages (the quality pages, monitoring/heavy_pages.py) one user may have loading at once; past it, 429.
 HEAVY_PAGES_PER_USER = env.int("HEAVY_PAGES_PER_USER", default=2)
