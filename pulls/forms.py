@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from stations.models import MonitoringLocation, TimeSeries
@@ -152,6 +153,14 @@ class PullConfigurationForm(ConfigurationRulesMixin, forms.ModelForm):
             raise forms.ValidationError(
                 "A configuration needs at least one station: add stations to the basket from the Stations page, "
                 "then come back to this form."
+            )
+        # One cap on every path that sets a configuration's stations (the basket's, so a basket always fits): this
+        # form serves the pages and the API's create, edit and add-stations alike.
+        cap = settings.BASKET_MAX_STATIONS
+        if len(self.stations) > cap:
+            raise forms.ValidationError(
+                f"A configuration holds at most {cap:,} stations (BASKET_MAX_STATIONS) and this one would have "
+                f"{len(self.stations):,}: remove some, or split them into several configurations."
             )
         self.without_series = stations_without_series(self.stations, cleaned.get("data_type") or "")
         if self.without_series and not cleaned.get("keep_without_series"):
