@@ -3,11 +3,13 @@
 1. Plan: each member's window comes from its progress (acquisition.planning); stations were put in batches that
    share requests when the run started.
 2. Fetch: the batch's series are found (one time-series-metadata request for all members the catalog does not
-   know), then one revision pass and one window for all members, every page staged as it arrives
-   (acquisition.fetching, acquisition.staging). A request that fails after its retries fails this attempt of
-   every member: nothing of theirs is stored, their progress stays, the next run retries their windows.
-3. Commit: every page read, each member commits its values, progress and run row in its own transaction
-   (acquisition.committing); one member failing there does not undo the others.
+   know, and for the run's other batches' unknown stations too), then one revision pass and one window for all
+   members, every page staged as it arrives (acquisition.fetching, acquisition.staging). A request that fails after
+   its retries fails this attempt of every member: nothing of theirs is stored, their progress stays, the next run
+   retries their windows.
+3. Commit: every page read, the members commit as a set in one transaction on PostgreSQL
+   (acquisition.batch_commit); if that fails, or on SQLite, each member commits its values, progress and run row in
+   its own transaction (acquisition.committing), so one member failing does not undo the others.
 4. Idempotent: the upsert rewrites only rows whose value, qualifiers or approval changed.
 """
 
