@@ -130,3 +130,29 @@ def test_the_quality_page_reads_the_tallies_and_agrees_with_the_values(viewer_cl
     assert {k: (m.expected, m.present) for k, m in shown.months.items()} == {
         k: (m.expected, m.present) for k, m in computed.months.items()
     }
+
+
+def test_the_rollup_says_no_record_shows_percent_signs_and_the_newest_value_s_local_time(viewer_client):
+    from pulls.models import PullConfiguration, PullConfigurationStation
+
+    series = TimeSeriesFactory(kind="continuous", location__tz_abbreviation="PST")
+    config = PullConfiguration.objects.create(
+        name="Late starter", data_type=PullConfiguration.DataType.CONTINUOUS, start_date=dt.date(2026, 10, 15)
+    )
+    PullConfigurationStation.objects.create(configuration=config, location=series.location)
+    start = dt.datetime(2026, 10, 15, 7, tzinfo=dt.UTC)  # local midnight: the record begins after the last water year
+    times = _times(False, start, 96 * 10)
+    store_readings("continuous", series.pk, [Reading("ts", t, 12.5, [], "Provisional", LM) for t in times])
+    refresh_tallies("continuous", series.pk, times[0], times[-1])
+
+    page = viewer_client.get(f"/monitoring/configurations/{config.pk}/quality/").content.decode()
+    box = viewer_client.get(f"/monitoring/configurations/{config.pk}/quality/worst/").content.decode()
+
+    row = page[page.index(f'data-station="{series.location.monitoring_location_id}"') :]
+    row = row[: row.index("</tr>")]
+    assert (
+        row.count("no record") == 2 and " 0.0" not in row
+    )  # the last 30 days and the last water year (2025-10 … 2026-09) holds none of it
+    assert "100.0 %" in row  # the whole record: complete, with its sign
+    assert "2026-10-24 23:45 PDT: 12.5" in row  # the newest value with its time, in the station's zone
+    assert box.count("no record") == 2  # not "0.0"
