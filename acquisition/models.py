@@ -536,3 +536,5 @@ class ValueRevision:
 
     def get_change_display(self) -> str:
         return RevisionSet.Change(self.change).label
+
+from acquisition.tally_models import QualityEvent, QualityMonth  # noqa: E402, F401 - the tallies, in their own module

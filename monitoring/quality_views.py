@@ -157,7 +157,7 @@ def heatmap(quality: Quality) -> SafeString:
 
 
 def _rollup_context(request: HttpRequest, config: PullConfiguration) -> dict:
-    rows = configuration_rollup(config, timezone.localdate())
+    rows = configuration_rollup(config, timezone.now())
     sort = request.GET.get("sort", "worst")
     if sort not in SORTS:
         sort = "worst"
@@ -192,7 +192,7 @@ def configuration_quality(request: HttpRequest, pk: int) -> HttpResponse:
 def configuration_quality_worst(request: HttpRequest, pk: int) -> HttpResponse:
     """The configuration page's "worst stations" box (loaded into it with hx-get)."""
     config = get_object_or_404(PullConfiguration, pk=pk)
-    rows = configuration_rollup(config, timezone.localdate())[:WORST_SHOWN]
+    rows = configuration_rollup(config, timezone.now())[:WORST_SHOWN]
     return render(request, "monitoring/quality_rollup.html#quality-worst", {"configuration": config, "rows": rows})
 
 

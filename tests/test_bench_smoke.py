@@ -24,7 +24,7 @@ SMALL = {
     "api_values": ["--values", "5000"],
     "commit_phase": ["--smoke"],
     "quality": ["--stations", "3", "--rollup-days", "400", "--daily-days", "800", "--continuous-values", "3000",
-                "--repeat", "2"],
+                "--repeat", "2", "--goal-stations", "2", "--goal-years", "1"],
 }  # fmt: skip
 # What each prints once it has measured everything.
 FIGURES = {
