@@ -37,6 +37,7 @@ from acquisition.storage import (
     StoreCounts,
     history_cte,
 )
+from acquisition.tallies import record_backlog
 from pulls.models import PullConfiguration, PullConfigurationStation, StationProgress
 
 
@@ -88,11 +89,13 @@ def commit_set(run: PullRun, members: list[Member], stage: BatchStage, started: 
         )
         mine = f"batch_id = {stage.batch_id} AND attempt = {stage.attempt}"
         cursor.execute(
-            f"SELECT series_id, count(DISTINCT {key}), max({key}) FROM {stage.name} "
+            f"SELECT series_id, count(DISTINCT {key}), max({key}), min({key}) FROM {stage.name} "
             f"WHERE {mine} AND series_id = ANY(%s) GROUP BY series_id",
             [series],
         )
-        received = {sid: (n, newest) for sid, n, newest in cursor.fetchall()}
+        rows = cursor.fetchall()
+        received = {sid: (n, newest) for sid, n, newest, _ in rows}
+        oldest = {sid: low for sid, _, _, low in rows}
         counts = {sid: StoreCounts(received=received.get(sid, (0, None))[0]) for sid in series}
         _upsert(cursor, key, table, stage, mine, series, run.pk, counts)
         replacing = [m for m in ready if m.plan.replace]
@@ -100,10 +103,27 @@ def commit_set(run: PullRun, members: list[Member], stage: BatchStage, started: 
             _replace(cursor, key, table, stage, replacing, run.pk, cutoff, counts)
         for c in counts.values():
             c.unchanged = c.received - c.inserted - c.updated
+        _remember_changes(ready, counts, oldest, received)
         _progress(cursor, key, ready, received, started, cutoff)
         _finish(cursor, ready, counts)
         outcome.committed = {m.run_station.pk: counts[m.series.pk] for m in ready}
     return outcome
+
+
+def _remember_changes(members: list[Member], counts: dict[int, StoreCounts], oldest: dict, received: dict) -> None:
+    """The ranges whose quality tallies the set changed, for acquisition.tallies.refresh_backlog (one INSERT)."""
+    changed = {}
+    for m in members:
+        c = counts[m.series.pk]
+        if not (c.inserted or c.updated or c.deleted):
+            continue
+        low, high = oldest.get(m.series.pk), received.get(m.series.pk, (0, None))[1]
+        if m.plan.replace:
+            low = m.plan.replace[0] if low is None else min(low, m.plan.replace[0])
+            high = m.plan.replace[1] if high is None else max(high, m.plan.replace[1])
+        if low is not None:
+            changed[m.series.pk] = (low, high)
+    record_backlog(changed)
 
 
 def _owned(cursor, members: list[Member]) -> list[Member]:

@@ -21,6 +21,7 @@ from acquisition.models import PullRun, PullRunStation
 from acquisition.runlog import when
 from acquisition.staging import BatchStage
 from acquisition.storage import StoreCounts
+from acquisition.tallies import refresh_tallies
 from pulls.models import PullConfiguration, PullConfigurationStation, StationProgress
 from stations.models import TimeSeries
 
@@ -87,6 +88,14 @@ def commit(run: PullRun, member: Member, stage: BatchStage, started: dt.datetime
                 raise StationError(runs.CONFIGURATION_DELETED)
             raise StationSkipped(removed_message(run_station, run))
         counts = stage.store(series.pk, replace=plan.replace, run_id=run.pk, answered_at=cutoff)
+        if counts.inserted or counts.updated or counts.deleted:
+            # The quality tallies of what changed, in the same transaction (acquisition.tallies).
+            low, high = _typed(counts.oldest, daily), _typed(counts.newest, daily)
+            if plan.replace:
+                low = plan.replace[0] if low is None else min(low, plan.replace[0])
+                high = plan.replace[1] if high is None else max(high, plan.replace[1])
+            if low is not None:
+                refresh_tallies(series.kind, series.pk, low, high)
         progress.last_attempt_at = timezone.now()
         if plan.moves_progress:
             newest = _typed(counts.newest, daily)

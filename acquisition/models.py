@@ -537,4 +537,5 @@ class ValueRevision:
     def get_change_display(self) -> str:
         return RevisionSet.Change(self.change).label
 
-from acquisition.tally_models import QualityEvent, QualityMonth  # noqa: E402, F401 - the tallies, in their own module
+
+from acquisition.tally_models import QualityBacklog, QualityEvent, QualityMonth  # noqa: E402, F401 - in their own module

@@ -24,7 +24,7 @@ from contextlib import suppress
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from acquisition import batch_commit, runs
+from acquisition import batch_commit, runs, tallies
 from acquisition.client import build_client
 from acquisition.committing import StationError, StationSkipped, Superseded, commit, removed_message
 from acquisition.fetching import Member, count_windows, discover_series, fetch
@@ -348,13 +348,18 @@ def run_inline(
     range_end: dt.date | None = None,
     echo: Callable[[str], None] | None = None,
     client_factory: Callable[..., USGSClient] = build_client,
+    refresh_quality: bool = True,
 ) -> PullRun:
-    """Run a configuration in this process, batch after batch (run_pull, tests): no broker involved."""
+    """Run a configuration in this process, batch after batch (run_pull, tests): no broker involved. Then the
+    quality tallies its set commits left in the backlog are refreshed (`refresh_quality=False`: left for the
+    task, as the Celery path does)."""
     run = runs.start_run(
         configuration, trigger=trigger, triggered_by=triggered_by, range_start=range_start, range_end=range_end
     )
     if run.is_active:
         for number in runs.pending_batches(run.pk):
             pull_batch(run.pk, number, client_factory=client_factory, echo=echo)
+    if refresh_quality:
+        tallies.refresh_backlog()  # what the Celery path leaves to its refresh_quality task
     run.refresh_from_db()
     return run

@@ -136,7 +136,7 @@ class BatchStage:
                 present=present,
                 answered_at=answered_at,
             )
-        counts.newest = high
+        counts.oldest, counts.newest = low, high
         return counts
 
     def _store_sqlite(self, cursor, series_pk: int, replace, run_id, answered_at) -> StoreCounts:
@@ -152,12 +152,12 @@ class BatchStage:
             )
             """
         )
-        cursor.execute(f"SELECT count(*), max({key}) FROM {stage}")
-        received, high = cursor.fetchone()
+        cursor.execute(f"SELECT count(*), min({key}), max({key}) FROM {stage}")
+        received, low, high = cursor.fetchone()
         counts = merge_sqlite(
             cursor, self.table, key, series_pk, stage, received, replace, run_id, answered_at=answered_at
         )
-        counts.newest = high
+        counts.oldest, counts.newest = low, high
         return counts
 
 

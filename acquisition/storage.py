@@ -92,6 +92,7 @@ class StoreCounts:
     unchanged: int = 0
     deleted: int = 0  # overwrite only: rows of the range that USGS no longer returns
     newest: date | datetime | None = None  # staged stores: the newest time among the rows handed in
+    oldest: date | datetime | None = None  # … and the oldest
 
     def __iadd__(self, other: StoreCounts) -> StoreCounts:
         self.received += other.received

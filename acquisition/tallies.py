@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from acquisition.quality_sql import Thresholds, day_counts_sql, events_sql, run_events, sql_parts
-from acquisition.tally_models import QualityEvent, QualityMonth
+from acquisition.tally_models import QualityBacklog, QualityEvent, QualityMonth
 from stations.models import TimeSeries
 
 EPOCH = dt.date(1970, 1, 1)
@@ -333,3 +333,37 @@ def _last_values(clock: Clock, pk: int, months: list[QualityMonth]) -> None:
                 )
                 found = cursor.fetchone()
                 row.last_value = None if found is None else found[0]
+
+
+def record_backlog(series_ranges: dict[int, tuple]) -> None:
+    """Inside a set commit: remember that series pk -> (low, high) (dates or aware instants) changed."""
+    rows = []
+    for series_pk, (low, high) in series_ranges.items():
+        if isinstance(low, dt.date) and not isinstance(low, dt.datetime):
+            low = dt.datetime.combine(low, dt.time(0), dt.UTC)
+        if isinstance(high, dt.date) and not isinstance(high, dt.datetime):
+            high = dt.datetime.combine(high + dt.timedelta(days=1), dt.time(0), dt.UTC) - dt.timedelta(microseconds=1)
+        rows.append(QualityBacklog(series_id=series_pk, low=low, high=high))
+    QualityBacklog.objects.bulk_create(rows, batch_size=2000)
+
+
+def refresh_backlog(*, limit: int | None = None) -> int:
+    """Refresh the tallies of the series set commits left in the backlog (all, or the `limit` oldest series), each
+    series in its own transaction, its entries merged into one range and deleted with the refresh. Two refreshers
+    at once take different series (SKIP LOCKED on PostgreSQL). Returns how many series were refreshed."""
+    order = list(dict.fromkeys(QualityBacklog.objects.order_by("created_at").values_list("series_id", flat=True)))
+    done = 0
+    for series_pk in order[:limit] if limit else order:
+        with transaction.atomic():
+            entries = QualityBacklog.objects.filter(series_id=series_pk)
+            if connection.vendor == "postgresql":
+                entries = entries.select_for_update(skip_locked=True)
+            taken = list(entries.values_list("pk", "low", "high"))
+            if not taken:
+                continue
+            series = TimeSeries.objects.filter(pk=series_pk).values_list("kind", flat=True).first()
+            if series is not None:
+                refresh_tallies(series, series_pk, min(t[1] for t in taken), max(t[2] for t in taken))
+            QualityBacklog.objects.filter(pk__in=[t[0] for t in taken]).delete()
+            done += 1
+    return done

@@ -65,3 +65,27 @@ class QualityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"series {self.series_id} {self.kind} {self.start_t}–{self.end_t}"
+
+
+class QualityBacklog(models.Model):
+    """A range of a series whose tallies a set commit changed and that is still to be refreshed
+    (acquisition.tallies.refresh_backlog: a task sent after each batch, and the janitor every minute). A batch of
+    thousands of stations commits in a few statements; refreshing its tallies series by series would not, so the
+    commit only records what changed, in its own transaction.
+
+    `low`/`high` are instants; a daily range is stored as [midnight UTC of its first day, the last microsecond of
+    its last day, UTC], which the refresh reads in the station's days (at worst a day wider)."""
+
+    series = models.ForeignKey(TimeSeries, on_delete=models.CASCADE, related_name="+", db_index=False)
+    low = models.DateTimeField()
+    high = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # The refresh takes the oldest entries first and every entry of their series.
+            models.Index(fields=["series", "created_at"], name="qualitybacklog_series"),
+        ]
+
+    def __str__(self) -> str:
+        return f"series {self.series_id}: {self.low:%Y-%m-%d} – {self.high:%Y-%m-%d}"

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from acquisition import janitor as janitor_module
-from acquisition import runs, smart_append
-from acquisition.models import PullRun
+from acquisition import runs, smart_append, tallies
+from acquisition.models import PullRun, QualityBacklog
 from pulls.models import PullConfiguration
 from pulls.schedules import should_run_scheduled
 
@@ -109,10 +109,26 @@ def run_batch(self, run_id: int, number: int) -> dict:
             "station; the next run retries its window.",
             attempt=getattr(exc, "batch_attempt", None),
         )
+    _refresh_quality_soon()
     return {"run": run_id, "batch": number, "status": None if batch is None else batch.status}
+
+
+def _refresh_quality_soon() -> None:
+    """A set commit leaves the quality tallies of what it changed in the backlog: a task refreshes them."""
+    if QualityBacklog.objects.exists():
+        refresh_quality.delay()
+
+
+@shared_task(name="acquisition.tasks.refresh_quality", acks_late=True, soft_time_limit=600, time_limit=660)
+def refresh_quality() -> int:
+    """Refresh the quality tallies the set commits left in the backlog (acquisition.tallies.refresh_backlog)."""
+    return tallies.refresh_backlog()
 
 
 @shared_task(name="acquisition.tasks.janitor", acks_late=True, soft_time_limit=50, time_limit=55)
 def janitor() -> list[int]:
-    """Resume batches whose worker was lost; finalize what is over (see acquisition.janitor)."""
-    return janitor_module.janitor()
+    """Resume batches whose worker was lost; finalize what is over (see acquisition.janitor); and make sure no
+    quality tallies wait in the backlog for long (a refresh task lost with the broker)."""
+    ended = janitor_module.janitor()
+    _refresh_quality_soon()
+    return ended

@@ -129,3 +129,35 @@ def test_a_member_that_breaks_the_set_fails_alone_and_every_other_member_commits
     for site in statuses:
         assert stored(site) == truth(fake, site)
     assert PullLogEntry.objects.filter(run=run, message__contains="committing them one by one").exists()
+
+
+def tallies(series_pk) -> list[tuple]:
+    from acquisition.tally_models import QualityEvent, QualityMonth
+
+    months = QualityMonth.objects.filter(series_id=series_pk).order_by("month")
+    events = QualityEvent.objects.filter(series_id=series_pk).order_by("start_t", "kind")
+    return [(m.month, m.stored, m.present, m.missing, m.approved) for m in months] + [
+        (e.kind, e.start_t, e.end_t, e.count) for e in events
+    ]
+
+
+def test_a_set_commit_leaves_its_changes_to_the_quality_backlog_whose_refresh_equals_a_rebuild(fake):
+    from django.core.management import call_command
+
+    from acquisition.tallies import refresh_backlog
+    from acquisition.tally_models import QualityBacklog
+
+    config = make_configuration(fake, sites(fake, 4), start_date=START)
+    run_inline(config, refresh_quality=False)
+    series = sorted(StationProgress.objects.filter(configuration=config).values_list("time_series_id", flat=True))
+    assert sorted(QualityBacklog.objects.values_list("series_id", flat=True)) == series
+    fake.today += dt.timedelta(days=3)
+    fake.revise(sites(fake, 1)[0], dt.date(2026, 11, 2), None, last_modified=fake.clock)  # a value goes missing
+    run_inline(config, refresh_quality=False)
+
+    assert refresh_backlog() == len(series)
+
+    assert not QualityBacklog.objects.exists()
+    kept = {pk: tallies(pk) for pk in series}
+    call_command("rebuild_quality_tallies")
+    assert {pk: tallies(pk) for pk in series} == kept and all(kept.values())
