@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from acquisition.models import PullRunStation
@@ -44,13 +45,18 @@ class Member:
 
 
 def discover_series(
-    members: list[Member], kind: str, client: USGSClient, *, elsewhere: list[MonitoringLocation] = ()
+    members: list[Member],
+    kind: str,
+    client: USGSClient,
+    *,
+    elsewhere: Callable[[], list[MonitoringLocation]] = list,
 ) -> None:
     """Each member's series: the one its configuration pulled before, else the catalog's primary, else the primary
     one USGS lists in time-series-metadata — asked for all unknown members at once, recorded in the catalog.
 
-    `elsewhere`: stations of the run's other batches the catalog does not know yet, asked in the same request, so a
-    first load of many batches makes one series lookup, not one a batch."""
+    `elsewhere()`: stations of the run's other batches the catalog does not know yet (looked up only when this
+    batch asks at all), asked in the same request, so a first load of many batches makes one series lookup, not one
+    a batch."""
     unknown = []
     for m in members:
         if m.progress.time_series_id and m.progress.time_series.kind == kind:
@@ -73,7 +79,7 @@ def discover_series(
     if not ask:
         return
     locations = {m.run_station.location.monitoring_location_id: m.run_station.location for m in ask}
-    locations.update((loc.monitoring_location_id, loc) for loc in elsewhere)
+    locations.update((loc.monitoring_location_id, loc) for loc in elsewhere())
     listed = client.time_series_metadata(list(locations), kind=kind)
     by_site: dict[str, list] = defaultdict(list)
     for info in listed:

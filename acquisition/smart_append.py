@@ -138,7 +138,7 @@ def _prepare(run: PullRun, batch: PullRunBatch, rows: list[PullRunStation], clie
     if not members:
         return []
     events.set_phase("series list")
-    discover_series(members, kind, client, elsewhere=_undiscovered_elsewhere(run, batch, kind))
+    discover_series(members, kind, client, elsewhere=lambda: _undiscovered_elsewhere(run, batch, kind))
     clock = plan_clock(run)
     usable = []
     for m in members:
