@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from acquisition.models import DailyValue
 from acquisition.smart_append import run_inline
+from acquisition.tallies import refresh_tallies
 from tests.acquisition_factories import make_configuration
 from tests.monitoring_factories import daily_series_with_values
 
@@ -24,9 +25,14 @@ def test_the_quality_page_and_the_rollup_render_and_sort(viewer_page, fake_usgs)
     page = viewer_page
     config = make_configuration(fake_usgs, SITES, start_date=START)
     run_inline(config)
-    DailyValue.objects.filter(
-        series__location__monitoring_location_id=SITES[2], date__gte=dt.date(2026, 11, 1)
-    ).delete()
+    # Three weeks lost in the middle of the record (after the newest value nothing is missing), and the tallies
+    # the commit keeps told about it, as a pull's own delete would have.
+    lost = DailyValue.objects.filter(
+        series__location__monitoring_location_id=SITES[2], date__range=(dt.date(2026, 10, 25), dt.date(2026, 11, 15))
+    )
+    series_pk = lost.first().series_id
+    lost.delete()
+    refresh_tallies("daily", series_pk, dt.date(2026, 10, 25), dt.date(2026, 11, 15))
 
     page.goto(f"/monitoring/stations/{SITES[0]}/quality/")
     months = (2026 - 2024) * 12 + 11 - 10 + 1  # Oct 2024 … Nov 2026
@@ -43,7 +49,7 @@ def test_the_quality_page_and_the_rollup_render_and_sort(viewer_page, fake_usgs)
     page.goto(f"/monitoring/configurations/{config.pk}/quality/")
     rows = page.locator("#rollup tbody tr.rollup-row")
     assert rows.count() == 3
-    # The roll-up is judged at the real date; the station that lost November is still the worst.
+    # The station that lost three weeks is the worst.
     assert rows.first.get_attribute("data-station") == SITES[2]
 
     page.click("a[data-sort=station]")
