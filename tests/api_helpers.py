@@ -82,3 +82,17 @@ def make_catalog() -> dict:
         "run": run,
         "lines": lines,
     }
+
+
+def close_streaming(response) -> None:
+    """Close a streaming test response mid-stream, as a client hanging up would, without the test client's
+    request_finished handler closing the database connection (inside a test's transaction that would end it on
+    PostgreSQL: every later query fails with "the connection is closed")."""
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)

@@ -12,7 +12,7 @@ from django.http import StreamingHttpResponse
 from django.test import Client
 
 from acquisition.models import ContinuousValue, DailyValue
-from tests.api_helpers import bearer, make_catalog
+from tests.api_helpers import bearer, close_streaming, make_catalog
 
 pytestmark = pytest.mark.django_db
 
@@ -134,7 +134,7 @@ def test_the_api_shares_the_data_pages_export_slots_per_user_not_per_token(clien
         assert "already have 2 downloads streaming" in refused.json()["detail"]
     finally:
         for response in held:
-            response.close()
+            close_streaming(response)
     _, body = _get(client, url, bearer(viewer, "third"))  # both closed: their slots are free again
     assert body.count("\n") == 8
 

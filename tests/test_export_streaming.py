@@ -15,13 +15,12 @@ import math
 import tracemalloc
 
 import pytest
-from django.core.signals import request_finished
-from django.db import close_old_connections
 from django.urls import reverse
 
 from acquisition.models import ContinuousValue, DailyValue
 from monitoring import export, export_limits
 from stations.models import MonitoringLocation, TimeSeries
+from tests.api_helpers import close_streaming
 from tests.factories import MonitoringLocationFactory, TimeSeriesFactory, UserFactory
 from tests.monitoring_factories import continuous_series_with_values, daily_series_with_values
 
@@ -38,23 +37,13 @@ def limit(settings):
     return 2
 
 
-def _close(response) -> None:
-    """What the WSGI server does when a response is sent or its reader went away (the test client does it only
-    for a response read to the end). Without closing the test's own database connection, as the client does."""
-    request_finished.disconnect(close_old_connections)
-    try:
-        response.close()
-    finally:
-        request_finished.connect(close_old_connections)
-
-
 @pytest.fixture
 def opened():
     """Responses to close at the end of the test."""
     responses = []
     yield responses
     for response in responses:
-        _close(response)
+        close_streaming(response)
 
 
 def test_a_third_concurrent_export_by_one_user_is_a_429_that_says_what_to_do(viewer_client, limit, opened):
@@ -70,7 +59,7 @@ def test_a_third_concurrent_export_by_one_user_is_a_429_that_says_what_to_do(vie
     body = third.content.decode()
     assert "<html" in body
     assert "already running 2 exports" in body and "try again when one of them finishes" in body
-    _close(first)  # the export was sent (or its reader went away): its slot is free
+    close_streaming(first)  # the export was sent (or its reader went away): its slot is free
     again = viewer_client.get(_url(series))
     opened.append(again)
     assert again.status_code == 200

@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from monitoring.models import AlertChannel, AlertRule
+from tests.api_helpers import close_streaming
 from tests.factories import (
     MonitoringLocationFactory,
     PullConfigurationFactory,
@@ -348,7 +349,7 @@ def test_no_page_reflects_markup_from_the_query_string(route, world, operator_cl
     for query, extra in asked:
         response = operator_client.get(url, query, **extra)
         if response.streaming:
-            response.close()
+            close_streaming(response)
             continue
         kind = response.get("Content-Type", "")
         if kind.startswith("text/html"):
