@@ -384,6 +384,13 @@ class FakeUSGS(CollectionsMixin):
             self._gates.append(gate)
         return gate
 
+    def unhold(self, gate: Gate) -> None:
+        """Withdraw a gate that caught nothing (its request never came) and release whatever it holds."""
+        with self._lock:
+            if gate in self._gates:
+                self._gates.remove(gate)
+        gate.release()
+
     def _gate_for(self, record: RequestRecord) -> Gate | None:
         with self._lock:
             for gate in self._gates:
