@@ -256,25 +256,29 @@ def accounting_problems() -> list[str]:
             added_up = s.values_inserted + s.values_updated + s.values_unchanged
             if s.status == "succeeded" and s.values_received != added_up:
                 problems.append(
-                    f"run {run.pk} station {s.location_id}: received {s.values_received} ≠ inserted "
+                    f"[accounting] run {run.pk} station {s.location_id}: received {s.values_received} ≠ inserted "
                     f"{s.values_inserted} + updated {s.values_updated} + unchanged {s.values_unchanged}"
                 )
             if s.status == "failed" and not s.attempts and run.configuration_id is not None:
                 problems.append(
-                    f"run {run.pk} station {s.location_id} failed without ever being claimed: {s.error[:160]}"
+                    f"[unclaimed-failure] run {run.pk} station {s.location_id} failed without ever being claimed: "
+                    f"{s.error[:160]}"
                 )
         statuses = list(rows.values_list("status", flat=True))
         if any(status not in FINISHED for status in statuses):
-            problems.append(f"run {run.pk} is {run.status} with unfinished stations {statuses}")
+            problems.append(f"[accounting] run {run.pk} is {run.status} with unfinished stations {statuses}")
         if run.stations_total != len(statuses):
-            problems.append(f"run {run.pk}: stations_total {run.stations_total} ≠ {len(statuses)} station rows")
+            problems.append(
+                f"[accounting] run {run.pk}: stations_total {run.stations_total} ≠ {len(statuses)} station rows"
+            )
         if run.stations_succeeded != statuses.count("succeeded") or run.stations_failed != statuses.count("failed"):
             problems.append(
-                f"run {run.pk}: succeeded/failed {run.stations_succeeded}/{run.stations_failed} ≠ station rows "
+                f"[accounting] run {run.pk}: succeeded/failed {run.stations_succeeded}/{run.stations_failed} ≠ "
+                "station rows "
                 f"{statuses.count('succeeded')}/{statuses.count('failed')}"
             )
         sums = rows.aggregate(i=Sum("values_inserted"), u=Sum("values_updated"), n=Sum("values_unchanged"))
         totals = (run.values_inserted, run.values_updated, run.values_unchanged)
         if totals != (sums["i"] or 0, sums["u"] or 0, sums["n"] or 0):
-            problems.append(f"run {run.pk}: totals {totals} ≠ its stations' sums {tuple(sums.values())}")
+            problems.append(f"[accounting] run {run.pk}: totals {totals} ≠ its stations' sums {tuple(sums.values())}")
     return problems

@@ -14,6 +14,7 @@ follows the fake's plus a skew the sequence may set (a worker clock that is a fe
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ SITES = ("USGS-01646500", "USGS-01638500", "USGS-08158000", "USGS-09380000", "US
 STATIONS = [s for s in default_catalog() if s.monitoring_location_id in SITES]
 MAX_CONFIGURATIONS = 4
 MAX_MEMBERS = 4
+# Exploration only (`make simulate SIM_IGNORE=before-start,missing`): kinds of problem not reported, so that the
+# search can get past a known bug to the next one. Empty unless set; CI never sets it.
+IGNORED = {kind.strip() for kind in os.environ.get("SIM_IGNORE", "").split(",") if kind.strip()}
 HOLD_SECONDS = 20.0  # a held answer is released by then whatever happens: a bug never hangs the suite
 
 
@@ -164,7 +168,8 @@ class MirrorMachine(RuleBasedStateMachine):
                     self._claim(out, location, epoch, now)
                 elif status == "failed" and run_id not in self.excused:
                     self.found.append(
-                        f"run {run_id} ({out.trigger}): {self.site_of[location]} failed with no fault injected: "
+                        f"[unexplained-failure] run {run_id} ({out.trigger}): {self.site_of[location]} failed with no "
+                        "fault injected: "
                         f"{out.errors.get(location, '')[:300]}"
                     )
 
@@ -189,7 +194,8 @@ class MirrorMachine(RuleBasedStateMachine):
         expected = self.oracle.newest_at(site, kind, epoch, before=now if kind == CONTINUOUS else None)
         if expected is not None and expected >= lo and (progress is None or progress < expected):
             self.found.append(
-                f"run {out.run_id} of {config.name}: {site} succeeded but its progress {progress} is short of "
+                f"[progress-short] run {out.run_id} of {config.name}: {site} succeeded but its progress {progress} "
+                "is short of "
                 f"{expected}, the newest value USGS had within its window"
             )
         if progress is not None:
@@ -277,8 +283,11 @@ class MirrorMachine(RuleBasedStateMachine):
 
     @rule(config=configs, from_days_ago=st.sampled_from([0, 1, 3, 10, 40]), days=st.sampled_from([0, 1, 5]))
     def re_pull(self, config, from_days_ago, days):
-        first = self.fake.today - dt.timedelta(days=from_days_ago)
-        self._run(self._config(config), backfill=(first, min(first + dt.timedelta(days=days), self.fake.today)))
+        """Re-pull a range of the configured range (the form allows one before the start date too: that case is
+        tests/simulation/test_regressions.py's, so that it does not hide everything else here)."""
+        c = self._config(config)
+        first = max(self.fake.today - dt.timedelta(days=from_days_ago), c.start)
+        self._run(c, backfill=(first, min(first + dt.timedelta(days=days), self.fake.today)))
 
     @rule(
         first=configs,
@@ -306,7 +315,7 @@ class MirrorMachine(RuleBasedStateMachine):
             self.fake.unhold(gate)
             worker.join(HOLD_SECONDS + 30)
         if worker.is_alive():
-            self.found.append(f"run {run_id} of {first} still pulling {HOLD_SECONDS + 30:.0f} s after its release")
+            self.found.append(f"[hang] run {run_id} of {first} still pulling {HOLD_SECONDS + 30:.0f} s after release")
         if self.thread_error is not None:
             error, self.thread_error = self.thread_error, None
             raise error
@@ -442,8 +451,9 @@ class MirrorMachine(RuleBasedStateMachine):
                 progress = engine.progress(config.pk, self.location[site], config.kind)
                 series = self.fake.primary_series_id(site, config.kind)
                 if progress is not None and not engine.is_stored(series, config.kind, progress):
-                    problems.append(f"{name} / {site}: progress {progress} but no value stored there")
+                    problems.append(f"[progress-ahead] {name} / {site}: progress {progress}, no value stored there")
         problems += engine.accounting_problems()
         STATS.checks += self.oracle.checks + 1
         self.oracle.checks = 0
+        problems = [p for p in problems if p.partition("]")[0].lstrip("[") not in IGNORED]
         assert not problems, "the mirror is not exact:\n  " + "\n  ".join(problems)

@@ -121,15 +121,15 @@ class Oracle:
         label = f"{site} {kind}"
         out = []
         if dupes:
-            out.append(f"{label}: {dupes} times stored more than once")
+            out.append(f"[duplicate] {label}: {dupes} times stored more than once")
         if not stored and not book.claims:
             return out
         floor = None if book.floor is None else day_start(book.floor, kind, book.zone)
         below = sorted(t for t in stored if floor is None or t < floor)
         if below:
             out.append(
-                f"{label}: {len(below)} values stored before the earliest start date any configuration of it ever "
-                f"had ({book.floor}): first {below[0]}, last {below[-1]}"
+                f"[before-start] {label}: {len(below)} values stored before the earliest start date any "
+                f"configuration of it ever had ({book.floor}): first {below[0]}, last {below[-1]}"
             )
         times = list(stored) + [c.lo for c in book.claims]
         lo = min(times)
@@ -143,7 +143,7 @@ class Oracle:
         if missing:
             why = required[missing[0]].why
             out.append(
-                f"{label}: {len(missing)} values missing from a promised range (first {missing[0]}, last "
+                f"[missing] {label}: {len(missing)} values missing from a promised range (first {missing[0]}, last "
                 f"{missing[-1]}; promised by {why})"
             )
         stale, invented = [], []
@@ -162,12 +162,12 @@ class Oracle:
             t = stale[0]
             claim = required[t]
             out.append(
-                f"{label}: {len(stale)} values older than promised (first {t}: stored {stored[t]}, USGS "
+                f"[stale] {label}: {len(stale)} values older than promised (first {t}: stored {stored[t]}, USGS "
                 f"{_key(now_rows[t])} now; promised as of epoch {claim.epoch} by {claim.why})"
             )
         if invented:
             t = sorted(invented)[0]
-            out.append(f"{label}: {len(invented)} stored values USGS never served (first {t}: {stored[t]})")
+            out.append(f"[invented] {label}: {len(invented)} stored values USGS never served (first {t}: {stored[t]})")
         return out
 
     def _any_version(self, site: str, kind: str, t: Instant, value: tuple, oldest: int) -> bool:
