@@ -38,6 +38,8 @@ MAX_MEMBERS = 4
 # Exploration only (`make simulate SIM_IGNORE=before-start,missing`): kinds of problem not reported, so that the
 # search can get past a known bug to the next one. Empty unless set; CI never sets it.
 IGNORED = {kind.strip() for kind in os.environ.get("SIM_IGNORE", "").split(",") if kind.strip()}
+# Exploration only (`SIM_RULES_OFF=move_start_date`): rules that do nothing, to search around a known bug's trigger.
+RULES_OFF = {name.strip() for name in os.environ.get("SIM_RULES_OFF", "").split(",") if name.strip()}
 HOLD_SECONDS = 20.0  # a held answer is released by then whatever happens: a bug never hangs the suite
 
 
@@ -256,6 +258,8 @@ class MirrorMachine(RuleBasedStateMachine):
 
     @rule(config=configs, which=st.integers(0, 3))
     def remove_station(self, config, which):
+        if "remove_station" in RULES_OFF:
+            return
         sites = self.members[config]
         if not sites:
             return
@@ -264,6 +268,8 @@ class MirrorMachine(RuleBasedStateMachine):
 
     @rule(config=configs, days=st.sampled_from([-30, -3, -1, 1, 3]))
     def move_start_date(self, config, days):
+        if "move_start_date" in RULES_OFF:
+            return
         c = self._config(config)
         c.start = min(c.start + dt.timedelta(days=days), self.fake.today)
         engine.edit_configuration(c.pk, start_date=c.start)
@@ -271,6 +277,8 @@ class MirrorMachine(RuleBasedStateMachine):
 
     @rule(config=configs)
     def switch_strategy(self, config):
+        if "switch_strategy" in RULES_OFF:
+            return
         c = self._config(config)
         c.strategy = "overwrite" if c.strategy == "append" else "append"
         engine.edit_configuration(c.pk, strategy=c.strategy)
@@ -285,6 +293,8 @@ class MirrorMachine(RuleBasedStateMachine):
     def re_pull(self, config, from_days_ago, days):
         """Re-pull a range of the configured range (the form allows one before the start date too: that case is
         tests/simulation/test_regressions.py's, so that it does not hide everything else here)."""
+        if "re_pull" in RULES_OFF:
+            return
         c = self._config(config)
         first = max(self.fake.today - dt.timedelta(days=from_days_ago), c.start)
         self._run(c, backfill=(first, min(first + dt.timedelta(days=days), self.fake.today)))
@@ -298,6 +308,8 @@ class MirrorMachine(RuleBasedStateMachine):
     def two_at_once(self, first, second, meanwhile, held):
         """`first` runs in a thread until its `held`-th data request, held back by the fake; meanwhile something
         else happens and completes; then the answer is released and `first` finishes."""
+        if "two_at_once" in RULES_OFF:
+            return
         c = self._config(first)
         run_id = engine.start(c.pk)
         if run_id is None:
@@ -345,6 +357,8 @@ class MirrorMachine(RuleBasedStateMachine):
     @rule(config=configs)
     def queue_and_wait(self, config):
         """A run queued behind others: no worker takes it until work_the_queue."""
+        if "queue_and_wait" in RULES_OFF:
+            return
         run_id = engine.start(self._config(config).pk, queued=True)
         if run_id is not None:
             self.queued.add(run_id)
@@ -361,6 +375,8 @@ class MirrorMachine(RuleBasedStateMachine):
     @rule(config=configs, after_pages=st.sampled_from([1, 2]))
     def lose_the_worker(self, config, after_pages):
         """The worker dies (no exception handler runs) after a page or two of the run's first batch."""
+        if "lose_the_worker" in RULES_OFF:
+            return
         run_id = engine.start(self._config(config).pk)
         if run_id is None:
             return
@@ -380,6 +396,8 @@ class MirrorMachine(RuleBasedStateMachine):
         fault=st.sampled_from(["429", "500", "503", "cut body", "garbled body", "station keeps failing", "outage"]),
     )
     def run_with_fault(self, config, fault):
+        if "run_with_fault" in RULES_OFF:
+            return
         c = self._config(config)
         faults = self.fake.faults
         if fault == "429":
@@ -413,6 +431,8 @@ class MirrorMachine(RuleBasedStateMachine):
     def revise(self, site, kind, days_ago, change):
         """USGS revises (or approves) one value, stamped with its clock: inside ranges, before start dates, years
         back, depending on the configurations."""
+        if "revise" in RULES_OFF:
+            return
         fake = self.fake
         if kind == DAILY:
             t = fake.today - dt.timedelta(days=days_ago)
@@ -436,6 +456,8 @@ class MirrorMachine(RuleBasedStateMachine):
 
     @rule(minutes=st.sampled_from([-5, -2, 0, 2, 5, 90]))
     def skew_worker_clock(self, minutes):
+        if "skew_worker_clock" in RULES_OFF:
+            return
         CLOCK.skew = dt.timedelta(minutes=minutes)
 
     # -- the invariant -----------------------------------------------------------------------------------------
