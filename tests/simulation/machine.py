@@ -302,7 +302,9 @@ class MirrorMachine(RuleBasedStateMachine):
     @rule(
         first=configs,
         second=configs,
-        meanwhile=st.sampled_from(["run second", "re-pull second", "remove a station", "revise", "clock +30 min"]),
+        meanwhile=st.sampled_from(
+            ["run second", "clock +30 min, run second", "re-pull second", "remove a station", "revise", "clock +30 min"]
+        ),
         held=st.sampled_from([1, 2]),
     )
     def two_at_once(self, first, second, meanwhile, held):
@@ -343,6 +345,9 @@ class MirrorMachine(RuleBasedStateMachine):
 
     def _meanwhile(self, first: str, second: str, what: str) -> None:
         if what == "run second":
+            self._run(self._config(second))
+        elif what == "clock +30 min, run second":
+            self.fake.clock = self.fake.clock + dt.timedelta(minutes=30)
             self._run(self._config(second))
         elif what == "re-pull second":
             today = self.fake.today
