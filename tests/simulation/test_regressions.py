@@ -158,3 +158,47 @@ def _pull_all_then_close(run_id: int) -> None:
             engine.pull(run_id, number)
     finally:
         connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.xfail(strict=True, reason="issue 21 item 5: an overwrite's replace range runs past what it fetched")
+def test_an_overwrite_keeps_what_another_configuration_stored_while_it_fetched(fake):
+    """Found as (shrunk by hand from 17 steps): an append and an overwrite configuration of the same gage;
+    state.two_at_once(first=overwrite, held=1, meanwhile='clock +30 min, run second', second=append) — the
+    overwrite's commit deleted the append's newer values, and the append's progress pointed at nothing."""
+    appends = configuration(fake, [EASTERN], kind=engine.CONTINUOUS, days_ago=1)
+    overwrites = engine.create_configuration(
+        "regression overwrite", engine.CONTINUOUS, "overwrite", fake.today - dt.timedelta(days=1),
+        [engine.ensure_location(fake.by_id[EASTERN])],
+    )  # fmt: skip
+    run_id = engine.start(overwrites)
+    gate = fake.hold(is_data_request)
+    worker = threading.Thread(target=_pull_all_then_close, args=(run_id,))
+    worker.start()
+    assert gate.wait_arrived(20)
+    fake.clock += dt.timedelta(minutes=30)
+    assert run(appends).status == "succeeded"
+    newest = engine.progress(appends, engine.ensure_location(fake.by_id[EASTERN]), engine.CONTINUOUS)
+    gate.release()
+    worker.join(60)
+
+    assert engine.outcome(run_id).status == "succeeded"
+    assert engine.is_stored(fake.primary_series_id(EASTERN, "continuous"), engine.CONTINUOUS, newest)
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="issue 21 item 6: the janitor fails batches that are only queued")
+def test_a_run_that_waits_in_the_queue_is_never_failed_by_the_janitor(fake, monkeypatch):
+    """state.create_continuous(days_ago=1); state.queue_and_wait(); state.move_clock(minutes=1440) and three more
+    moves — each janitor pass after 900 s re-sent the queued run; the fourth failed its stations "after 3 tries",
+    though no worker ever claimed them."""
+    engine.mute_task_sends(monkeypatch, [])
+    config = configuration(fake, [EASTERN], kind=engine.CONTINUOUS, days_ago=1)
+    run_id = engine.start(config, queued=True)
+
+    for _ in range(4):
+        fake.clock += engine.pending_silent_after() + dt.timedelta(minutes=1)
+        engine.janitor(fake.now())
+
+    assert engine.is_active(run_id)
+    assert set(engine.outcome(run_id).stations.values()) == {"pending"}
