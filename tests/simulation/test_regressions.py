@@ -202,3 +202,23 @@ def test_a_run_that_waits_in_the_queue_is_never_failed_by_the_janitor(fake, monk
 
     assert engine.is_active(run_id)
     assert set(engine.outcome(run_id).stations.values()) == {"pending"}
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="issue 21 item 4: a batch sends its first member's window end for every member")
+def test_a_continuous_re_pull_of_eastern_and_pacific_gages_stores_each_ones_whole_local_days(fake):
+    """state.create_continuous(days_ago=2, sites=['USGS-01638500', 'USGS-11264500']); state.re_pull(from_days_ago=1,
+    days=0) — the Pacific gage missed 21:00-23:45 of its own last day (12 values), cut at the Eastern one's end."""
+    config = configuration(fake, [EASTERN_15, PACIFIC], kind=engine.CONTINUOUS, days_ago=2)
+    day = fake.today - dt.timedelta(days=1)
+
+    assert run(config, backfill=(day, day)).status == "succeeded"
+
+    pacific = engine.ensure_location(fake.by_id[PACIFIC])
+    zone = engine.zone_of(pacific)
+    first = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+    last = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone) - dt.timedelta(microseconds=1)
+    wanted = [r["time"] for r in fake.truth_as_of(PACIFIC, "continuous", first, last)]
+    series = fake.primary_series_id(PACIFIC, "continuous")
+    stored = ContinuousValue.objects.filter(series__time_series_id=series, time__range=(first, last))
+    assert sorted(stored.values_list("time", flat=True)) == wanted

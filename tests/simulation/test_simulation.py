@@ -21,8 +21,8 @@ from tests.simulation.machine import STATS, MirrorMachine
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SIMULATE = any(os.environ.get(name) for name in ("SIM_EXAMPLES", "SIM_SECONDS"))
-CI_EXAMPLES = int(os.environ.get("SIM_CI_EXAMPLES", "12"))
-CI_STEPS = int(os.environ.get("SIM_CI_STEPS", "20"))
+CI_EXAMPLES = int(os.environ.get("SIM_CI_EXAMPLES", "40"))
+CI_STEPS = int(os.environ.get("SIM_CI_STEPS", "40"))
 
 TODAY_FINDS = (
     "today's engine fails the invariants (issue 21); remove this xfail once the engine is rewritten"
