@@ -9,6 +9,11 @@ was injected (no fault, no lost worker: a failure there is the engine's own).
 Each sequence starts from an empty database and a fresh fake whose clock stands at START, a day before US daylight
 saving time ends, so moving it by hours or days crosses the change. The engine's clock (django.utils.timezone.now)
 follows the fake's plus a skew the sequence may set (a worker clock that is a few minutes off, or 90 minutes).
+
+Running it: `make test` runs a fixed, derandomized budget (tests/simulation/test_simulation.py); `make simulate
+SIM_SECONDS=600` (or SIM_EXAMPLES=500 SIM_STEPS=40) searches as long as asked and prints each failure shrunk to its
+shortest sequence. To look past a known bug while exploring: SIM_IGNORE=<problem kinds> (the [kind] each problem
+line starts with) and SIM_RULES_OFF=<rule names>; neither is ever set in CI.
 """
 
 from __future__ import annotations
