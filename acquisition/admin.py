@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from streamflow.admin import ReadOnlyAdmin
 
-from .models import ContinuousValue, DailyValue, RateLimitBucket, RevisionSet
+from .models import ContinuousValue, DailyValue, QualityEvent, QualityMonth, RateLimitBucket, RevisionSet
 
 
 class ObservationAdmin(ReadOnlyAdmin):
@@ -32,6 +32,27 @@ class ContinuousValueAdmin(ObservationAdmin):
     list_display = ["series", "time", "value", "approval_status", "qualifiers", "last_modified"]
     date_hierarchy = "time"
     ordering = ["series", "-time"]
+
+
+@admin.register(QualityMonth)
+class QualityMonthAdmin(ReadOnlyAdmin):
+    """Quality tallies (acquisition/tallies.py): kept by the commits, rebuilt by `manage.py rebuild_quality_tallies`."""
+
+    list_display = ["series", "month", "stored", "present", "missing", "approved", "provisional"]
+    list_select_related = ["series__location"]
+    search_fields = ["=series__time_series_id", "=series__location__monitoring_location_id"]
+    raw_id_fields = ["series"]
+    ordering = ["series", "-month"]
+
+
+@admin.register(QualityEvent)
+class QualityEventAdmin(ReadOnlyAdmin):
+    list_display = ["series", "kind", "start_t", "end_t", "count", "value"]
+    list_select_related = ["series__location"]
+    list_filter = ["kind"]
+    search_fields = ["=series__time_series_id", "=series__location__monitoring_location_id"]
+    raw_id_fields = ["series"]
+    ordering = ["series", "start_t"]
 
 
 @admin.register(RateLimitBucket)

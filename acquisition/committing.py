@@ -2,8 +2,10 @@
 
 Called once every page of the batch has arrived. The member's claim is checked first (fencing: the attempt number
 it was claimed with must still be its own, so an attempt the janitor gave up on cannot store over a newer one);
-then its staged rows are merged, its progress advanced and its run row finished, all or nothing. One member failing
-here does not touch the others: each commits on its own.
+then its staged rows are merged and its run row finished, all or nothing, and its progress moved as its plan says
+(acquisition.planning.MemberPlan): an append or overwrite moves the newest committed time forward, records the
+start date it covers from and USGS's clock as the next revision pass's cutoff; a re-pull moves none of it. One
+member failing here does not touch the others: each commits on its own.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from acquisition.models import PullRun, PullRunStation
 from acquisition.runlog import when
 from acquisition.staging import BatchStage
 from acquisition.storage import StoreCounts
+from acquisition.tallies import refresh_tallies
 from pulls.models import PullConfiguration, PullConfigurationStation, StationProgress
 from stations.models import TimeSeries
 
@@ -52,16 +55,19 @@ def _typed(value, daily: bool):
     return value
 
 
-def commit(run: PullRun, member: Member, stage: BatchStage, started: dt.datetime) -> StoreCounts:
-    """The member's values, progress and run row together; raises StationSkipped / StationError / Superseded."""
-    series, window, run_station = member.series, member.window, member.run_station
+def commit(run: PullRun, member: Member, stage: BatchStage, started: dt.datetime, cutoff: dt.datetime) -> StoreCounts:
+    """The member's values, progress and run row together; raises StationSkipped / StationError / Superseded.
+
+    `started` is when this attempt began (the last success shown to people); `cutoff` is USGS's clock then, where
+    the next revision pass starts."""
+    series, plan, run_station = member.series, member.plan, member.run_station
     daily = series.kind == TimeSeries.Kind.DAILY
-    if window.replace and not member.staged and _stored_in(series, window.replace):
+    if plan.replace and not member.staged and _stored_in(series, plan.replace):
         # The series may be shared with other configurations: an empty answer (an outage, a series renamed
         # upstream) must not wipe what they rely on.
         raise StationError(
-            f"USGS returned nothing for {when(window.replace[0])} → now; the stored values were kept. "
-            "Run it again later; if USGS keeps answering nothing, check the station on waterdata.usgs.gov."
+            f"USGS returned nothing for {when(plan.replace[0])} → {when(plan.replace[1])}; the stored values were "
+            "kept. Run it again later; if USGS keeps answering nothing, check the station on waterdata.usgs.gov."
         )
     with transaction.atomic():
         owned = PullRunStation.objects.select_for_update().filter(
@@ -81,17 +87,28 @@ def commit(run: PullRun, member: Member, stage: BatchStage, started: dt.datetime
             if not PullConfiguration.objects.filter(pk=run.configuration_id).exists():
                 raise StationError(runs.CONFIGURATION_DELETED)
             raise StationSkipped(removed_message(run_station, run))
-        counts = stage.store(series.pk, replace=window.replace, run_id=run.pk)
-        newest = _typed(counts.newest, daily)
-        field = "newest_date" if daily else "newest_time"
-        old = getattr(progress, field)
-        if newest is not None and (old is None or newest > old):
-            setattr(progress, field, newest)  # a backfill of an older range never moves progress backwards
-        progress.time_series = series
-        progress.no_series_at = None  # the catalog now lists one
+        counts = stage.store(series.pk, replace=plan.replace, run_id=run.pk, answered_at=cutoff)
+        if counts.inserted or counts.updated or counts.deleted:
+            # The quality tallies of what changed, in the same transaction (acquisition.tallies).
+            low, high = _typed(counts.oldest, daily), _typed(counts.newest, daily)
+            if plan.replace:
+                low = plan.replace[0] if low is None else min(low, plan.replace[0])
+                high = plan.replace[1] if high is None else max(high, plan.replace[1])
+            if low is not None:
+                refresh_tallies(series.kind, series.pk, low, high)
         progress.last_attempt_at = timezone.now()
-        if not window.backfill:
-            # The revision pass of the next run starts here, so it is the moment this pull *started*.
+        if plan.moves_progress:
+            newest = _typed(counts.newest, daily)
+            field = "newest_date" if daily else "newest_time"
+            old = getattr(progress, field)
+            if newest is not None and (old is None or newest > old):
+                setattr(progress, field, newest)
+            progress.time_series = series
+            progress.no_series_at = None  # the catalog now lists one
+            progress.covered_from = plan.covers_from
+            progress.revisions_checked_at = cutoff
+            if plan.deep:  # the whole range was asked for: a deep check too
+                progress.deep_revisions_checked_at = cutoff
             progress.last_success_at = started
             progress.last_error = ""
             progress.consecutive_failures = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ ERROR = PullLogEntry.Level.ERROR
 DEBUG = PullLogEntry.Level.DEBUG
 
 _MAX_MESSAGE = 4000
+BEAT_SECONDS = 15.0  # a waiting attempt's heartbeat: well inside the janitor's silence threshold
 
 
 def log(run_id: int, message: str, *, level: int = INFO, location_id: int | None = None) -> PullLogEntry:
@@ -51,11 +53,16 @@ class BatchEvents:
     Every page moves the batch's counters and heartbeat (the janitor's sign of life), writes the batch's progress
     into each running member's row (so every member's bar moves with its batch's pages), records the quota USGS
     reported, and writes a line to the run log naming the batch and the request ("batch 3 of 12, 200 stations:
-    window 2026-11-01 → now: page 2, 50,000 values").
+    window 2026-11-01 → now: page 2, 50,000 values"). Waits (a retry's back-off, the shared quota) and the commit
+    phase beat too, so a live attempt is never silent for long.
+
+    Every write is the attempt's own (DESIGN.md §4.9): conditional on the batch and its members still being at
+    this attempt, so a superseded attempt's counters and bars never overwrite the live one's.
     """
 
     def __init__(self, batch: PullRunBatch, batches_total: int) -> None:
         self.batch = batch
+        self.attempt = batch.attempts
         self.run_id = batch.run_id
         self.label = f"Batch {batch.number} of {batches_total}"
         self.client = None  # set once the client exists: its request count is copied on every event
@@ -86,9 +93,25 @@ class BatchEvents:
             PullLogEntry.objects.bulk_create(self._later, batch_size=500)
             self._later = []
 
+    def _mine(self):
+        return PullRunBatch.objects.filter(pk=self.batch.pk, attempts=self.attempt, status=PullRunBatch.Status.RUNNING)
+
     def set_phase(self, label: str) -> None:
         self.phase = label
-        PullRunBatch.objects.filter(pk=self.batch.pk).update(phase=label[:200])
+        self._mine().update(phase=label[:200], heartbeat_at=timezone.now())
+
+    def beat(self) -> None:
+        """A sign of life (the commit phase writes one after each member)."""
+        now = timezone.now()
+        if self._mine().update(heartbeat_at=now):
+            PullRun.objects.filter(pk=self.run_id).update(heartbeat_at=now)
+
+    def sleep(self, seconds: float) -> None:
+        """The client's back-off sleep, beating every BEAT_SECONDS while it waits."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, BEAT_SECONDS))
+            self.beat()
 
     def window_done(self) -> None:
         self.batch.windows_done += 1
@@ -98,14 +121,15 @@ class BatchEvents:
         now = timezone.now()
         batch = self.batch
         batch.requests_made = self.requests()
-        PullRunBatch.objects.filter(pk=batch.pk).update(
+        if not self._mine().update(
             windows_done=batch.windows_done,
             pages_fetched=batch.pages_fetched,
             values_received=batch.values_received,
             requests_made=batch.requests_made,
             heartbeat_at=now,
-        )
-        PullRunStation.objects.filter(batch=batch, status=PullRunStation.Status.RUNNING).update(
+        ):
+            return  # superseded: the live attempt's counters stand
+        PullRunStation.objects.filter(batch=batch, status=PullRunStation.Status.RUNNING, attempts=self.attempt).update(
             progress=batch.progress_percent,
             windows_done=batch.windows_done,
             pages_fetched=batch.pages_fetched,
@@ -145,9 +169,7 @@ class BatchEvents:
 
     def throttled(self, wait: float) -> None:
         """The shared rate limiter made us wait: keep the heartbeats fresh and say so once per long wait."""
-        now = timezone.now()
-        PullRunBatch.objects.filter(pk=self.batch.pk).update(heartbeat_at=now)
-        PullRun.objects.filter(pk=self.run_id).update(heartbeat_at=now)
+        self.beat()
         if wait >= 1.0:
             log(
                 self.run_id,

@@ -218,8 +218,9 @@ def claim_batch(run_id: int, number: int, *, worker: str = "") -> tuple[PullRunB
     if not claimed:
         return None
     batch = PullRunBatch.objects.select_related("run__configuration").get(run_id=run_id, number=number)
+    # The members' attempt is the batch's: one number fences every write of this attempt (DESIGN.md §4.9).
     PullRunStation.objects.filter(batch=batch, status__in=UNFINISHED).update(
-        status=PullRunStation.Status.RUNNING, progress=0, **attempt
+        status=PullRunStation.Status.RUNNING, progress=0, **{**attempt, "attempts": batch.attempts}
     )
     PullRun.objects.filter(pk=run_id).update(heartbeat_at=now)
     members = list(
@@ -230,15 +231,18 @@ def claim_batch(run_id: int, number: int, *, worker: str = "") -> tuple[PullRunB
     return batch, members
 
 
-def release_batch(run_id: int, number: int) -> bool:
-    """Put a running batch and its running members back to pending (its task retries after a database error)."""
+def release_batch(run_id: int, number: int, *, attempt: int) -> bool:
+    """Put a running batch and its running members back to pending (its task retries after a database error),
+    if they are still at `attempt`: a newer attempt's claim is never undone."""
     now = timezone.now()
-    released = PullRunBatch.objects.filter(run_id=run_id, number=number, status=PullRunBatch.Status.RUNNING).update(
-        status=PullRunBatch.Status.PENDING, worker="", heartbeat_at=now
-    )
-    PullRunStation.objects.filter(run_id=run_id, batch__number=number, status=PullRunStation.Status.RUNNING).update(
-        status=PullRunStation.Status.PENDING, worker="", heartbeat_at=now
-    )
+    with transaction.atomic():
+        released = PullRunBatch.objects.filter(
+            run_id=run_id, number=number, status=PullRunBatch.Status.RUNNING, attempts=attempt
+        ).update(status=PullRunBatch.Status.PENDING, worker="", heartbeat_at=now)
+        if released:
+            PullRunStation.objects.filter(
+                run_id=run_id, batch__number=number, status=PullRunStation.Status.RUNNING, attempts=attempt
+            ).update(status=PullRunStation.Status.PENDING, worker="", heartbeat_at=now)
     return bool(released)
 
 
@@ -264,17 +268,20 @@ def fail_station(
     run_station: PullRunStation,
     error: str,
     *,
+    attempt: int | None,
     status: str = PullRunStation.Status.FAILED,
     configuration_id: int | None = None,
 ) -> bool:
-    """The station ends `failed` (or `skipped`); its progress row records a failure, its values and newest time stay
-    as they were. One transaction: the run row and the progress row never disagree."""
+    """The station ends `failed` (or `skipped`) if it is still unfinished at `attempt` (None: whatever its
+    attempt, for a run no attempt ever claimed); its progress row records a failure, its values and newest time
+    stay as they were. One transaction: the run row and the progress row never disagree."""
     drop_unusable_connection()
     now = timezone.now()
+    rows = PullRunStation.objects.filter(pk=run_station.pk, status__in=UNFINISHED)
+    if attempt is not None:
+        rows = rows.filter(attempts=attempt)
     with transaction.atomic():
-        failed = PullRunStation.objects.filter(pk=run_station.pk, status__in=UNFINISHED).update(
-            status=status, error=error, finished_at=now
-        )
+        failed = rows.update(status=status, error=error, finished_at=now)
         if failed and status == PullRunStation.Status.FAILED:
             if configuration_id is None:
                 configuration_id = (
@@ -432,14 +439,15 @@ def finalize_run(run_id: int) -> PullRun | None:
     return run
 
 
-def give_up_batch(run_id: int, number: int, error: str) -> PullRunBatch | None:
-    """Fail a batch's unfinished members by ids (its task gave up) and finalize the run if it was the last."""
+def give_up_batch(run_id: int, number: int, error: str, *, attempt: int | None) -> PullRunBatch | None:
+    """Fail a batch's unfinished members still at `attempt` (its task gave up) and finalize the run if it was the
+    last."""
     batch = PullRunBatch.objects.select_related("run").filter(run_id=run_id, number=number).first()
     if batch is None:
         return None
     failed = 0
     for station in batch.members.filter(status__in=UNFINISHED):
-        failed += fail_station(station, error, configuration_id=batch.run.configuration_id)
+        failed += fail_station(station, error, configuration_id=batch.run.configuration_id, attempt=attempt)
     if failed:
         log(run_id, f"Batch {number}: {error}", level=ERROR)
     batch_finished(run_id, batch.pk, requests_made=batch.requests_made)

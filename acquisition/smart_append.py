@@ -3,11 +3,13 @@
 1. Plan: each member's window comes from its progress (acquisition.planning); stations were put in batches that
    share requests when the run started.
 2. Fetch: the batch's series are found (one time-series-metadata request for all members the catalog does not
-   know), then one revision pass and one window for all members, every page staged as it arrives
-   (acquisition.fetching, acquisition.staging). A request that fails after its retries fails this attempt of
-   every member: nothing of theirs is stored, their progress stays, the next run retries their windows.
-3. Commit: every page read, each member commits its values, progress and run row in its own transaction
-   (acquisition.committing); one member failing there does not undo the others.
+   know, and for the run's other batches' unknown stations too), then one revision pass and one window for all
+   members, every page staged as it arrives (acquisition.fetching, acquisition.staging). A request that fails after
+   its retries fails this attempt of every member: nothing of theirs is stored, their progress stays, the next run
+   retries their windows.
+3. Commit: every page read, the members commit as a set in one transaction on PostgreSQL
+   (acquisition.batch_commit); if that fails, or on SQLite, each member commits its values, progress and run row in
+   its own transaction (acquisition.committing), so one member failing does not undo the others.
 4. Idempotent: the upsert rewrites only rows whose value, qualifiers or approval changed.
 """
 
@@ -15,18 +17,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from contextlib import suppress
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from acquisition import runs
+from acquisition import batch_commit, runs, tallies
 from acquisition.client import build_client
 from acquisition.committing import StationError, StationSkipped, Superseded, commit, removed_message
-from acquisition.fetching import Member, batch_plan, count_windows, discover_series, fetch
+from acquisition.fetching import Member, count_windows, discover_series, fetch
 from acquisition.models import PullRun, PullRunBatch, PullRunStation
-from acquisition.planning import local_midnight, plan_window
+from acquisition.planning import BatchPlan, local_midnight, plan_clock, plan_member
 from acquisition.runlog import ERROR, INFO, WARNING, BatchEvents, plural, when
 from acquisition.staging import BatchStage
 from acquisition.usgs import USGSClient
@@ -69,15 +72,17 @@ def pull_batch(
         )
     client = None
     started = timezone.now()
-    members: list[Member] = []
     try:
-        client = events.client = client_factory(on_event=events, on_throttle_wait=events.throttled)
-        members = _prepare(run, rows, client, events, started)
+        client = events.client = client_factory(on_event=events, on_throttle_wait=events.throttled, sleep=events.sleep)
+        members = _prepare(run, batch, rows, client, events)
         if members:
             _fetch_and_commit(run, batch, members, client, events, started)
     except Exception as exc:
         if db_errors and isinstance(exc, OperationalError | InterfaceError):
             runs.drop_unusable_connection()
+            with suppress(OperationalError, InterfaceError):  # still down: the janitor resumes it later
+                runs.release_batch(run_id, number, attempt=batch.attempts)
+            exc.batch_attempt = batch.attempts  # the task's give-up fails only this attempt's members
             raise
         message = str(exc) or type(exc).__name__
         if not isinstance(exc, StationError | OSError) and not type(exc).__module__.startswith("acquisition.usgs"):
@@ -96,7 +101,7 @@ def _fail_unfinished(run: PullRun, batch: PullRunBatch, message: str, events: Ba
     were. Each member's line names the cause (the run page filters the log by station)."""
     failed = 0
     for station in batch.members.filter(status__in=runs.UNFINISHED).select_related("location"):
-        if runs.fail_station(station, message, configuration_id=run.configuration_id):
+        if runs.fail_station(station, message, configuration_id=run.configuration_id, attempt=batch.attempts):
             failed += 1
             events.say(
                 f"Failed: {message} Its stored values and progress are unchanged; the next run retries this window.",
@@ -112,8 +117,8 @@ def _fail_unfinished(run: PullRun, batch: PullRunBatch, message: str, events: Ba
         )
 
 
-def _prepare(run: PullRun, rows: list[PullRunStation], client: USGSClient, events: BatchEvents, now) -> list[Member]:
-    """Members still in the configuration, with their progress, series and window; the others finish here."""
+def _prepare(run: PullRun, batch: PullRunBatch, rows: list[PullRunStation], client: USGSClient, events) -> list[Member]:
+    """Members still in the configuration, with their progress, series and plan; the others finish here."""
     config = run.configuration
     if config is None or not PullConfiguration.objects.filter(pk=config.pk).exists():
         raise StationError(runs.CONFIGURATION_DELETED)
@@ -121,29 +126,54 @@ def _prepare(run: PullRun, rows: list[PullRunStation], client: USGSClient, event
         "location_id", flat=True
     ))  # fmt: skip
     kind = TimeSeries.Kind.DAILY if run.data_type == PullConfiguration.DataType.DAILY_MEAN else "continuous"
+    progress = _progress_rows(config, [r.location_id for r in rows if r.location_id in current])
     members = []
     for row in rows:
         if row.location_id not in current:
             message = removed_message(row, run)
-            runs.fail_station(row, message, status=PullRunStation.Status.SKIPPED)
+            runs.fail_station(row, message, status=PullRunStation.Status.SKIPPED, attempt=row.attempts)
             events.say(message, level=WARNING, location_id=row.location_id, site=row.location.monitoring_location_id)
             continue
-        progress, _ = StationProgress.objects.select_related("time_series").get_or_create(
-            configuration=config, location_id=row.location_id
-        )
-        members.append(Member(run_station=row, progress=progress, attempt=row.attempts))
+        members.append(Member(run_station=row, progress=progress[row.location_id], attempt=row.attempts))
     if not members:
         return []
     events.set_phase("series list")
-    discover_series(members, kind, client)
+    discover_series(members, kind, client, elsewhere=lambda: _undiscovered_elsewhere(run, batch, kind))
+    clock = plan_clock(run)
     usable = []
     for m in members:
         if m.series is None:
-            _no_such_series(m, kind, config, events, now)
+            _no_such_series(m, kind, config, events, clock)
             continue
-        m.window = plan_window(run, run.start_date or config.start_date, m.progress, m.run_station.location, now)
+        m.plan = plan_member(run, run.start_date or config.start_date, m.progress, m.run_station.location, clock)
         usable.append(m)
     return usable
+
+
+def _progress_rows(config: PullConfiguration, location_ids: list[int]) -> dict[int, StationProgress]:
+    """The members' progress rows by location, created where missing: three statements for any batch size."""
+    rows = StationProgress.objects.select_related("time_series").filter(configuration=config)
+    found = {p.location_id: p for p in rows.filter(location_id__in=location_ids)}
+    missing = [pk for pk in location_ids if pk not in found]
+    if missing:
+        StationProgress.objects.bulk_create(
+            [StationProgress(configuration=config, location_id=pk) for pk in missing], ignore_conflicts=True
+        )
+        found.update((p.location_id, p) for p in rows.filter(location_id__in=missing))
+    return found
+
+
+def _undiscovered_elsewhere(run: PullRun, batch: PullRunBatch, kind: str) -> list:
+    """Stations of the run's other unfinished batches whose series the catalog does not know yet (asked along with
+    this batch's, once, instead of once a batch)."""
+    known = TimeSeries.objects.filter(kind=kind, primary=True).values("location_id")
+    return [
+        row.location
+        for row in PullRunStation.objects.filter(run=run, status__in=runs.UNFINISHED)
+        .exclude(batch=batch)
+        .exclude(location_id__in=known)
+        .select_related("location")
+    ]
 
 
 def _no_such_series(m: Member, kind: str, config: PullConfiguration, events: BatchEvents, now) -> None:
@@ -163,59 +193,129 @@ def _no_such_series(m: Member, kind: str, config: PullConfiguration, events: Bat
             f"{m.progress.no_series_at:%Y-%m-%d}; skipped without asking again. {fix}"
         )
         level = INFO
-    runs.fail_station(m.run_station, message, status=PullRunStation.Status.SKIPPED)
+    runs.fail_station(m.run_station, message, status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
     events.say(message, level=level, location_id=m.run_station.location_id, site=m.site)
 
 
 def _fetch_and_commit(run, batch, members: list[Member], client, events: BatchEvents, started) -> None:
-    kind = members[0].series.kind
-    plan = batch_plan(members)
-    batch.windows_total = count_windows(client, kind, plan, started)
-    daily = kind == TimeSeries.Kind.DAILY
+    plan = BatchPlan.of({m.run_station.pk: m.plan for m in members})
+    batch.windows_total = count_windows(client, plan)
     for m in members:
-        w = m.window
+        p = m.plan
         m.run_station.time_series = m.series
-        m.run_station.window_start = w.start if not daily else local_midnight(w.start, None)
-        m.run_station.window_end = (
-            started if w.end is None else w.end if not daily else local_midnight(w.end + dt.timedelta(days=1), None)
-        )
+        m.run_station.window_start = local_midnight(p.start, None) if p.daily else p.start
+        m.run_station.window_end = local_midnight(p.end + dt.timedelta(days=1), None) if p.daily else p.end
         m.run_station.windows_total = batch.windows_total
-    PullRunStation.objects.bulk_update(
-        [m.run_station for m in members], ["time_series", "window_start", "window_end", "windows_total"]
-    )
-    PullRunBatch.objects.filter(pk=batch.pk).update(windows_total=batch.windows_total)
-    end_text = "now" if plan["end"] is None else when(plan["end"])
+    _record_windows(members, batch.windows_total)
+    PullRunBatch.objects.filter(pk=batch.pk, attempts=batch.attempts).update(windows_total=batch.windows_total)
+    kind = members[0].series.kind
     asked = (
-        f"{events.label}: asking {kind} values of {len(members)} series {when(plan['start'])} → {end_text} "
+        f"{events.label}: asking {kind} values of {len(members)} series {when(plan.start)} → {when(plan.end)} "
         f"({plural(batch.windows_total, 'request chain')}"
     )
-    if plan["revisions_since"]:
-        asked += f", with values revised since {when(plan['revisions_since'])}"
-    if members[0].window.replace:
+    if plan.revisions_since:
+        asked += f", with values revised since {when(plan.revisions_since)} from {when(plan.revisions_from)}"
+    if plan.replaces:
         asked += ", replacing the stored range"
     events.say(asked + ").")
-    stage = BatchStage(kind)
-    fetch(client, kind, members, plan, stage, events, started)
-    _commit_members(run, batch, members, stage, started, events)
-
-
-def _commit_members(run, batch, members: list[Member], stage: BatchStage, started, events: BatchEvents) -> None:
-    """Each member on its own (rule 3 of DESIGN.md §4); their success lines are written together at the end."""
+    stage = BatchStage(kind, batch_id=batch.pk, attempt=batch.attempts)
     try:
-        for m in members:
-            _commit_one(run, batch, m, stage, started, events)
+        fetch(client, members, plan, stage, events)
+        # The next revision pass starts from USGS's clock when this one began (the worker's, if that was earlier:
+        # a clock behind USGS's only asks for a little more).
+        server = client.first_server_date
+        cutoff = started if server is None else min(server, started)
+        _commit_members(run, batch, members, stage, started, cutoff, events)
+    finally:
+        with suppress(OperationalError, InterfaceError):  # the janitor sweeps what is left if this fails
+            stage.discard()
+
+
+def _record_windows(members: list[Member], windows_total: int) -> None:
+    """Each member's series and window on its run row (the run page shows them while it runs): rows that share a
+    window are one UPDATE each (a batch's caught-up members share one), then the series ids."""
+    by_window: dict[tuple, list[int]] = defaultdict(list)
+    for m in members:
+        by_window[(m.run_station.window_start, m.run_station.window_end)].append(m.run_station.pk)
+    for (start, end), pks in by_window.items():
+        PullRunStation.objects.filter(pk__in=pks).update(
+            window_start=start, window_end=end, windows_total=windows_total
+        )
+    if connection.vendor == "postgresql":
+        batch_commit.record_series(members)
+    else:  # one CASE of 2,000 branches costs quadratic time: slices of 250
+        PullRunStation.objects.bulk_update([m.run_station for m in members], ["time_series"], batch_size=250)
+
+
+def _commit_members(run, batch, members: list[Member], stage: BatchStage, started, cutoff, events) -> None:
+    """All members together as a set where the database allows (acquisition.batch_commit), else, or for what the
+    set left, each member on its own (rule 3 of DESIGN.md §4), the batch's heartbeat moving as they go; their
+    success lines are written together at the end."""
+    events.set_phase("committing")
+    try:
+        alone = _commit_as_set(run, batch, members, stage, started, cutoff, events) if len(members) > 1 else members
+        for m in alone:
+            _commit_one(run, batch, m, stage, started, cutoff, events)
+            events.beat()
     finally:
         with suppress(Exception):  # a member's line must not hide what ended the loop
             events.flush()
-    stage.discard()
 
 
-def _commit_one(run, batch, m: Member, stage: BatchStage, started, events: BatchEvents) -> None:
+def _commit_as_set(run, batch, members: list[Member], stage: BatchStage, started, cutoff, events) -> list[Member]:
+    """Commit the members in one transaction; returns those left to commit one by one: every member when the set
+    cannot commit (SQLite) or failed (rolled back: one bad member must not block the others), else the overwrites
+    that came back empty (committing.commit refuses those with a sentence)."""
+    empty_overwrites = [m for m in members if m.plan.replace and not m.staged]
+    together = [m for m in members if not (m.plan.replace and not m.staged)]
+    try:
+        outcome = batch_commit.commit_set(run, together, stage, started, cutoff)
+    except batch_commit.SetCommitUnavailable:
+        return members
+    except Exception as exc:
+        logger.warning("batch %s of run %s could not commit as a set; member by member", batch.number, run.pk,
+                       exc_info=True)  # fmt: skip
+        events.say(
+            f"{events.label}: committing its {plural(len(together), 'station')} together failed "
+            f"({type(exc).__name__}: {exc}); committing them one by one, so one station's fault stops only itself.",
+            level=WARNING,
+        )
+        return members
+    events.beat()
+    for m in outcome.skipped:
+        message = removed_message(m.run_station, run)
+        runs.fail_station(m.run_station, message, status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
+        events.say(message, level=WARNING, location_id=m.run_station.location_id, site=m.site)
+    for m in outcome.superseded:
+        events.say(
+            "Another attempt of this station (or the janitor) finished it first; this attempt stored nothing.",
+            level=WARNING,
+            location_id=m.run_station.location_id,
+            site=m.site,
+        )
+    for m in together:
+        counts = outcome.committed.get(m.run_station.pk)
+        if counts is not None:
+            _say_stored(batch, m, counts, events)
+    return empty_overwrites
+
+
+def _say_stored(batch, m: Member, counts, events: BatchEvents) -> None:
+    deleted = f", deleted {counts.deleted}" if counts.deleted else ""
+    events.say_later(
+        f"{plural(counts.received, 'value')} received (batch {batch.number}); inserted {counts.inserted}, "
+        f"updated {counts.updated}, unchanged {counts.unchanged}{deleted}.",
+        location_id=m.run_station.location_id,
+        site=m.site,
+    )
+
+
+def _commit_one(run, batch, m: Member, stage: BatchStage, started, cutoff, events: BatchEvents) -> None:
     site, location_id = m.site, m.run_station.location_id
     try:
-        counts = commit(run, m, stage, started)
+        counts = commit(run, m, stage, started, cutoff)
     except StationSkipped as exc:
-        runs.fail_station(m.run_station, str(exc), status=PullRunStation.Status.SKIPPED)
+        runs.fail_station(m.run_station, str(exc), status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
         events.say(str(exc), level=WARNING, location_id=location_id, site=site)
         return
     except Superseded as exc:
@@ -228,7 +328,7 @@ def _commit_one(run, batch, m: Member, stage: BatchStage, started, events: Batch
         if not isinstance(exc, StationError):
             logger.exception("station %s of run %s failed to commit", site, run.pk)
             message = f"{type(exc).__name__}: {message}"
-        runs.fail_station(m.run_station, message, configuration_id=run.configuration_id)
+        runs.fail_station(m.run_station, message, configuration_id=run.configuration_id, attempt=m.attempt)
         events.say(
             f"Failed: {message} Its stored values and progress are unchanged; the next run retries this window.",
             level=ERROR,
@@ -236,13 +336,7 @@ def _commit_one(run, batch, m: Member, stage: BatchStage, started, events: Batch
             site=site,
         )
         return
-    deleted = f", deleted {counts.deleted}" if counts.deleted else ""
-    events.say_later(
-        f"{plural(counts.received, 'value')} received (batch {batch.number}); inserted {counts.inserted}, "
-        f"updated {counts.updated}, unchanged {counts.unchanged}{deleted}.",
-        location_id=location_id,
-        site=site,
-    )
+    _say_stored(batch, m, counts, events)
 
 
 def run_inline(
@@ -254,13 +348,18 @@ def run_inline(
     range_end: dt.date | None = None,
     echo: Callable[[str], None] | None = None,
     client_factory: Callable[..., USGSClient] = build_client,
+    refresh_quality: bool = True,
 ) -> PullRun:
-    """Run a configuration in this process, batch after batch (run_pull, tests): no broker involved."""
+    """Run a configuration in this process, batch after batch (run_pull, tests): no broker involved. Then the
+    quality tallies its set commits left in the backlog are refreshed (`refresh_quality=False`: left for the
+    task, as the Celery path does)."""
     run = runs.start_run(
         configuration, trigger=trigger, triggered_by=triggered_by, range_start=range_start, range_end=range_end
     )
     if run.is_active:
         for number in runs.pending_batches(run.pk):
             pull_batch(run.pk, number, client_factory=client_factory, echo=echo)
+    if refresh_quality:
+        tallies.refresh_backlog()  # what the Celery path leaves to its refresh_quality task
     run.refresh_from_db()
     return run

@@ -33,9 +33,9 @@ from acquisition.models import ContinuousValue, DailyValue, RevisionSet
 
 Kind = Literal["daily", "continuous"]
 
-_COLUMNS = ("series_id", "{key}", "value", "qualifiers", "approval_status", "last_modified")
+COLUMNS = ("series_id", "{key}", "value", "qualifiers", "approval_status", "last_modified")
 # pg_advisory_xact_lock(space, series pk): one lock space per observation table.
-_LOCK_SPACE = {"date": 7301, "time": 7302}
+LOCK_SPACE = {"date": 7301, "time": 7302}
 MERGE_WORK_MEM = "64MB"
 RECORD_REVISIONS = True  # bench/ingest.py's off switch, to measure the history's cost; nothing else sets it
 _SET_LISTS = ("old_values", "new_values", "old_approvals", "new_approvals", "old_qualifiers", "new_qualifiers")
@@ -48,8 +48,8 @@ _SPAN_SQL = {"date": None, "time": "date_trunc('month', {a}.time AT TIME ZONE 'U
 # The RevisionSet rows of the changed rows `c` of one series (PostgreSQL), oldest month first so that ids follow
 # time: every aggregate of one group reads its rows in the same order, so the lists are parallel. The letters are
 # RevisionSet.LETTERS.
-_CHANGED_AGGREGATES = """
-    SELECT %s::bigint, %s::bigint, %s::timestamptz,
+CHANGED_AGGREGATES = """
+    SELECT {series_c}, %s::bigint, %s::timestamptz,
            string_agg(CASE WHEN c.old_value IS DISTINCT FROM c.value THEN 'v'
                            WHEN c.old_approval IS DISTINCT FROM c.approval_status THEN 'a' ELSE 'q' END, ''),
            count(*) FILTER (WHERE c.old_value IS DISTINCT FROM c.value),
@@ -58,23 +58,29 @@ _CHANGED_AGGREGATES = """
            array_agg(c.approval_status), array_agg(c.old_qualifiers), array_agg(c.qualifiers)
       FROM changed c WHERE c.cur_id IS NOT NULL
     {group_c}"""
-_REMOVED_AGGREGATES = """
-    SELECT %s::bigint, %s::bigint, %s::timestamptz, repeat('r', count(*)::int), 0, 0,
+REMOVED_AGGREGATES = """
+    SELECT {series_g}, %s::bigint, %s::timestamptz, repeat('r', count(*)::int), 0, 0,
            array_agg(g.{key}), array_agg(g.value), array_agg(NULL::double precision), array_agg(g.approval_status),
            array_agg(NULL::varchar), array_agg(g.qualifiers), array_agg(NULL::jsonb)
       FROM gone g
     {group_g}"""
 
 
-def _history_cte(key: str, aggregates: str) -> str:
-    """The `hist` sub-statement: `aggregates` (of `changed` or `gone`) inserted as RevisionSet rows."""
+def history_cte(key: str, aggregates: str, *, many: bool = False) -> str:
+    """The `hist` sub-statement: `aggregates` (of `changed` or `gone`) inserted as RevisionSet rows. One series
+    (its pk the statement's first parameter), or with `many` every series of the rows, a set (or a set a month)
+    each, series by series."""
     columns = f"series_id, run_id, changed_at, changes, revised, approved, {key}s, {', '.join(_SET_LISTS)}"
     span = _SPAN_SQL[key]
-    if span is None:  # one set, or none (an aggregate without GROUP BY makes a row even of no rows)
+    if many:
+        spans = {a: f"{a}.series_id" + ("" if span is None else f", {span.format(a=a)}") for a in "cg"}
+        group = {a: f"GROUP BY {spans[a]} ORDER BY {spans[a]}" for a in "cg"}
+    elif span is None:  # one set, or none (an aggregate without GROUP BY makes a row even of no rows)
         group = dict.fromkeys("cg", "HAVING count(*) > 0")
     else:
         group = {a: "GROUP BY {0} ORDER BY {0}".format(span.format(a=a)) for a in "cg"}
-    select = aggregates.format(key=key, group_c=group["c"], group_g=group["g"])
+    series = {f"series_{a}": f"{a}.series_id" if many else "%s::bigint" for a in "cg"}
+    select = aggregates.format(key=key, group_c=group["c"], group_g=group["g"], **series)
     return f", hist AS (INSERT INTO {RevisionSet._meta.db_table} ({columns}) {select})"
 
 
@@ -86,6 +92,7 @@ class StoreCounts:
     unchanged: int = 0
     deleted: int = 0  # overwrite only: rows of the range that USGS no longer returns
     newest: date | datetime | None = None  # staged stores: the newest time among the rows handed in
+    oldest: date | datetime | None = None  # … and the oldest
 
     def __iadd__(self, other: StoreCounts) -> StoreCounts:
         self.received += other.received
@@ -96,7 +103,7 @@ class StoreCounts:
         return self
 
 
-def _table(kind: Kind) -> tuple[str, str]:
+def table_for(kind: Kind) -> tuple[str, str]:
     if kind == "daily":
         return DailyValue._meta.db_table, "date"
     if kind == "continuous":
@@ -124,7 +131,7 @@ def store_readings(
     too, so the range ends up holding exactly what was read. Changes are recorded as revisions of run `run_id`.
     """
     by_time = _distinct_by_time(readings)
-    table, key = _table(kind)
+    table, key = table_for(kind)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             counts = _store_postgresql(table, key, series_pk, by_time, replace, run_id)
@@ -158,7 +165,7 @@ def _copy_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def copy_chunks(series_pk: int, rows: Iterable, size: int = 4096) -> Iterator[str]:
+def copy_chunks(series_pk: int, rows: Iterable, size: int = 4096, *, prefix: str = "") -> Iterator[str]:
     """The COPY (text format) body for `rows`, in pieces of `size` lines, in the staging table's column order.
 
     Rows are `acquisition.usgs.parsers.Reading`s. Time, value and last_modified are written from the response's own text
@@ -167,7 +174,7 @@ def copy_chunks(series_pk: int, rows: Iterable, size: int = 4096) -> Iterator[st
     as psycopg's per-row `write_row`). Pieces rather than one body: the server ingests piece N while Python formats
     piece N+1.
     """
-    sid = f"{series_pk}\t"
+    sid = f"{prefix}{series_pk}\t"  # `prefix`: leading columns of the target, tab-ended (a batch stage's keys)
     qual_cache: dict[tuple, str] = {}
     status_cache: dict[str | None, str] = {None: "\\N"}
     lines: list[str] = []
@@ -204,55 +211,74 @@ def copy_text(series_pk: int, rows: Iterable) -> str:
     return "".join(copy_chunks(series_pk, rows))
 
 
-def _copy_into(cursor, target: str, columns: str, series_pk: int, rows: Iterable) -> None:
+def copy_into(cursor, target: str, columns: str, series_pk: int, rows: Iterable) -> None:
     with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
         for chunk in copy_chunks(series_pk, rows):
             copy.write(chunk)
 
 
 def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, replace, run_id=None) -> StoreCounts:
-    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
+    columns = ", ".join(c.format(key=key) for c in COLUMNS)
     with connection.cursor() as cursor:
-        _lock_series(cursor, key, series_pk)
-        if by_time and replace is None and not _any_stored(cursor, table, key, series_pk, min(by_time), max(by_time)):
+        lock_series(cursor, key, series_pk)
+        if by_time and replace is None and not any_stored(cursor, table, key, series_pk, min(by_time), max(by_time)):
             # Nothing stored in this range yet (first load, backfill of a gap): no row can conflict, so the rows
             # go straight into the table, at COPY's own rate.
-            _copy_into(cursor, table, columns, series_pk, by_time.values())
+            copy_into(cursor, table, columns, series_pk, by_time.values())
             return StoreCounts(received=len(by_time), inserted=len(by_time))
         stage = _ensure_stage_pg(cursor, key)
         if by_time:
-            _copy_into(cursor, stage, columns, series_pk, by_time.values())
-        return _merge_stage_pg(cursor, table, key, series_pk, stage, len(by_time), replace, run_id)
+            copy_into(cursor, stage, columns, series_pk, by_time.values())
+        return merge_pg(cursor, table, key, series_pk, stage, len(by_time), replace, run_id)
 
 
-def _lock_series(cursor, key: str, series_pk: int) -> None:
+def lock_series(cursor, key: str, series_pk: int) -> None:
     # Writers of one series queue up (two configurations may share a station): the emptiness check and the
     # write that relies on it must see the same table. And the merge gets room, for this transaction only: its
     # join, its sort and the changed rows the history reads stay in memory for a year of 5-minute values (the
     # default 4 MB sent them to temporary files).
     cursor.execute(
         "SELECT pg_advisory_xact_lock(%s, %s), set_config('work_mem', %s, true)",
-        [_LOCK_SPACE[key], series_pk, MERGE_WORK_MEM],
+        [LOCK_SPACE[key], series_pk, MERGE_WORK_MEM],
     )
 
 
-def _merge_stage_pg(
-    cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None
+def merge_pg(
+    cursor,
+    table: str,
+    key: str,
+    series_pk: int,
+    stage: str,
+    received: int,
+    replace,
+    run_id=None,
+    *,
+    present=None,
+    answered_at=None,
 ) -> StoreCounts:
     """Upsert the commit stage (one series' distinct rows) into the table; delete what `replace` says.
+
+    `stage` is a table or a parenthesised SELECT of those rows; `present` (default: `stage`) a relation in which
+    a key's presence says the answer has it, for the replace's delete (a batch stage's raw rows: no DISTINCT).
+    `answered_at`: when the answer began (USGS's clock); a stored row modified upstream since then is newer than
+    the answer (another configuration stored it meanwhile), so the replace keeps it.
+
+    A stored row is never replaced by an older version of itself (its `last_modified` newer than the answer's:
+    another configuration sharing the series stored a later revision while this answer waited to commit); such a
+    row counts as unchanged. A NULL stamp on either side compares as "not newer".
 
     The changed rows are selected once (`changed`: the stage joined to the current rows); the upsert and the
     history insert both read that CTE, and every sub-statement of one WITH sees the table as it was before the
     statement, so `old_*` is the row the upsert replaces (the series' advisory lock keeps other writers out).
     """
     counts = StoreCounts(received=received)
-    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
+    columns = ", ".join(c.format(key=key) for c in COLUMNS)
     history = RECORD_REVISIONS
     now = timezone.now()
     if received:
         # The join drops rows that came back identical before the upsert sees them: ON CONFLICT would lock
         # (and so write) every conflicting row even when its WHERE then skips the update.
-        history_cte = _history_cte(key, _CHANGED_AGGREGATES) if history else ""
+        changed_cte = history_cte(key, CHANGED_AGGREGATES) if history else ""
         cursor.execute(
             f"""
             WITH changed AS (
@@ -262,8 +288,9 @@ def _merge_stage_pg(
                   FROM {stage} s
                   LEFT JOIN {table} cur ON cur.series_id = %s AND cur.{key} = s.{key}
                  WHERE cur.id IS NULL
-                    OR (cur.value, cur.qualifiers, cur.approval_status)
-                       IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
+                    OR ((cur.value, cur.qualifiers, cur.approval_status)
+                        IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
+                        AND NOT coalesce(cur.last_modified > s.last_modified, false))
             ), ups AS (
                 INSERT INTO {table} AS t ({columns})
                 SELECT series_id, {key}, value, qualifiers, approval_status, last_modified
@@ -273,8 +300,9 @@ def _merge_stage_pg(
                        approval_status = EXCLUDED.approval_status, last_modified = EXCLUDED.last_modified
                  WHERE (t.value, t.qualifiers, t.approval_status)
                        IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.qualifiers, EXCLUDED.approval_status)
+                   AND NOT coalesce(t.last_modified > EXCLUDED.last_modified, false)
                 RETURNING (xmax = 0) AS inserted
-            ){history_cte}
+            ){changed_cte}
             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM ups
             """,
             [series_pk, series_pk, run_id, now] if history else [series_pk],
@@ -282,24 +310,25 @@ def _merge_stage_pg(
         counts.inserted, counts.updated = cursor.fetchone()
         counts.unchanged = counts.received - counts.inserted - counts.updated
     if replace is not None:
-        removed_cte = _history_cte(key, _REMOVED_AGGREGATES) if history else ""
+        removed_cte = history_cte(key, REMOVED_AGGREGATES) if history else ""
         cursor.execute(
             f"""
             WITH gone AS (
                 DELETE FROM {table} AS t
                  WHERE t.series_id = %s AND t.{key} BETWEEN %s AND %s
-                   AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.{key} = t.{key})
+                   AND NOT EXISTS (SELECT 1 FROM {present or stage} s WHERE s.{key} = t.{key})
+                   AND (t.last_modified IS NULL OR %s::timestamptz IS NULL OR t.last_modified < %s::timestamptz)
                 RETURNING t.series_id, t.{key}, t.value, t.approval_status, t.qualifiers
             ){removed_cte}
             SELECT count(*) FROM gone
             """,
-            [series_pk, *replace, *([series_pk, run_id, now] if history else [])],
+            [series_pk, *replace, answered_at, answered_at, *([series_pk, run_id, now] if history else [])],
         )
         counts.deleted = cursor.fetchone()[0]
     return counts
 
 
-def _any_stored(cursor, table: str, key: str, series_pk: int, low, high) -> bool:
+def any_stored(cursor, table: str, key: str, series_pk: int, low, high) -> bool:
     cursor.execute(
         f"SELECT EXISTS (SELECT 1 FROM {table} WHERE series_id = %s AND {key} BETWEEN %s AND %s)",
         [series_pk, low, high],
@@ -321,7 +350,7 @@ def _sqlite_time(value: date | datetime) -> str:
     return value.isoformat()
 
 
-def _sqlite_rows(series_pk: int, readings: Iterable) -> list[tuple]:
+def sqlite_rows(series_pk: int, readings: Iterable) -> list[tuple]:
     qual_cache: dict[tuple, str] = {}
 
     def qualifiers(quals) -> str:
@@ -344,7 +373,7 @@ def _sqlite_rows(series_pk: int, readings: Iterable) -> list[tuple]:
     ]
 
 
-def _ensure_stage_sqlite(cursor, key: str) -> str:
+def commit_stage_sqlite(cursor, key: str) -> str:
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_stage_name(key)} (series_id integer, {key} text, value real, "
         "qualifiers text, approval_status text, last_modified text)"
@@ -355,18 +384,21 @@ def _ensure_stage_sqlite(cursor, key: str) -> str:
 
 
 def _store_sqlite(table: str, key: str, series_pk: int, by_time: dict, replace, run_id=None) -> StoreCounts:
-    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
-    params = _sqlite_rows(series_pk, by_time.values())
+    columns = ", ".join(c.format(key=key) for c in COLUMNS)
+    params = sqlite_rows(series_pk, by_time.values())
     with connection.cursor() as cursor:
-        stage = _ensure_stage_sqlite(cursor, key)
+        stage = commit_stage_sqlite(cursor, key)
         if params:
             cursor.executemany(f"INSERT INTO {stage} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)", params)
-        return _merge_stage_sqlite(cursor, table, key, series_pk, stage, len(params), replace, run_id)
+        return merge_sqlite(cursor, table, key, series_pk, stage, len(params), replace, run_id)
 
 
-def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None):
+def merge_sqlite(
+    cursor, table: str, key: str, series_pk: int, stage: str, received: int, replace, run_id=None, *, answered_at=None
+):
+    """As merge_pg, for SQLite: upsert the commit stage, record what changes, delete what `replace` says."""
     counts = StoreCounts(received=received)
-    columns = ", ".join(c.format(key=key) for c in _COLUMNS)
+    columns = ", ".join(c.format(key=key) for c in COLUMNS)
     history = RECORD_REVISIONS
     now = timezone.now()
     if received and history:
@@ -376,8 +408,9 @@ def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str
             f"""
             SELECT t.{key}, t.value, s.value, t.approval_status, s.approval_status, t.qualifiers, s.qualifiers
               FROM {stage} s JOIN {table} t ON t.series_id = s.series_id AND t.{key} = s.{key}
-             WHERE t.value IS NOT s.value OR t.qualifiers IS NOT s.qualifiers
-                   OR t.approval_status IS NOT s.approval_status
+             WHERE (t.value IS NOT s.value OR t.qualifiers IS NOT s.qualifiers
+                    OR t.approval_status IS NOT s.approval_status)
+               AND NOT coalesce(t.last_modified > s.last_modified, 0)
             """
         )
         _record_sqlite(key, series_pk, run_id, now, cursor.fetchall(), removed=False)
@@ -394,8 +427,9 @@ def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str
             ON CONFLICT (series_id, {key}) DO UPDATE
                SET value = excluded.value, qualifiers = excluded.qualifiers,
                    approval_status = excluded.approval_status, last_modified = excluded.last_modified
-             WHERE t.value IS NOT excluded.value OR t.qualifiers IS NOT excluded.qualifiers
-                   OR t.approval_status IS NOT excluded.approval_status
+             WHERE (t.value IS NOT excluded.value OR t.qualifiers IS NOT excluded.qualifiers
+                    OR t.approval_status IS NOT excluded.approval_status)
+               AND NOT coalesce(t.last_modified > excluded.last_modified, 0)
             """
         )
         changed = cursor.rowcount  # rows inserted plus rows updated
@@ -403,26 +437,18 @@ def _merge_stage_sqlite(cursor, table: str, key: str, series_pk: int, stage: str
         counts.updated = changed - counts.inserted
         counts.unchanged = existing - counts.updated
     if replace is not None:
-        bounds = [series_pk, _sqlite_time(replace[0]), _sqlite_time(replace[1])]
-        if history:
-            cursor.execute(
-                f"""
-                SELECT {key}, value, NULL, approval_status, NULL, qualifiers, NULL
-                  FROM {table}
-                 WHERE series_id = %s AND {key} BETWEEN %s AND %s
-                   AND {key} NOT IN (SELECT {key} FROM {stage})
-                """,
-                bounds,
-            )
-            _record_sqlite(key, series_pk, run_id, now, cursor.fetchall(), removed=True)
-        cursor.execute(
-            f"""
-            DELETE FROM {table}
+        answered = None if answered_at is None else _sqlite_time(answered_at)
+        bounds = [series_pk, _sqlite_time(replace[0]), _sqlite_time(replace[1]), answered, answered]
+        gone = f"""
+              FROM {table}
              WHERE series_id = %s AND {key} BETWEEN %s AND %s
                AND {key} NOT IN (SELECT {key} FROM {stage})
-            """,
-            bounds,
-        )
+               AND (last_modified IS NULL OR %s IS NULL OR last_modified < %s)
+        """
+        if history:
+            cursor.execute(f"SELECT {key}, value, NULL, approval_status, NULL, qualifiers, NULL {gone}", bounds)
+            _record_sqlite(key, series_pk, run_id, now, cursor.fetchall(), removed=True)
+        cursor.execute(f"DELETE {gone}", bounds)
         counts.deleted = cursor.rowcount
     cursor.execute(f"DELETE FROM {stage}")
     return counts

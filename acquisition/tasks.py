@@ -11,15 +11,14 @@ redelivered or duplicate task finds its batch claimed or finished and does nothi
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
 
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from acquisition import janitor as janitor_module
-from acquisition import runs, smart_append
-from acquisition.models import PullRun
+from acquisition import runs, smart_append, tallies
+from acquisition.models import PullRun, QualityBacklog
 from pulls.models import PullConfiguration
 from pulls.schedules import should_run_scheduled
 
@@ -99,21 +98,37 @@ def run_batch(self, run_id: int, number: int) -> dict:
     try:
         batch = smart_append.pull_batch(run_id, number, worker=self.request.hostname or "", db_errors=True)
     except _DB_ERRORS as exc:
+        # pull_batch put its attempt back to pending (or, the database still down, the janitor will).
         runs.drop_unusable_connection()
         if self.request.retries < self.max_retries:
-            with suppress(*_DB_ERRORS):  # still down: the janitor resumes it once the batch's heartbeat is old
-                runs.release_batch(run_id, number)
             raise self.retry(exc=exc, countdown=STATION_DB_RETRY_SECONDS * 2**self.request.retries) from exc
         batch = runs.give_up_batch(
             run_id,
             number,
             f"The database connection kept failing ({type(exc).__name__}: {exc}). Nothing was stored for this "
             "station; the next run retries its window.",
+            attempt=getattr(exc, "batch_attempt", None),
         )
+    _refresh_quality_soon()
     return {"run": run_id, "batch": number, "status": None if batch is None else batch.status}
+
+
+def _refresh_quality_soon() -> None:
+    """A set commit leaves the quality tallies of what it changed in the backlog: a task refreshes them."""
+    if QualityBacklog.objects.exists():
+        refresh_quality.delay()
+
+
+@shared_task(name="acquisition.tasks.refresh_quality", acks_late=True, soft_time_limit=600, time_limit=660)
+def refresh_quality() -> int:
+    """Refresh the quality tallies the set commits left in the backlog (acquisition.tallies.refresh_backlog)."""
+    return tallies.refresh_backlog()
 
 
 @shared_task(name="acquisition.tasks.janitor", acks_late=True, soft_time_limit=50, time_limit=55)
 def janitor() -> list[int]:
-    """Resume batches whose worker was lost; finalize what is over (see acquisition.janitor)."""
-    return janitor_module.janitor()
+    """Resume batches whose worker was lost; finalize what is over (see acquisition.janitor); and make sure no
+    quality tallies wait in the backlog for long (a refresh task lost with the broker)."""
+    ended = janitor_module.janitor()
+    _refresh_quality_soon()
+    return ended

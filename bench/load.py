@@ -52,6 +52,7 @@ def _env(database_url: str) -> dict[str, str]:
         {
             "DATABASE_URL": database_url,
             "DEBUG": "0",
+            "PLAIN_HTTP": "1",  # locust logs in over http://127.0.0.1: Secure cookies would not come back
             "SECRET_KEY": os.environ.get("LOAD_SECRET_KEY") or secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             # Nothing here enqueues tasks, but settings must not point at the shared default broker db.

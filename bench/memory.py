@@ -1,7 +1,7 @@
 """Peak memory of a worker's pull (DESIGN.md §9: under 400 MB for any pull), on PostgreSQL, against the fake USGS.
 
-    .venv/bin/python bench/memory.py [--scenario overwrite|first-load|both] [--years 10] [--stations 200]
-        [--database-url postgres://postgres@127.0.0.1:5432/sf_mem_bench]
+    .venv/bin/python bench/memory.py [--scenario overwrite|first-load|batch|all] [--years 10] [--stations 200]
+        [--batch-stations 2000] [--database-url postgres://postgres@127.0.0.1:5432/sf_mem_bench]
 
 Each measured pull runs in a fresh child process that sets up Django, runs the configuration with the product's
 own engine (`run_inline`: plan, fetch into the stage, commit each member) and reports its own peak RSS
@@ -12,6 +12,8 @@ the overwrite's first load runs in a process of its own before it.
 - overwrite: one station, `--years` of 5-minute continuous values (~105,000 a year), strategy overwrite, after a
   first load of the same range (so the overwrite replaces a full record).
 - first-load: `--stations` stations, daily means from 2000 (~9,800 values each), first run.
+- batch: `--batch-stations` stations (2,000: the default series cap of a batch, its list POSTed as CQL2), ten
+  days of daily means each, first run: one batch of them all, committed as a set.
 """
 
 from __future__ import annotations
@@ -125,10 +127,11 @@ def run_scenario(scenario: str, args) -> dict:
             }
         ]
     else:
-        start = dt.date(2000, 1, 1)
+        many = scenario == "batch"
+        start = today - dt.timedelta(days=9) if many else dt.date(2000, 1, 1)
         stations = [
             {"monitoring_location_id": f"USGS-{42000000 + i:08d}", "name": f"BENCH CREEK {i}", "daily_begin": start}
-            for i in range(args.stations)
+            for i in range(args.batch_stations if many else args.stations)
         ]
     spec = {"stations": stations, "start": start}
     ctx = multiprocessing.get_context("spawn")
@@ -153,9 +156,10 @@ def run_scenario(scenario: str, args) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", choices=["overwrite", "first-load", "both"], default="both")
+    parser.add_argument("--scenario", choices=["overwrite", "first-load", "batch", "all"], default="all")
     parser.add_argument("--years", type=float, default=10)
     parser.add_argument("--stations", type=int, default=200)
+    parser.add_argument("--batch-stations", type=int, default=2000)
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sf_mem_bench"),
@@ -164,7 +168,7 @@ def main() -> int:
     if not args.database_url.startswith("postgres"):
         parser.error("the benchmark needs PostgreSQL (--database-url postgres://…)")
     ensure_database(args.database_url)
-    scenarios = ["overwrite", "first-load"] if args.scenario == "both" else [args.scenario]
+    scenarios = ["overwrite", "first-load", "batch"] if args.scenario == "all" else [args.scenario]
     print(f"{'scenario':<12} {'values':>10} {'requests':>8} {'seconds':>8} {'baseline MB':>11} {'peak MB':>8}  goal")
     ok = True
     for scenario in scenarios:

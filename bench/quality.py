@@ -11,6 +11,14 @@ few gaps, qualifiers, a flat line and a spike, approved up to four months ago. T
                      edges — and the Python that reads them)
   roll-up            the configuration quality page, and its statements (completeness, events, newest values)
 Goals (issue 14): p95 < 150 ms daily, < 300 ms 5-minute, < 1 s for the 200-station roll-up.
+
+Then the goal of issue 23 (quality tallies kept at commit time, acquisition/tallies.py): a configuration of
+`--goal-stations` (200) continuous stations with `--goal-years` (10) of 15-minute values each (with nulls, a gap and
+a flat line), loaded with INSERT … SELECT generate_series; the tallies built (`rebuild_quality_tallies`, timed per
+series: a commit's refresh costs a month of that); then the roll-up page (goal p95 < 300 ms) and a station's
+quality page (goal p95 < 150 ms) read from the tallies, printed beside the same pages computed from the values
+(the code before the tallies did that on every view; `--before-repeat` runs of it, default 1: it is slow).
+`--goal-stations 0` skips it. Full size is ~70 million rows (~10 GB): try `--goal-stations 20 --goal-years 2`.
 """
 
 from __future__ import annotations
@@ -131,6 +139,10 @@ def main() -> int:
     parser.add_argument("--rollup-days", type=int, default=3653, help="daily values per roll-up station")
     parser.add_argument("--daily-days", type=int, default=sizes["daily"], help="daily values of the one station")
     parser.add_argument("--continuous-values", type=int, default=sizes["continuous"], help="5-minute values")
+    parser.add_argument("--goal-stations", type=int, default=200, help="continuous stations of the tallies goal")
+    parser.add_argument("--goal-years", type=int, default=10, help="years of 15-minute values each")
+    parser.add_argument("--before-repeat", type=int, default=1, help="runs of the pages computed from the values")
+    parser.add_argument("--skip-issue-14", action="store_true", help="only the tallies goal")
     args = parser.parse_args()
     sizes.update(daily=args.daily_days, continuous=args.continuous_values)
     if not args.database_url.startswith("postgres"):
@@ -143,17 +155,33 @@ def main() -> int:
     from django.core.management import call_command
     from django.test import Client
 
-    from monitoring import quality, quality_rollup
     from streamflow.roles import VIEWERS
 
     call_command("migrate", verbosity=0)
-    daily_loc, daily, cont_loc, cont, config = load(args.stations, args.rollup_days)
     user, _ = get_user_model().objects.get_or_create(username="bench-quality")
     user.groups.add(Group.objects.get(name=VIEWERS))  # a Viewer: the timings include the permission checks
     client = Client()
     client.force_login(user)
-    th = quality.Thresholds.from_settings()
     results = {}
+    if not args.skip_issue_14:
+        issue_14(args, client, results)
+    if args.goal_stations:
+        tallies_goal(args, client, results)
+    print(f"\n== summary (load average {os.getloadavg()[0]:.2f})")
+    for label, ((v50, v95), (r50, r95), goal, names) in results.items():
+        verdict = "met" if v95 < goal else "MISSED"
+        print(
+            f"{label:<34} {names[0]} p50 {v50:7.0f} ms, p95 {v95:7.0f} ms; {names[1]} p50 {r50:7.0f} ms, "
+            f"p95 {r95:7.0f} ms  (goal p95 < {goal} ms: {verdict})"
+        )
+    return 0
+
+
+def issue_14(args, client, results) -> None:
+    from monitoring import quality, quality_rollup
+
+    daily_loc, daily, cont_loc, cont, config = load(args.stations, args.rollup_days)
+    th = quality.Thresholds.from_settings()
 
     for label, location, series, goal in (
         ("daily, 75 years", daily_loc, daily, 150),
@@ -169,7 +197,7 @@ def main() -> int:
             assert response.status_code == 200 and b"quality-heatmap" in response.content
 
         q = quality.series_quality(series, start, end, th)
-        results[label] = (timed(view, args.repeat), timed(raw, args.repeat), goal)
+        results[label] = (timed(view, args.repeat), timed(raw, args.repeat), goal, ("view", "computation"))
         print(
             f"\n{label}: {q.present:,} values of {q.expected:,} expected, {len(q.gaps)} gaps, {len(q.flags)} flags, "
             f"{len(q.months)} months"
@@ -190,16 +218,99 @@ def main() -> int:
         timed(rollup_view, args.repeat),
         timed(rollup_raw, args.repeat),
         1000,
+        ("view", "computation"),
     )
 
-    print(f"\n== summary (load average {os.getloadavg()[0]:.2f})")
-    for label, ((v50, v95), (r50, r95), goal) in results.items():
-        verdict = "met" if v95 < goal else "MISSED"
-        print(
-            f"{label:<24} view p50 {v50:6.0f} ms, p95 {v95:6.0f} ms; computation p50 {r50:6.0f} ms, p95 {r95:6.0f} ms"
-            f"  (goal p95 < {goal} ms: {verdict})"
-        )
-    return 0
+
+def load_goal(stations: int, years: int):
+    """`stations` continuous stations (Eastern time) of `years` of 15-minute values each, in one configuration."""
+    from django.db import connection
+
+    from pulls.models import PullConfiguration, PullConfigurationStation
+    from stations.models import MonitoringLocation
+
+    started = time.perf_counter()
+    config, _ = PullConfiguration.objects.get_or_create(
+        name=f"Bench quality tallies {stations}x{years}",
+        defaults={"start_date": TODAY, "data_type": PullConfiguration.DataType.CONTINUOUS},
+    )
+    first = dt.datetime.combine(TODAY - dt.timedelta(days=365 * years), dt.time(5), tzinfo=dt.UTC)
+    last = dt.datetime.combine(TODAY, dt.time(23, 45), tzinfo=dt.UTC)
+    chosen = []
+    for n in range(stations):
+        location, series = _series(f"USGS-96{n:06d}", "continuous", f"BENCH TALLY CREEK {n}")
+        MonitoringLocation.objects.filter(pk=location.pk).update(tz_abbreviation="EST", uses_dst=True)
+        PullConfigurationStation.objects.get_or_create(configuration=config, location=location)
+        chosen.append((location, series))
+        values = series.continuous_values
+        if values.filter(time=first).exists() and values.filter(time=last).exists():
+            continue  # loaded by an earlier run of the same size
+        values.all().delete()
+        hole = first + dt.timedelta(days=100 + n)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO acquisition_continuousvalue (series_id, time, value, qualifiers, approval_status)
+                SELECT %s, t,
+                       CASE WHEN k %% 997 = 5 THEN NULL
+                            WHEN k %% 20000 BETWEEN 8000 AND 8100 THEN 77.0
+                            ELSE 100 + (k * 2654435761 %% 1000) / 25.0 END,
+                       CASE WHEN k %% 997 = 0 THEN '["ESTIMATED"]'::jsonb ELSE '[]'::jsonb END,
+                       CASE WHEN t < %s THEN 'Approved' ELSE 'Provisional' END
+                  FROM generate_series(%s::timestamptz, %s::timestamptz, interval '15 minutes') AS t,
+                       LATERAL (SELECT (date_part('epoch', t)::bigint / 900) AS k) AS kk
+                 WHERE NOT (t >= %s AND t < %s)
+                """,
+                [series.pk, last - dt.timedelta(days=120), first, last, hole, hole + dt.timedelta(hours=6)],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE acquisition_continuousvalue")
+    print(f"\nLoaded {stations} stations × {years} years of 15-minute values in {time.perf_counter() - started:.0f} s")
+    return config, chosen
+
+
+def tallies_goal(args, client, results) -> None:
+    from django.core.management import call_command
+
+    from acquisition.tally_models import QualityEvent, QualityMonth
+
+    config, chosen = load_goal(args.goal_stations, args.goal_years)
+    pks = [series.pk for _, series in chosen]
+    location, series = chosen[0]
+    page = f"/monitoring/stations/{location.monitoring_location_id}/quality/?kind=continuous"
+    rollup = f"/monitoring/configurations/{config.pk}/quality/"
+
+    def get(url: str) -> None:
+        response = client.get(url)
+        assert response.status_code == 200, response.status_code
+
+    QualityMonth.objects.filter(series_id__in=pks).delete()
+    QualityEvent.objects.filter(series_id__in=pks).delete()
+    before_page = timed(lambda: get(page), args.before_repeat)
+    before_rollup = timed(lambda: get(rollup), args.before_repeat) if args.goal_stations <= 20 else (None, None)
+    started = time.perf_counter()
+    call_command("rebuild_quality_tallies", series=pks, verbosity=0)
+    built = time.perf_counter() - started
+    print(f"Built the tallies of {len(pks)} series in {built:.0f} s ({1000 * built / len(pks):.0f} ms a series)")
+    rows = QualityMonth.objects.filter(series_id__in=pks).count()
+    print(f"{rows:,} month rows, {QualityEvent.objects.filter(series_id__in=pks).count():,} events")
+    size = f"{args.goal_stations} stations × {args.goal_years} y"
+    results[f"tallies: roll-up, {size}"] = (
+        timed(lambda: get(rollup), args.repeat),
+        _or_nan(before_rollup),
+        300,
+        ("tallies", "from values"),
+    )
+    results[f"tallies: station page, {args.goal_years} y"] = (
+        timed(lambda: get(page), args.repeat),
+        before_page,
+        150,
+        ("tallies", "from values"),
+    )
+
+
+def _or_nan(pair):
+    return (float("nan"), float("nan")) if pair[0] is None else pair
 
 
 if __name__ == "__main__":

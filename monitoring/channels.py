@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
-import requests
+import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -32,8 +32,8 @@ from django.utils import timezone
 from pulls.models import PullConfiguration
 from streamflow.logs import register_secret
 
+from . import outbound
 from .models import AlertChannel, AlertCondition, AlertDelivery, AlertRule
-from .outbound import check_webhook_url
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def _post(channel: AlertChannel, delivery: AlertDelivery) -> Attempt:
     register_secret(channel.url)  # a Slack/Teams URL is a credential: never in a log line
     register_secret(channel.secret)
     try:
-        check_webhook_url(channel.url)
+        target = outbound.resolve_webhook(channel.url)
     except ValidationError as exc:
         return Attempt(False, False, f"Refused to send: {' '.join(exc.messages)}")
     body = orjson.dumps(payload(channel, delivery))
@@ -193,12 +193,10 @@ def _post(channel: AlertChannel, delivery: AlertDelivery) -> Attempt:
         headers[TIMESTAMP_HEADER] = timestamp
         headers[SIGNATURE_HEADER] = sign(channel.secret, timestamp, body)
     try:
-        response = requests.post(
-            channel.url, data=body, headers=headers, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), allow_redirects=False
-        )
-    except requests.RequestException as exc:
+        # Connects to the address just checked, whatever the name resolves to by now; a redirect is an answer.
+        status = outbound.post(target, body, headers, connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
         return Attempt(False, True, f"Could not reach {channel.destination}: {type(exc).__name__}.")
-    status = response.status_code
     if 200 <= status < 300:
         return Attempt(True, False, f"HTTP {status}", status)
     retry = status >= 500 or status in RETRIED_STATUSES

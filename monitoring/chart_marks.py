@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from acquisition.models import ContinuousValue, DailyValue
+from acquisition.quality_sql import least, spike_sql
 from stations.models import TimeSeries
 
 from .export import Column
 from .hydrograph_marks import Mark
 from .quality import Thresholds
-from .quality_sql import least, spike_sql
 
 DAY = 86400.0
 UNKNOWN_INTERVAL = 900.0  # seconds: a lone value has no step to judge by; USGS's usual 15 minutes (as quality)
@@ -111,9 +111,10 @@ def screen(
     """Gaps and flags of `series` over [start, end) (epoch seconds; a daily value's time is its day's UTC midnight).
 
     Gaps are the missing times (first, last, count) of runs of more than the tolerance, the range's edges before
-    the first and after the last present value included, as in the quality module; flags carry their first and
-    last time and the number of values; a spike, zero or flat line its value. `slices` (from `slices_to_read()`):
-    read only these parts of the range, the first and last included."""
+    its first and after its last present value included where the series has a present value beyond that edge
+    (nothing before a record's first value or after its newest is missing), as in the quality module; flags
+    carry their first and last time and the number of values; a spike, zero or flat line its value. `slices`
+    (from `slices_to_read()`): read only these parts of the range, the first and last included."""
     th = thresholds or Thresholds.from_settings()
     daily = series.kind == TimeSeries.Kind.DAILY
     params = [series.pk, *_bounds(daily, start, end)]
@@ -150,7 +151,15 @@ def screen(
             if not nn and negative is not None:
                 out.flags.append(Mark("negative", negative[0], t, n - negative[1] + 1))
                 negative = None
-    _edges(out, rows, start, end, daily, gap_slots)
+    lo, hi = (dt.datetime.fromtimestamp(x, dt.UTC) for x in (start, end))
+    if daily:
+        lo, hi = lo.date(), hi.date()
+    values = series.daily_values if daily else series.continuous_values
+    key = "date" if daily else "time"
+    present = values.filter(value__isnull=False)
+    lead = present.filter(**{f"{key}__lt": lo}).exists()
+    trail = present.filter(**{f"{key}__gte": hi}).exists()
+    _edges(out, rows, start, end, daily, gap_slots, lead, trail)
     out.gaps.sort(key=lambda m: m.start)
     out.flags.sort(key=lambda m: (m.start, m.kind))
     return out
@@ -221,15 +230,18 @@ def slices_to_read(
     return slices if len(slices) <= MAX_SLICES else None
 
 
-def _edges(out: Screening, rows: list, start: float, end: float, daily: bool, gap_slots: float) -> None:
-    """The range before its first present value and after its last one is missing too (quality._edges)."""
+def _edges(
+    out: Screening, rows: list, start: float, end: float, daily: bool, gap_slots: float, lead: bool, trail: bool
+) -> None:
+    """The range before its first present value and after its last one is missing too, where the record goes on
+    beyond that edge (`lead`, `trail`: a present value lies before the range, after it)."""
     first, last = rows[0], rows[-1]
     lead_i = DAY if daily else (first[5] or UNKNOWN_INTERVAL)  # the first value's next step
     trail_i = DAY if daily else (last[4] or UNKNOWN_INTERVAL)  # the last value's smallest recent step
-    lead = math.floor((first[0] - start) / lead_i + 1e-9)
+    lead = math.floor((first[0] - start) / lead_i + 1e-9) if lead else 0
     if lead > 0:
         _add_gap(out, first[0] - lead * lead_i, lead, lead_i, gap_slots)
-    trail = math.ceil((end - last[0]) / trail_i - 1e-9) - 1
+    trail = math.ceil((end - last[0]) / trail_i - 1e-9) - 1 if trail else 0
     if trail > 0:
         _add_gap(out, last[0] + trail_i, trail, trail_i, gap_slots)
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
@@ -18,8 +17,9 @@ from django.views.decorators.vary import vary_on_headers
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 from streamflow.htmx import wants_fragment
+from streamflow.responses import plain_error
 
-from . import charts, export_limits
+from . import charts, export_limits, streams
 from .chart_marks import screen, slices_to_read
 from .export import chart_data, csv_chunks, data_extent
 from .stats import configuration_statistics as compute_statistics
@@ -83,7 +83,7 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
     location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
     scale = request.GET.get("scale") or "linear"
     if scale not in SCALES:
-        return HttpResponse(f"Unknown scale “{scale}”: use log or linear.", status=400)
+        return plain_error(f"Unknown scale “{scale}”: use log or linear.")
     form = RangeForm(request.GET or None)
     series, kinds = _series_for(location, request.GET.get("kind"))
     context = {"location": location, "form": form, "series": series, "kinds": kinds, "scale": scale}
@@ -165,10 +165,10 @@ def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpR
     location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
     form = RangeForm(request.GET or None)
     if request.GET and not form.is_valid():
-        return HttpResponse("Those dates are not valid: use YYYY-MM-DD, start before end.", status=400)
+        return plain_error("Those dates are not valid: use YYYY-MM-DD, start before end.")
     series, _ = _series_for(location, request.GET.get("kind"))
     if series is None:
-        return HttpResponse("This station has no stored discharge series to export.", status=404)
+        return plain_error("This station has no stored discharge series to export.", status=404)
     data = form.cleaned_data if form.is_bound else {}
     start, end = data.get("start"), data.get("end")
     daily = series.kind == TimeSeries.Kind.DAILY
@@ -183,33 +183,9 @@ def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpR
         response = render(request, "monitoring/export_busy.html", {"location": location, "limit": limit}, status=429)
         response["Retry-After"] = str(EXPORT_RETRY_AFTER)
         return response
-    content = _ReleasingIterator(csv_chunks(series, start, end, tz), slot)
-    response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
+    response = streams.slotted_stream(request, csv_chunks(series, start, end, tz), slot, "text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
-
-
-class _ReleasingIterator:
-    """The export's chunks; close() (called by the server when the response is done, read or not) frees the slot.
-    A generator's finally would not run for a response that was never iterated."""
-
-    def __init__(self, chunks, slot: export_limits.Slot) -> None:
-        self._chunks, self._slot = chunks, slot
-        # Also when dropped without close(): a slot must never outlive its response.
-        self._finalizer = weakref.finalize(self, slot.release_soon)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> bytes:
-        return next(self._chunks)
-
-    def close(self) -> None:
-        self._finalizer.detach()
-        try:
-            self._chunks.close()
-        finally:
-            self._slot.release()
 
 
 @require_GET

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import math
@@ -17,6 +16,7 @@ from acquisition.models import ApprovalStatus, ContinuousValue, DailyValue
 from stations.models import TimeSeries
 
 from .charts import MAX_DRAWN
+from .csv_safe import LineWriter, csv_text
 from .hydrograph_marks import Mark
 
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
@@ -77,11 +77,6 @@ def data_extent(series: TimeSeries, tz: dt.tzinfo = dt.UTC) -> tuple[dt.date, dt
     return as_day(first), as_day(last)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def format_value(value: float | None) -> str:
     """The shortest text that reads back as exactly the same float, written as PostgreSQL writes a float8 (so the
     COPY export and this one agree byte for byte): 100, not 100.0; 1.5e+15 from 1e15 on. A non-finite value
@@ -97,16 +92,6 @@ def format_value(value: float | None) -> str:
             mantissa = significant[0] + (f".{significant[1:]}" if len(significant) > 1 else "")
             text = f"{text[: len(text) - len(digits)]}{mantissa}e+15"
     return text
-
-
-# OWASP's list of first characters a spreadsheet reads as the start of a formula (= + - @ tab CR), and LF.
-DANGEROUS_FIRST = frozenset("=+-@\t\r\n")
-
-
-def csv_text(text: str) -> str:
-    """A text cell that no spreadsheet opens as a formula: one starting with = + - @ tab CR or LF gets a leading
-    single quote (OWASP, CSV injection). Only for text: numbers are written by format_value, a negative one as is."""
-    return "'" + text if text and text[0] in DANGEROUS_FIRST else text
 
 
 def csv_header(series: TimeSeries) -> str:
@@ -134,9 +119,7 @@ def _copy_supported() -> bool:
 
 def csv_lines(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo = dt.UTC) -> Iterator[str]:
     """The rows of the CSV (no header), formatted in Python, CSV_CHUNK_ROWS rows a chunk, read in chunks."""
-    # The writer quotes a cell holding any character of its line terminator: "\r\n" makes it quote a bare CR too
-    # (with "\n" it did not, and a spreadsheet started a new row there); each line then ends "\n", as COPY's do.
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    writer = LineWriter()  # each line ends "\n", as COPY's do
     daily = series.kind == TimeSeries.Kind.DAILY
     field = "date" if daily else "time"
     rows = values_in_range(series, start, end, tz).values_list(
@@ -145,7 +128,7 @@ def csv_lines(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz
     chunk = []
     unit = csv_text(series.unit)  # text from USGS, like the status and qualifiers
     for when, value, status, qualifiers, modified in rows.iterator(chunk_size=CSV_CHUNK_ROWS):
-        line = writer.writerow(
+        line = writer.line(
             [
                 when.isoformat() if daily else when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 format_value(value),
@@ -155,7 +138,7 @@ def csv_lines(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz
                 modified.astimezone(dt.UTC).isoformat() if modified else "",
             ]
         )
-        chunk.append(line[:-2] + "\n")
+        chunk.append(line)
         if len(chunk) >= CSV_CHUNK_ROWS:
             yield "".join(chunk)
             chunk = []

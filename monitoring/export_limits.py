@@ -3,7 +3,8 @@
 A slot is a lock that its holder's process keeps while the export streams and that the operating system or the
 database drops if the process dies, so a crashed worker never leaks one: a PostgreSQL advisory lock (on the
 request's connection; all web processes and hosts share the database) or, on SQLite, an flock() on a file under
-var/ (all web processes of one host). EXPORTS_PER_USER says how many (default 2).
+var/ (all web processes of one host). EXPORTS_PER_USER says how many; the Data page's CSV export and the API's
+values stream share them (monitoring/streams.py).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-DEFAULT_EXPORTS_PER_USER = 2
-ADVISORY_NAMESPACE = 0x5F_E7  # the first key of our advisory locks: exports
+# The first key of our advisory locks, one per pool of slots: streamed downloads, and heavy pages (heavy_pages.py).
+NAMESPACES = {"exports": 0x5F_E7, "heavy": 0x5F_E8}
 # Advisory locks are re-entrant within one database session: keys this process holds are skipped, so two exports
 # that happen to share a connection (one thread serving both, a test) still count as two.
-_held_here: set[int] = set()
+_held_here: set[tuple[int, int]] = set()
 _held_lock = threading.RLock()
 # Slots whose response was dropped without close(), released at the next acquire(): a finalizer may run at any
 # allocation, in any thread, even while this thread's connection is mid-query, so it must not run SQL itself.
@@ -30,7 +31,7 @@ _pending_lock = threading.Lock()
 
 
 def exports_per_user() -> int:
-    return max(1, int(getattr(settings, "EXPORTS_PER_USER", DEFAULT_EXPORTS_PER_USER)))
+    return settings.EXPORTS_PER_USER
 
 
 class Slot:
@@ -62,13 +63,16 @@ def _release_pending() -> None:
         slot.release()
 
 
-def acquire(user_id: int, limit: int | None = None) -> Slot | None:
-    """A free slot of this user's `limit`, or None when all are held (the caller answers 429)."""
+def acquire(user_id: int, limit: int | None = None, pool: str = "exports") -> Slot | None:
+    """A free slot of this user's `limit` in `pool`, or None when all are held (the caller answers 429)."""
     limit = exports_per_user() if limit is None else limit
     _release_pending()
     for attempt in range(2):
         for index in range(limit):
-            slot = _try_advisory(user_id, index) if connection.vendor == "postgresql" else _try_file(user_id, index)
+            if connection.vendor == "postgresql":
+                slot = _try_advisory(NAMESPACES[pool], user_id, index)
+            else:
+                slot = _try_file(pool, user_id, index)
             if slot is not None:
                 return slot
         if attempt == 0:
@@ -79,21 +83,22 @@ def acquire(user_id: int, limit: int | None = None) -> Slot | None:
     return None
 
 
-def _try_advisory(user_id: int, index: int) -> Slot | None:
+def _try_advisory(namespace: int, user_id: int, index: int) -> Slot | None:
     key = (user_id * 16 + index) % 2**31  # int4; 16 slots a user is far more than anyone configures
+    held = (namespace, key)
     with _held_lock:
-        if key in _held_here:
+        if held in _held_here:
             return None
-        _held_here.add(key)
+        _held_here.add(held)
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, key])
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [namespace, key])
             (taken,) = cursor.fetchone()
     except BaseException:
-        _forget(key)
+        _forget(held)
         raise
     if not taken:
-        _forget(key)
+        _forget(held)
         return None
     db = connection.connection  # the session holding the lock
 
@@ -101,27 +106,28 @@ def _try_advisory(user_id: int, index: int) -> Slot | None:
         try:
             if connection.connection is db and db is not None and not db.closed:
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, key])
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, key])
             # else: that session has ended, and its locks with it
         finally:
-            _forget(key)
+            _forget(held)
 
     return Slot(release)
 
 
-def _forget(key: int) -> None:
+def _forget(held: tuple[int, int]) -> None:
     with _held_lock:
-        _held_here.discard(key)
+        _held_here.discard(held)
 
 
 def _lock_dir() -> Path:
-    return Path(getattr(settings, "VAR_DIR", Path(settings.BASE_DIR) / "var")) / "export-slots"
+    return settings.VAR_DIR / "export-slots"
 
 
-def _try_file(user_id: int, index: int) -> Slot | None:
+def _try_file(pool: str, user_id: int, index: int) -> Slot | None:
     directory = _lock_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / f"user-{user_id}-{index}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    name = f"user-{user_id}-{index}.lock" if pool == "exports" else f"{pool}-user-{user_id}-{index}.lock"
+    fd = os.open(directory / name, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -122,6 +123,7 @@ def _detail_context(request: HttpRequest, channel: AlertChannel, rule_form: Rule
 
 
 @require_GET
+@never_cache  # it may show the channel's secret (once): no browser or proxy may keep a copy
 @vary_on_headers("HX-Request")
 @permission_required(MANAGE, raise_exception=True)
 def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -151,6 +153,7 @@ def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@never_cache  # its form error page is the channel page, which may show the secret
 @permission_required(MANAGE, raise_exception=True)
 def rule_create(request: HttpRequest, pk: int) -> HttpResponse:
     channel = _get_channel(pk)

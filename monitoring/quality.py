@@ -1,23 +1,15 @@
-"""The quality of a stored series, computed in the database: completeness, gaps, approval and qualifier shares, and
-screening flags (DESIGN.md §11).
+"""The quality of a stored series: completeness, gaps, approval and qualifier shares, and screening flags
+(DESIGN.md §11), read from the quality tallies kept at commit time (acquisition/tallies.py, which holds the rules
+of completeness) or, for a range the tallies do not answer, computed from the values the same way.
 
-Time is a number in the SQL: days since 1970-01-01 for a daily series (its local calendar days), seconds since the
-epoch for a continuous one (UTC). Completeness counts slots: a present value (not null) fills one; the slots
-between two present values `a` and `b` are `round((b - a) / interval) - 1` missing ones, so a null value is
-missing and so is a time with no row. The interval is one day for daily values; for continuous values it is
-detected per row as the smallest of its last three steps between stored times (its own and two before; a null
-value's time is a step, so nulls count as missing however often they come) — so a record that changes from 15 to
-5 minutes is judged against 15 minutes up to the change and 5 minutes after it.
-Months are calendar months (UTC for continuous values); water years run October–September, named by the year
-they end in.
+Days and months are the station's (its zone; a daily value's date already is). A present value (not null) fills
+one slot; the slots between two present values are missing; nothing before a series' first present value or after
+its newest is missing (the silence after the newest is the stale alert's, not a gap). The interval is one day for
+daily values; for continuous values it is detected per row as the smallest of its last three steps between stored
+times, so a record that changes from 15 to 5 minutes is judged against each. Water years run October–September,
+named by the year they end in.
 
-The database returns the month and qualifier counts (one scan) and one row per "event" (window functions over the
-series, the same SQL on PostgreSQL and SQLite): every step between present values with a missing slot, and the
-screening flags. One window pass gives each present value its neighbours (continuous values: over the stored rows,
-which also gives the intervals) and finds the candidates, a last one over the few candidates numbers the runs (see
-`quality_sql.events_sql`). Python only spreads a long gap's missing slots over the months it crosses, and sorts.
-
-Screening rules (thresholds: settings.QUALITY_*, shown on the pages):
+Screening rules (thresholds: settings.QUALITY_*, shown on the pages; the SQL: acquisition/quality_sql.py):
 - gap: more than QUALITY_GAP_DAILY_DAYS days / QUALITY_GAP_CONTINUOUS_INTERVALS intervals missing in a row;
 - negative: a run of consecutive values below zero;
 - zero: a run of zeros lasting QUALITY_ZERO_DAILY_DAYS days / QUALITY_ZERO_CONTINUOUS_HOURS hours or more;
@@ -31,55 +23,20 @@ Screening rules (thresholds: settings.QUALITY_*, shown on the pages):
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.db import connection
+from django.db.models import Q
 
+from acquisition.quality_sql import Thresholds
+from acquisition.tallies import Clock, measure
+from acquisition.tally_models import QualityEvent, QualityMonth
 from stations.models import TimeSeries
 
-from .quality_sql import INTERVAL_WINDOW, edges_sql, events_sql, sql_bounds, tallies_sql, tuned
+__all__ = ["MONTHS", "Quality", "Thresholds", "extent", "series_quality", "water_year"]
 
 EPOCH = dt.date(1970, 1, 1)
 MONTHS = (10, 11, 12, 1, 2, 3, 4, 5, 6, 7, 8, 9)  # a water year's months in order
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    gap_daily_days: int
-    gap_continuous_intervals: int
-    flat_daily_days: int
-    flat_continuous_hours: int
-    zero_daily_days: int
-    zero_continuous_hours: int
-    spike_factor: float
-    spike_min_jump: float
-
-    @classmethod
-    def from_settings(cls) -> Thresholds:
-        return cls(
-            settings.QUALITY_GAP_DAILY_DAYS,
-            settings.QUALITY_GAP_CONTINUOUS_INTERVALS,
-            settings.QUALITY_FLAT_DAILY_DAYS,
-            settings.QUALITY_FLAT_CONTINUOUS_HOURS,
-            settings.QUALITY_ZERO_DAILY_DAYS,
-            settings.QUALITY_ZERO_CONTINUOUS_HOURS,
-            settings.QUALITY_SPIKE_FACTOR,
-            settings.QUALITY_SPIKE_MIN_JUMP,
-        )
-
-    def gap(self, daily: bool) -> float:
-        """Missing span (in intervals) beyond which a run of missing slots is a gap."""
-        return self.gap_daily_days if daily else self.gap_continuous_intervals
-
-    def flat(self, daily: bool) -> float:  # in the series' time unit (days / seconds)
-        return self.flat_daily_days if daily else self.flat_continuous_hours * 3600
-
-    def zero(self, daily: bool) -> float:
-        return self.zero_daily_days if daily else self.zero_continuous_hours * 3600
 
 
 @dataclass
@@ -95,8 +52,8 @@ class Month:
 
 
 def label(t: dt.date | dt.datetime) -> str:
-    """A day as YYYY-MM-DD, an instant as YYYY-MM-DD HH:MM UTC."""
-    return f"{t:%Y-%m-%d %H:%M} UTC" if isinstance(t, dt.datetime) else t.isoformat()
+    """A day as YYYY-MM-DD, an instant as YYYY-MM-DD HH:MM and its zone's abbreviation (the station's: EST)."""
+    return f"{t:%Y-%m-%d %H:%M} {t:%Z}" if isinstance(t, dt.datetime) else t.isoformat()
 
 
 class _Labels:
@@ -163,158 +120,117 @@ class Quality:
         return sorted({wy for wy, _ in self.months})
 
 
-# --- Times -------------------------------------------------------------------------------------------------
-
-
-def to_time(t: float, daily: bool) -> dt.date | dt.datetime:
-    if daily:
-        return EPOCH + dt.timedelta(days=int(round(t)))
-    return dt.datetime.fromtimestamp(round(t), dt.UTC)
-
-
-@functools.cache  # a year of 5-minute values with frequent nulls spreads ~1,000 gaps over its 13 months
-def _t_of_month(year: int, month: int, daily: bool) -> float:
-    first = dt.date(year, month, 1)
-    if daily:
-        return (first - EPOCH).days
-    return dt.datetime.combine(first, dt.time(0), tzinfo=dt.UTC).timestamp()
-
-
 def water_year(year: int, month: int) -> int:
     return year + 1 if month >= 10 else year
 
 
-def _next_month(year: int, month: int) -> tuple[int, int]:
-    return (year + 1, 1) if month == 12 else (year, month + 1)
-
-
-def _spread(missing: dict, prev_t: float, t: float, interval: float, slots: int, daily: bool) -> None:
-    """Add the `slots` missing times prev_t + k·interval (k = 1 … slots) to the months they fall in."""
-    first = to_time(prev_t + interval, daily)
-    last = first if slots == 1 else to_time(prev_t + slots * interval, daily)
-    year, month = first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        ny, nm = _next_month(year, month)
-        lo = max(1, math.ceil((_t_of_month(year, month, daily) - prev_t) / interval))
-        hi = min(slots, math.ceil((_t_of_month(ny, nm, daily) - prev_t) / interval) - 1)
-        if hi >= lo:
-            missing[(year, month)] += hi - lo + 1
-        year, month = ny, nm
-
-
-def _interval_near(series: TimeSeries, at: dt.datetime, before: bool) -> float | None:
-    """Continuous: the interval (seconds) of the stored times nearest `at`, on one side."""
-    values = series.continuous_values
-    rows = values.filter(time__lt=at).order_by("-time") if before else values.filter(time__gte=at).order_by("time")
-    times = list(rows.values_list("time", flat=True)[: INTERVAL_WINDOW + 1])
-    steps = [abs((a - b).total_seconds()) for a, b in zip(times, times[1:], strict=False)]
-    return min(steps) if steps else None
-
-
-# --- The computation ---------------------------------------------------------------------------------------
+# --- Reading ---------------------------------------------------------------------------------------------------
 
 
 def extent(series: TimeSeries) -> tuple[dt.date, dt.date] | None:
-    """First and last stored day of the series, or None when nothing is stored."""
-    values = series.daily_values if series.kind == TimeSeries.Kind.DAILY else series.continuous_values
-    key = "date" if series.kind == TimeSeries.Kind.DAILY else "time"
-    first = values.order_by(key).values_list(key, flat=True).first()
-    if first is None:
+    """The station's days of the series' first and newest present value, or None when none is stored."""
+    clock = Clock.of(series)
+    months = QualityMonth.objects.filter(series=series, first_t__isnull=False)
+    first, last = months.order_by("month").first(), months.order_by("-month").first()
+    if first is not None:
+        return _date(clock, first.first_t), _date(clock, last.last_t)
+    values = series.daily_values if clock.daily else series.continuous_values
+    key = "date" if clock.daily else "time"
+    present = values.filter(value__isnull=False)
+    first_key = present.order_by(key).values_list(key, flat=True).first()
+    if first_key is None:
         return None
-    last = values.order_by(f"-{key}").values_list(key, flat=True).first()
-    if key == "time":
-        return first.astimezone(dt.UTC).date(), last.astimezone(dt.UTC).date()
-    return first, last
+    last_key = present.order_by(f"-{key}").values_list(key, flat=True).first()
+    return _date(clock, clock.t(first_key)), _date(clock, clock.t(last_key))
+
+
+def _date(clock: Clock, t: float) -> dt.date:
+    return EPOCH + dt.timedelta(days=clock.day(t))
 
 
 def series_quality(series: TimeSeries, start: dt.date, end: dt.date, thresholds: Thresholds | None = None) -> Quality:
-    """The quality of `series` over the days [start, end] (UTC days for continuous values)."""
+    """The quality of `series` over the station's days [start, end]: from the stored tallies where they answer
+    (whole months, or the record's own ends, with the settings' thresholds), else computed from the values."""
     th = thresholds or Thresholds.from_settings()
-    daily = series.kind == TimeSeries.Kind.DAILY
+    clock = Clock.of(series)
+    lo, hi = clock.day_start((start - EPOCH).days), clock.day_start((end - EPOCH).days + 1)
+    tallied = _tallied(series, clock, start, end) if th == Thresholds.from_settings() else None
+    if tallied is not None:
+        months, events = tallied
+    else:
+        found = measure(series, lo, hi, th, clock)
+        months, events = found.months(series.pk), found.events
+    return _quality(series, clock, start, end, th, months, events, lo, hi)
+
+
+def _tallied(series: TimeSeries, clock: Clock, start: dt.date, end: dt.date):
+    """The month rows and events of [start, end] from the tallies, or None where they cannot answer: no tallies,
+    or a range that cuts a month inside the record."""
+    rows = list(
+        QualityMonth.objects.filter(series=series, month__gte=start.replace(day=1), month__lte=end).order_by("month")
+    )
+    record = extent(series) if rows else None
+    if record is None:
+        return None
+    cuts_start = start.day != 1 and start > record[0]
+    cuts_end = (end + dt.timedelta(days=1)).day != 1 and end < record[1]
+    if cuts_start or cuts_end:
+        return None
+    lo, hi = clock.day_start((start - EPOCH).days), clock.day_start((end - EPOCH).days + 1)
+    events = QualityEvent.objects.filter(series=series).filter(
+        Q(start_t__gte=lo, start_t__lt=hi) | Q(start_t__lt=lo, end_t__gte=lo)
+    )
+    return rows, list(events.order_by("start_t", "kind"))
+
+
+def _quality(series, clock, start, end, th, months: list[QualityMonth], events: list[QualityEvent], lo, hi):
     q = Quality(series, start, end, th)
-    bounds = sql_bounds(daily, start, end)
-    present_by_month: dict[tuple[int, int], int] = {}
-    with connection.cursor() as cursor, tuned(cursor):
-        cursor.execute(tallies_sql(daily), [series.pk, *bounds])
-        for year, month, stored, present, approved, provisional, qualifier in cursor.fetchall():
-            if year is None:
-                q.qualifiers[qualifier] = present
-                continue
-            present_by_month[(year, month)] = present or 0
-            q.stored += stored
-            q.present += present or 0
-            q.approved += approved or 0
-            q.provisional += provisional or 0
-        if not q.present:
-            _fill_months(q, present_by_month, defaultdict(int), daily, empty=True)
-            return q
-        cursor.execute(events_sql(daily, [series.pk], th), bounds)
-        events = cursor.fetchall()
-        cursor.execute(edges_sql(daily), [series.pk, *bounds, series.pk, *bounds])
-        first_t, last_t = cursor.fetchone()
-    missing: dict[tuple[int, int], int] = defaultdict(int)
+    daily = clock.daily
     intervals: set[int] = set()
-    for kind, _, a, b, n, value, interval in events:
-        if not daily and interval:
-            intervals.add(round(interval / 60))
-        if kind == "gap":
-            _spread(missing, a, b, interval, n, daily)
-            _add_gap(q, a + interval, n, interval, daily)
-        else:
-            q.flags.append(Flag(kind, to_time(a, daily), to_time(b, daily), n, value))
-    _edges(q, missing, daily, first_t, last_t)
+    by_month = {row.month: row for row in months}
+    month = start.replace(day=1)
+    while month <= end:
+        row = by_month.get(month)
+        present = expected = 0
+        if row is not None:
+            for day, (p, m) in enumerate(row.days, start=1):
+                if start <= month.replace(day=day) <= end:
+                    present, expected = present + p, expected + p + m
+            whole = start <= month and _month_end(month) <= end
+            if whole:  # parts of months come from `measure`, which counted only the range already
+                present, expected = row.present, row.present + row.missing
+            q.stored += row.stored
+            q.approved += row.approved
+            q.provisional += row.provisional
+            for name, n in row.qualifiers.items():
+                q.qualifiers[name] = q.qualifiers.get(name, 0) + n
+            intervals.update(row.intervals)
+        wy = water_year(month.year, month.month)
+        q.months[(wy, month.month)] = Month(wy, month.month, expected, present)
+        q.present += present
+        q.expected += expected
+        month = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    tol = th.gap(daily)
+    unit = dt.timedelta(days=1) if daily else None
+    for e in events:
+        if e.kind != QualityEvent.Kind.GAP:
+            if e.end_t >= lo and e.start_t < hi:
+                q.flags.append(Flag(e.kind, clock.when(e.start_t), clock.when(e.end_t), e.count, e.value))
+            continue
+        first_k = max(0, math.ceil((lo - e.start_t) / e.interval - 1e-9))
+        last_k = min(e.count - 1, math.ceil((hi - e.start_t) / e.interval - 1e-9) - 1)
+        slots = last_k - first_k + 1
+        if slots > tol:
+            length = slots * (unit or dt.timedelta(seconds=e.interval))
+            a, b = e.start_t + first_k * e.interval, e.start_t + last_k * e.interval
+            q.gaps.append(Gap(clock.when(a), clock.when(b), slots, length))
+        if not daily:
+            intervals.add(round(e.interval / 60))
     q.intervals = sorted(intervals)
-    _fill_months(q, present_by_month, missing, daily)
     q.gaps.sort(key=lambda g: g.start)
     q.flags.sort(key=lambda f: (f.start, f.kind))
     return q
 
 
-def _edges(q: Quality, missing: dict, daily: bool, first_t: float, last_t: float) -> None:
-    """The range's start before the first present value and its end after the last one are missing too."""
-    lo = _t_of_day(q.start, daily)
-    hi = _t_of_day(q.end + dt.timedelta(days=1), daily)  # exclusive
-    if daily:
-        lead_i = trail_i = 1.0
-    else:
-        at_first, at_last = to_time(first_t, False), to_time(last_t, False)
-        lead_i = _interval_near(q.series, at_first, before=False) or 900.0
-        trail_i = _interval_near(q.series, at_last + dt.timedelta(seconds=1), before=True) or 900.0
-    lead = math.floor((first_t - lo) / lead_i + 1e-9)
-    if lead > 0:
-        _spread(missing, first_t - (lead + 1) * lead_i, first_t, lead_i, lead, daily)
-        _add_gap(q, first_t - lead * lead_i, lead, lead_i, daily)
-    trail = math.ceil((hi - last_t) / trail_i - 1e-9) - 1
-    if trail > 0:
-        _spread(missing, last_t, last_t + (trail + 1) * trail_i, trail_i, trail, daily)
-        _add_gap(q, last_t + trail_i, trail, trail_i, daily)
-
-
-def _add_gap(q: Quality, first_missing: float, slots: int, interval: float, daily: bool) -> None:
-    """List `slots` missing times from `first_missing` on as a gap if they are more than the tolerance."""
-    if slots > q.thresholds.gap(daily):
-        unit = dt.timedelta(days=1) if daily else dt.timedelta(seconds=interval)
-        last = first_missing + (slots - 1) * interval
-        q.gaps.append(Gap(to_time(first_missing, daily), to_time(last, daily), slots, slots * unit))
-
-
-def _t_of_day(day: dt.date, daily: bool) -> float:
-    if daily:
-        return (day - EPOCH).days
-    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC).timestamp()
-
-
-def _fill_months(q: Quality, present: dict, missing: dict, daily: bool, empty: bool = False) -> None:
-    """Every month of the range, present and expected (present + missing) values in each."""
-    year, month = q.start.year, q.start.month
-    while (year, month) <= (q.end.year, q.end.month):
-        p = present.get((year, month), 0)
-        m = missing.get((year, month), 0)
-        if empty:
-            first = max(q.start, dt.date(year, month, 1))
-            ny, nm = _next_month(year, month)
-            last = min(q.end, dt.date(ny, nm, 1) - dt.timedelta(days=1))
-            m = (last - first).days + 1 if daily else 0  # continuous with no values: no interval to judge by
-        q.months[(water_year(year, month), month)] = Month(water_year(year, month), month, p + m, p)
-        q.expected += p + m
-        year, month = _next_month(year, month)
+def _month_end(month: dt.date) -> dt.date:
+    return dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1) - dt.timedelta(days=1)

@@ -45,7 +45,7 @@ from stations.models import MonitoringLocation, TimeSeries
 
 from .alerts import _clear, _open, absolute_url
 from .models import AlertState
-from .quality import Flag, Gap, Quality, Thresholds, series_quality
+from .quality import Flag, Gap, Quality, Thresholds, extent, series_quality
 
 logger = logging.getLogger(__name__)
 
@@ -158,11 +158,16 @@ def recheck_active(now: dt.datetime | None = None) -> dict[str, int]:
 # --- Judging ------------------------------------------------------------------------------------------------
 
 
-def new_gaps(quality: Quality, windows: Windows, newest: dt.date | dt.datetime) -> list[Gap]:
+def new_gaps(
+    quality: Quality, windows: Windows, newest: dt.date | dt.datetime, first: dt.date | None = None
+) -> list[Gap]:
     """The gaps that start within the gap window and end before the newest stored value, if the N days before the
-    window hold no gap; else none."""
+    window hold no gap; else none. A record that begins (its first present value's day: `first`) after the N days
+    before the window began counts as a gap there: it was not complete before."""
     start = windows.gap_start
     before = start - dt.timedelta(days=windows.gap_days)
+    if first is not None and first > before:
+        return []
     if any(_day(g.start) < start and _day(g.end) >= before for g in quality.gaps):
         return []
     return [g for g in quality.gaps if _day(g.start) >= start and g.end < newest]
@@ -206,7 +211,8 @@ def _check(series: TimeSeries, config: PullConfiguration | None, windows: Window
         scan = windows.scan_start(daily, th)
         quality = series_quality(series, scan, windows.today, th)
         if windows.gap_days:
-            gaps = new_gaps(quality, windows, newest)
+            record = extent(series)
+            gaps = new_gaps(quality, windows, newest, record[0] if record else None)
         if windows.flat_days:
             flat = flat_line(quality, windows, newest)
     opened = cleared = 0

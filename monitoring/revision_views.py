@@ -14,6 +14,7 @@ from acquisition.models import RevisionSet
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 from streamflow.htmx import wants_fragment
+from streamflow.responses import plain_error
 
 from .csv_safe import csv_stream
 
@@ -67,9 +68,9 @@ def _revision_sets(config: PullConfiguration, filters: dict):
 
 def _bad_filter(filters: dict) -> HttpResponse | None:
     if filters["kind"] is None:
-        return HttpResponse("Unknown change kind: use value, approval, qualifiers or removed.", status=400)
+        return plain_error("Unknown change kind: use value, approval, qualifiers or removed.")
     if filters["run"] is None:
-        return HttpResponse("The run must be a run number.", status=400)
+        return plain_error("The run must be a run number.")
     return None
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from stations.models import MonitoringLocation, TimeSeries
@@ -153,6 +154,14 @@ class PullConfigurationForm(ConfigurationRulesMixin, forms.ModelForm):
                 "A configuration needs at least one station: add stations to the basket from the Stations page, "
                 "then come back to this form."
             )
+        # One cap on every path that sets a configuration's stations (the basket's, so a basket always fits): this
+        # form serves the pages and the API's create, edit and add-stations alike.
+        cap = settings.BASKET_MAX_STATIONS
+        if len(self.stations) > cap:
+            raise forms.ValidationError(
+                f"A configuration holds at most {cap:,} stations (BASKET_MAX_STATIONS) and this one would have "
+                f"{len(self.stations):,}: remove some, or split them into several configurations."
+            )
         self.without_series = stations_without_series(self.stations, cleaned.get("data_type") or "")
         if self.without_series and not cleaned.get("keep_without_series"):
             kind = dict(PullConfiguration.DataType.choices).get(cleaned.get("data_type"), "").lower()
@@ -201,6 +210,10 @@ class BackfillForm(forms.Form):
     start = forms.DateField(label="From", input_formats=["%Y-%m-%d"])
     end = forms.DateField(label="To", input_formats=["%Y-%m-%d"])
 
+    def __init__(self, *args, configuration: PullConfiguration | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.configuration = configuration
+
     def clean(self) -> dict:
         data = super().clean()
         start, end = data.get("start"), data.get("end")
@@ -213,4 +226,11 @@ class BackfillForm(forms.Form):
             raise forms.ValidationError(f"The range ends in the future; end it today ({today}) or earlier.")
         if start > end:
             raise forms.ValidationError("The range starts after it ends; swap the two dates.")
+        first = self.configuration.start_date if self.configuration is not None else None
+        if first is not None and start < first:
+            # DESIGN §4.8: nothing before the start date is ever stored, whichever run brought it.
+            raise forms.ValidationError(
+                f"The range starts before the configuration's start date ({first}), and nothing before that date is "
+                f"ever stored. Start the range on {first} or later, or move the start date earlier first."
+            )
         return data

@@ -169,6 +169,14 @@ class StationProgress(models.Model):
     # When USGS said (time-series-metadata) the station has no series of the configuration's data type: later runs
     # skip it without asking again (reported once, never retried as a failure) until the catalog learns of one.
     no_series_at = models.DateTimeField(null=True, blank=True)
+    # The start date the committed values cover from: a start date moved earlier than this makes the next append
+    # load from the new start date (acquisition.planning), so no hole opens before the old one.
+    covered_from = models.DateField(null=True, blank=True)
+    # USGS's clock when the last successful pull began (its Date header; the worker's if that was earlier): the
+    # next revision pass asks for values modified since then. The deep one: when the whole range was last checked
+    # (continuous series check their older years on a slower cadence, acquisition.planning).
+    revisions_checked_at = models.DateTimeField(null=True, blank=True)
+    deep_revisions_checked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

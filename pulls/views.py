@@ -329,7 +329,7 @@ def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
 def configuration_backfill(request: HttpRequest, pk: int) -> HttpResponse:
     """Re-pull a date range now: a `backfill` run that upserts the range and never moves progress backwards."""
     config = get_object_or_404(PullConfiguration, pk=pk)
-    form = BackfillForm(request.POST)
+    form = BackfillForm(request.POST, configuration=config)
     if not form.is_valid():
         # The page again, with the dates as typed and the reason beside the form; nothing was queued.
         return render(request, "pulls/detail.html", _detail_context(config.pk, form), status=400)

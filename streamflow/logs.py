@@ -141,15 +141,27 @@ def redact(text: str) -> str:
     return _QUERY_KEYS.sub(lambda m: m.group(1) + REDACTED, text)
 
 
+# Characters that would end a log line or drive a terminal: C0 controls but tab, DEL, C1, and Unicode's line breaks.
+_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r"}
+
+
+def escape_controls(text: str) -> str:
+    """One record, one line: a CR or LF in a message (a channel named "hdr\\r\\nBcc: …") is written as \\r \\n,
+    other controls as \\xNN / \\uNNNN, so a value from a user or an upstream cannot forge a line of its own."""
+    return _CONTROLS.sub(lambda m: _NAMED.get(m.group(), repr(m.group())[1:-1]), text)
+
+
 class RedactingFilter(logging.Filter):
-    """Formats the message once and scrubs it; the traceback is scrubbed by the formatters."""
+    """Formats the message once, scrubs it and escapes its control characters; the traceback (whose line breaks are
+    its own) is scrubbed by the formatters."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a bad format string must not lose the line
             message = f"{record.msg} {record.args}"
-        record.msg, record.args = redact(message), None
+        record.msg, record.args = escape_controls(redact(message)), None
         return True
 
 

@@ -35,10 +35,6 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    # The rate limit's fixed window (streamflow/api/auth.py): its start and the requests counted in it, updated
-    # with one conditional UPDATE per request, so every web process counts against the same number.
-    window_start = models.DateTimeField(null=True, blank=True, editable=False)
-    window_count = models.PositiveIntegerField(default=0, editable=False)
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -59,3 +55,16 @@ class ApiToken(models.Model):
         plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, key_hash=hash_token(plaintext), prefix=plaintext[:10])
         return token, plaintext
+
+
+class RateWindow(models.Model):
+    """The API's rate limit (streamflow/api/auth.py): requests counted in the current minute for one key — a user
+    ("user:12", over all their tokens and the session) or a client address ("address:203.0.113.7", every call,
+    failed ones included). Counted with conditional UPDATEs, so every web process counts against the same number."""
+
+    key = models.CharField(max_length=64, unique=True)  # the unique index serves the per-request UPDATE
+    window_start = models.DateTimeField(db_index=True)  # serves the purge of windows long past
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count} since {self.window_start:%H:%M}"

@@ -7,6 +7,7 @@ an embedded (filesystem) Celery broker under var/.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -116,6 +117,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# DATABASE_POOLER=transaction: DATABASE_URL points at a transaction-mode pooler (PgBouncer's pool_mode=transaction),
+# where consecutive transactions of one Django connection may run on different server sessions. Nothing may then
+# outlive a transaction on the server: no prepared statements (Django already turns psycopg's off unless OPTIONS
+# asks; forced off here, so a `?prepare_threshold=` in the URL cannot bring them back — PgBouncer before 1.21, e.g.
+# Debian bookworm's 1.18, cannot route them) and no server-side cursors (QuerySet.iterator() would DECLARE a cursor
+# WITH HOLD in one session and FETCH from another). Django's own pool ("pool" in OPTIONS) is a second pooler in
+# front of the first: refused. See README "Behind PgBouncer".
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "transaction"):
+    raise ImproperlyConfigured(f"DATABASE_POOLER must be empty or 'transaction', not {DATABASE_POOLER!r}.")
+if DATABASE_POOLER:
+    if "postgresql" not in DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_POOLER=transaction needs a PostgreSQL DATABASE_URL (the pooler's).")
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    if _options.get("pool"):
+        raise ImproperlyConfigured("DATABASE_POOLER=transaction and Django's own pool (OPTIONS 'pool'): use one.")
+    _options["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -175,10 +194,13 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Production is HTTPS: Secure cookies and HSTS (sent on HTTPS responses only) unless PLAIN_HTTP says the site is
+# served over plain HTTP — on with DEBUG (make run), else an explicit opt-out (a private network, a local stack).
+PLAIN_HTTP = env.bool("PLAIN_HTTP", default=DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG and SECURE_SSL_REDIRECT)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not PLAIN_HTTP)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if PLAIN_HTTP else 365 * 24 * 3600)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -216,8 +238,17 @@ SECURE_CSP = {
 # --- Login throttling (django-axes; streamflow/login.py) ----------------------------------------------------
 # A username is locked out from one address after LOGIN_FAILURE_LIMIT failures in a row, for LOGIN_COOLOFF_MINUTES;
 # an address is refused after LOGIN_ADDRESS_FAILURE_LIMIT failures over any usernames in that time. The client
-# address is REMOTE_ADDR (django-ipware is not installed, so X-Forwarded-For is never trusted); behind a proxy
-# every client shares the proxy's address, and the limits then apply per username.
+# address is the connection's, or behind one of TRUSTED_PROXIES the one that proxy saw (streamflow/client_address.py).
+# Addresses or networks (CIDR) of your reverse proxies: only their X-Forwarded-For is believed. Empty: none is.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES holds {_proxy!r}, not an address or network; use e.g. 10.0.0.5,172.18.0.0/16."
+        ) from None
+AXES_CLIENT_IP_CALLABLE = "streamflow.client_address.client_address"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 _login_cooloff_minutes = env.int("LOGIN_COOLOFF_MINUTES", default=15)
 AXES_COOLOFF_TIME = timedelta(minutes=_login_cooloff_minutes)
@@ -242,11 +273,28 @@ AXES_LOCKOUT_CALLABLE = "streamflow.login.locked_out"
 # them all, and "add all" refuses to pass it.
 BASKET_MAX_STATIONS = env.int("BASKET_MAX_STATIONS", default=2000)
 
+# --- Long downloads (monitoring/streams.py) -------------------------------------------------------------------
+# Streams one user may hold at once (the Data page's CSV export and the API's values share them); past it, 429.
+EXPORTS_PER_USER = env.int("EXPORTS_PER_USER", default=2)
+# A stream whose client does not take its next slice (a few hundred KB) within this many seconds is cut off,
+# freeing its web thread (under gunicorn).
+STREAM_SEND_TIMEOUT_SECONDS = env.float("STREAM_SEND_TIMEOUT_SECONDS", default=30.0)
+# Heavy pages (the quality pages, monitoring/heavy_pages.py) one user may have loading at once; past it, 429.
+HEAVY_PAGES_PER_USER = env.int("HEAVY_PAGES_PER_USER", default=2)
+if EXPORTS_PER_USER < 1 or STREAM_SEND_TIMEOUT_SECONDS <= 0 or HEAVY_PAGES_PER_USER < 1:
+    raise ImproperlyConfigured(
+        "EXPORTS_PER_USER, STREAM_SEND_TIMEOUT_SECONDS and HEAVY_PAGES_PER_USER must be positive."
+    )
+
 # --- API (streamflow/api) ----------------------------------------------------------------------------------
-# Requests per token per minute, counted in the database so every web process shares the count; past it, 429.
+# Requests per user per minute (all their tokens and the session together), and per client address (every call,
+# failed ones included), counted in the database so every web process shares the count; past either, 429.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
-if API_RATE_LIMIT_PER_MINUTE < 1:
-    raise ImproperlyConfigured("API_RATE_LIMIT_PER_MINUTE must be at least 1 (requests per token per minute).")
+API_ADDRESS_RATE_LIMIT_PER_MINUTE = env.int("API_ADDRESS_RATE_LIMIT_PER_MINUTE", default=1200)
+if API_RATE_LIMIT_PER_MINUTE < 1 or API_ADDRESS_RATE_LIMIT_PER_MINUTE < 1:
+    raise ImproperlyConfigured(
+        "API_RATE_LIMIT_PER_MINUTE and API_ADDRESS_RATE_LIMIT_PER_MINUTE must be at least 1 (requests per minute)."
+    )
 
 # --- Email (alerts) -----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
@@ -349,12 +397,18 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 # after 2 minutes), and re-sends pending stations silent this long (their task may have been lost with the broker).
 ACQUISITION_STATION_SILENT_SECONDS = env.int("ACQUISITION_STATION_SILENT_SECONDS", default=300)
 ACQUISITION_PENDING_SILENT_SECONDS = env.int("ACQUISITION_PENDING_SILENT_SECONDS", default=900)
-# Batches (acquisition/planning.py): at most this many series share one request (about what an 8 KB URL holds),
-# and a batch takes stations while the values it expects stay within this budget (about one 50,000-row page).
-ACQUISITION_BATCH_SERIES = env.int("ACQUISITION_BATCH_SERIES", default=200)
+# Batches (acquisition/planning.py): at most this many series share one request (more than one 8 KB URL holds
+# go in a CQL2 POST body), and a batch takes stations while the values it expects stay within this budget (about
+# one 50,000-row page).
+ACQUISITION_BATCH_SERIES = env.int("ACQUISITION_BATCH_SERIES", default=2000)
 ACQUISITION_BATCH_VALUES = env.int("ACQUISITION_BATCH_VALUES", default=50_000)
 if ACQUISITION_BATCH_SERIES < 1 or ACQUISITION_BATCH_VALUES < 1:
     raise ImproperlyConfigured("ACQUISITION_BATCH_SERIES and ACQUISITION_BATCH_VALUES must be at least 1.")
+# Continuous series look for revisions in their last 1000 days at every run, and over their whole range (in pieces
+# of 1000 days) when this many hours have passed since the last such deep check (acquisition/planning.py).
+ACQUISITION_DEEP_REVISION_HOURS = env.int("ACQUISITION_DEEP_REVISION_HOURS", default=168)
+if ACQUISITION_DEEP_REVISION_HOURS < 0:
+    raise ImproperlyConfigured("ACQUISITION_DEEP_REVISION_HOURS must be 0 (every run) or more.")
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True

@@ -1,6 +1,6 @@
 """Shared fixtures: the three kinds of user, a real-browser harness, and capability markers.
 
-Markers `browser`, `postgres`, `redis` and `worker` skip with a reason where the part is absent; with
+Markers `browser`, `postgres`, `redis`, `worker` and `pgbouncer` skip with a reason where the part is absent; with
 STREAMFLOW_REQUIRE_ALL=1 (set by .ci/run) an absent part is an error in the test's setup, so the run exits non-zero.
 """
 
@@ -17,6 +17,8 @@ from streamflow.roles import OPERATORS, VIEWERS
 from tests.factories import UserFactory
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+# Debian installs it in /usr/sbin, which a non-root PATH may lack.
+PGBOUNCER = os.environ.get("PGBOUNCER_PATH") or shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 REQUIRE_ALL = os.environ.get("STREAMFLOW_REQUIRE_ALL") == "1"
 PASSWORD = "correct-horse-battery-staple"
 
@@ -40,6 +42,10 @@ def _missing_parts() -> dict[str, str]:
         missing["redis"] = "needs CELERY_BROKER_URL=redis://… (runs in .ci/run)"
     if "postgres" in missing or "redis" in missing:
         missing["worker"] = "a real Celery worker needs PostgreSQL and Redis (runs in .ci/run)"
+    if "postgres" in missing:
+        missing["pgbouncer"] = "PgBouncer pools PostgreSQL: needs DATABASE_URL=postgres://… (runs in .ci/run)"
+    elif not os.path.exists(PGBOUNCER):
+        missing["pgbouncer"] = "Debian's pgbouncer is not installed (apt-get install pgbouncer; .ci/run does it)"
     if not os.path.exists(CHROMIUM):
         missing["browser"] = "Debian's chromium is not installed (apt-get install chromium; .ci/run does it)"
     else:

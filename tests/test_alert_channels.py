@@ -26,6 +26,7 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.answers: list[int] = []
+        self.location: str | None = None  # sent as Location with every answer when set
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,6 +35,8 @@ class Receiver:
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 status = receiver.answers.pop(0) if receiver.answers else 200
                 self.send_response(status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")

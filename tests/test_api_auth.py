@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from streamflow.models import ApiToken, hash_token
+from streamflow.models import ApiToken, RateWindow, hash_token
 from tests.api_helpers import bearer, make_catalog
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/stations"
@@ -89,18 +90,49 @@ def test_it_answers_429_with_retry_after_past_the_rate_limit(client, viewer, set
     response = client.get(URL, headers=headers)
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 60
-    assert "at most 2 a minute" in response.json()["detail"]
-    # The count is per token: another token of the same user is not limited.
-    assert client.get(URL, headers=bearer(viewer, "second")).status_code == 200
+    assert "by your account: at most 2 a minute" in response.json()["detail"]
+
+
+def test_a_second_token_or_the_session_of_the_same_user_shares_the_limit(client, viewer, settings):
+    settings.API_RATE_LIMIT_PER_MINUTE = 2
+    assert [client.get(URL, headers=bearer(viewer, n)).status_code for n in ("first", "second")] == [200, 200]
+
+    assert client.get(URL, headers=bearer(viewer, "third")).status_code == 429
+    client.force_login(viewer)
+    assert client.get(URL).status_code == 429
+    assert RateWindow.objects.get(key=f"user:{viewer.pk}").count == 4
+    other = UserFactory(username="other-viewer")
+    other.groups.set(viewer.groups.all())
+    assert client.get(URL, headers=bearer(other)).status_code == 200  # per user, not for everyone
+
+
+def test_bad_tokens_and_anonymous_calls_are_limited_per_address(client, viewer, settings):
+    settings.API_ADDRESS_RATE_LIMIT_PER_MINUTE = 3
+    bad = {"Authorization": "Bearer sfd_not-a-token"}
+    assert [client.get(URL, headers=bad).status_code for _ in range(2)] + [client.get(URL).status_code] == [401] * 3
+
+    refused = client.get(URL, headers=bearer(viewer))  # even a good token, from that address, this minute
+
+    assert refused.status_code == 429 and "from your address" in refused.json()["detail"]
+    assert RateWindow.objects.get(key="address:127.0.0.1").count == 4
+    assert client.get(URL, headers=bearer(viewer), REMOTE_ADDR="198.51.100.7").status_code == 200
 
 
 def test_the_rate_limit_window_starts_again_each_minute(client, viewer, settings):
     settings.API_RATE_LIMIT_PER_MINUTE = 1
     headers = bearer(viewer)
     assert client.get(URL, headers=headers).status_code == 200
-    ApiToken.objects.update(window_start=timezone.now() - dt.timedelta(minutes=2))
+    RateWindow.objects.update(window_start=timezone.now() - dt.timedelta(minutes=2))
     assert client.get(URL, headers=headers).status_code == 200
-    assert ApiToken.objects.get().window_count == 1
+    assert RateWindow.objects.get(key=f"user:{viewer.pk}").count == 1
+
+
+def test_windows_long_quiet_are_forgotten(client, viewer):
+    RateWindow.objects.create(key="address:192.0.2.1", window_start=timezone.now() - dt.timedelta(hours=1), count=9)
+
+    client.get(URL, headers=bearer(viewer))
+
+    assert not RateWindow.objects.filter(key="address:192.0.2.1").exists()
 
 
 def test_the_session_works_for_reads_and_needs_csrf_for_writes(operator):

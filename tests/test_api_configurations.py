@@ -237,3 +237,18 @@ def test_a_nul_character_in_the_body_is_a_422_naming_the_field(client, operator,
         assert response.status_code == 422
         assert field in response.json()["errors"]
     assert PullConfiguration.objects.count() == 1
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_a_body_over_the_upload_limit_is_a_413_json_and_nothing_changes(client, operator, catalog, settings, method):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    config = PullConfiguration.objects.get()
+    url = LIST if method == "post" else f"{LIST}/{config.pk}"
+    body = json.dumps({**NEW, "description": "x" * 5000})
+
+    response = getattr(client, method)(url, body, content_type="application/json", headers=bearer(operator))
+
+    assert response.status_code == 413
+    assert "larger than the 1,000 bytes" in response.json()["detail"]
+    config.refresh_from_db()
+    assert PullConfiguration.objects.count() == 1 and config.description != "x" * 5000

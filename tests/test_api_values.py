@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.http import StreamingHttpResponse
+from django.test import Client
 
 from acquisition.models import ContinuousValue, DailyValue
 from tests.api_helpers import bearer, make_catalog
@@ -114,3 +115,38 @@ def test_an_unknown_series_is_a_404(client, viewer, catalog):
 
 def test_values_need_credentials(client, catalog):
     assert client.get(f"/api/v1/series/{'a' * 32}/values").status_code == 401
+
+
+def test_the_api_shares_the_data_pages_export_slots_per_user_not_per_token(client, viewer, catalog, settings):
+    settings.EXPORTS_PER_USER = 2
+    series = catalog["continuous"]
+    url = f"/api/v1/series/{series.time_series_id}/values"
+    page_export = Client()
+    page_export.force_login(viewer)
+    held = [page_export.get(f"/monitoring/stations/{series.location.monitoring_location_id}/data.csv?kind=continuous")]
+    held.append(client.get(url, headers=bearer(viewer, "first")))
+    try:
+        assert [r.status_code for r in held] == [200, 200]
+
+        refused = client.get(url, headers=bearer(viewer, "second"))
+
+        assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+        assert "already have 2 downloads streaming" in refused.json()["detail"]
+    finally:
+        for response in held:
+            response.close()
+    _, body = _get(client, url, bearer(viewer, "third"))  # both closed: their slots are free again
+    assert body.count("\n") == 8
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [("end=9999-12-31", "end"), ("start=0001-01-01", "start"), ("start=1700-01-01&end=9999-12-31", "start")],
+)
+def test_a_day_outside_any_gage_record_is_a_422_before_anything_streams(client, viewer, catalog, query, field):
+    series = catalog["continuous"]
+
+    response = client.get(f"/api/v1/series/{series.time_series_id}/values?{query}", headers=bearer(viewer))
+
+    assert response.status_code == 422 and not response.streaming
+    assert "between the years 1800 and 2200" in response.json()["errors"][field][0]

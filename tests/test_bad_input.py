@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from pulls.models import PullConfiguration
 from tests.test_security import ROUTES, make_world, snapshot, url_for
+from tests.test_webhook_ssrf import REFUSED as SSRF_REFUSED
 
 HOSTILE = [
     "x" * 10_000,
@@ -40,6 +41,11 @@ HOSTILE = [
     "🌊" * 200,
     " ",
     "",
+    # Issue 22: an address urllib3 reads as loopback, reflected markup, a day past date arithmetic, a forged log line.
+    "http://127.0.0.1:8612\\@8.8.8.8/x",
+    '<meta http-equiv="refresh" content="0;url=https://evil.example/">',
+    "9999-12-31",
+    "hdr\r\nBcc: attacker@evil.example",
 ]
 hostile_text = st.one_of(
     st.sampled_from(HOSTILE),
@@ -49,6 +55,7 @@ PARAM_NAMES = [
     "q", "state", "huc", "series", "page", "after", "level", "station", "status", "configuration", "trigger",
     "start", "end", "date_from", "date_to", "next", "id", "kind", "range_start", "range_end", "schedule_type",
     "cron_expression", "timezone", "name", "start_date", "data_type", "strategy", "enabled", "action", "fragment",
+    "scale", "url", "kind", "format", "run", "sort", "dir",
 ]  # fmt: skip
 hostile_params = st.dictionaries(st.sampled_from(PARAM_NAMES), hostile_text, max_size=6)
 FUZZ = settings(
@@ -462,7 +469,7 @@ def test_any_stored_value_or_qualifier_never_breaks_the_data_page_or_the_csv(val
     from django.db import transaction
 
     from acquisition.models import DailyValue
-    from monitoring.export import DANGEROUS_FIRST
+    from monitoring.csv_safe import DANGEROUS_FIRST
     from tests.factories import TimeSeriesFactory, UserFactory
 
     with transaction.atomic():
@@ -521,3 +528,16 @@ def test_a_hostile_cell_in_an_import_file_is_a_rejected_row_or_a_refused_file_ne
         else:
             assert MonitoringLocation.objects.count() in (2, 3)
         transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("url", [u for _, u in SSRF_REFUSED], ids=[name for name, _ in SSRF_REFUSED])
+def test_a_webhook_address_reaching_the_inside_is_a_form_error_and_nothing_is_saved(url, htmx, world, operator_http):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    before = snapshot()
+
+    response = operator_http.post(reverse("monitoring:channel_create"), {"name": "Hook", "kind": "webhook", "url": url},
+                                  **headers)  # fmt: skip
+
+    assert response.status_code == 400, url
+    assert snapshot() == before

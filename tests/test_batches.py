@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import pytest
 from django.utils import timezone
 
-from acquisition import fetching, planning, runs, smart_append
+from acquisition import batch_commit, fetching, planning, runs, smart_append
 from acquisition.models import DailyValue, PullLogEntry, PullRun, PullRunBatch, PullRunStation, RateLimitBucket
 from acquisition.runlog import BatchEvents
 from acquisition.smart_append import run_inline
@@ -41,6 +40,10 @@ def big_fake(settings):
     fake.stop()
 
 
+def unavailable(*args, **kwargs):
+    raise batch_commit.SetCommitUnavailable("member by member")
+
+
 def stored(series_id: str) -> list[tuple]:
     rows = DailyValue.objects.filter(series__time_series_id=series_id).order_by("date")
     return [(r.date, r.value, r.qualifiers, r.approval_status, r.last_modified) for r in rows]
@@ -56,13 +59,22 @@ def truth(fake: FakeUSGS, site: str, start: dt.date) -> list[tuple]:
 # --- The grouping rule ------------------------------------------------------------------------------------------
 
 
-def test_caught_up_stations_fill_batches_of_200():
+def test_caught_up_stations_fill_batches_of_the_series_cap(settings):
+    settings.ACQUISITION_BATCH_SERIES = 200
     starts = [(i, dt.date(2026, 11, 19)) for i in range(450)]
 
     groups = planning.group(starts, end=None, kind=TimeSeries.Kind.DAILY, now=NOW)
 
     assert [len(g) for g in groups] == [200, 200, 50]
     assert sorted(k for g in groups for k in g) == list(range(450))
+
+
+def test_by_default_caught_up_stations_go_two_thousand_to_a_batch():
+    starts = [(i, dt.date(2026, 11, 19)) for i in range(4500)]
+
+    groups = planning.group(starts, end=None, kind=TimeSeries.Kind.DAILY, now=NOW)
+
+    assert [len(g) for g in groups] == [2000, 2000, 500]
 
 
 def test_a_station_far_behind_gets_a_batch_of_its_own_and_does_not_drag_the_others(settings):
@@ -98,9 +110,11 @@ def test_250_stations_cost_a_few_requests_and_store_exactly_what_usgs_has(big_fa
     first = run_inline(config)
 
     assert first.status == PullRun.Status.SUCCEEDED, first.message
-    assert first.batches.count() == 2  # 200 + 50
-    # Series discovery and the window, once per batch: 2 × 2, not 2 × 250.
-    assert len(fake.requests) == first.requests_made == 4
+    assert first.batches.count() == 1
+    # One series lookup (250 site ids fit a URL), then the window, its 250 series ids POSTed as CQL2: 2, not 2 × 250.
+    assert len(fake.requests) == first.requests_made == 2
+    (window,) = [r for r in fake.requests if r.path.endswith("/daily/items")]
+    assert window.method == "POST" and len(window.body["time_series_id"].split(",")) == 250
     assert all(len(r.url) < 8000 for r in fake.requests)
 
     fake.today += dt.timedelta(days=1)
@@ -108,7 +122,7 @@ def test_250_stations_cost_a_few_requests_and_store_exactly_what_usgs_has(big_fa
     again = run_inline(config)
 
     assert again.status == PullRun.Status.SUCCEEDED, again.message
-    assert len(fake.requests) == again.requests_made <= 2 * math.ceil(250 / 200) + 2
+    assert len(fake.requests) == again.requests_made == 2  # the window and the revision pass
     assert again.values_inserted == 250
     for site in sites[::25]:
         assert stored(fake.primary_series_id(site)) == truth(fake, site, start)
@@ -117,6 +131,22 @@ def test_250_stations_cost_a_few_requests_and_store_exactly_what_usgs_has(big_fa
     station = again.stations.select_related("batch").first()
     assert station.values_inserted == 1 and station.requests_made == 0
     assert sum(again.batches.values_list("requests_made", flat=True)) == again.requests_made
+
+
+def test_with_url_sized_batches_250_stations_cost_a_series_lookup_and_a_get_a_batch(big_fake, settings):
+    settings.ACQUISITION_BATCH_SERIES = 200
+    fake = big_fake
+    sites = [s.monitoring_location_id for s in fake.stations]
+    config = make_configuration(fake, sites, start_date=dt.date(2026, 10, 1))
+
+    first = run_inline(config)
+
+    assert first.status == PullRun.Status.SUCCEEDED and first.batches.count() == 2  # 200 + 50
+    # One series lookup for the whole run (the first batch asks for the second's stations too), then a window per
+    # batch: 1 + 2, not 2 × 250; every one a GET under 8 KB.
+    assert len(fake.requests) == first.requests_made == 3
+    assert len([r for r in fake.requests if "time-series-metadata" in r.path]) == 1
+    assert {r.method for r in fake.requests} == {"GET"} and all(len(r.url) < 8000 for r in fake.requests)
 
 
 def test_each_member_keeps_its_own_rows_from_its_own_boundary(big_fake):
@@ -294,15 +324,17 @@ def test_a_414_splits_the_list_and_asks_again(big_fake):
 
 
 def test_one_member_failing_its_commit_leaves_the_others_committed(big_fake, monkeypatch):
+    """Member by member (SQLite always; PostgreSQL after a set commit failed: tests/test_batch_commit.py)."""
     fake = big_fake
     sites = [s.monitoring_location_id for s in fake.stations[:3]]
     config = make_configuration(fake, sites, start_date=dt.date(2026, 11, 1))
     real_commit = smart_append.commit
+    monkeypatch.setattr(batch_commit, "commit_set", unavailable)
 
-    def commit_but_not_the_second(run, member, stage, started):
+    def commit_but_not_the_second(run, member, stage, started, cutoff):
         if member.site == sites[1]:
             raise RuntimeError("disk full")
-        return real_commit(run, member, stage, started)
+        return real_commit(run, member, stage, started, cutoff)
 
     monkeypatch.setattr(smart_append, "commit", commit_but_not_the_second)
 

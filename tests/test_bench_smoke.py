@@ -22,8 +22,9 @@ SMALL = {
     "ingest": ["--stations", "2", "--days", "1500", "--continuous-values", "3000"],
     "memory": ["--years", "0.1", "--stations", "3"],
     "api_values": ["--values", "5000"],
+    "commit_phase": ["--smoke"],
     "quality": ["--stations", "3", "--rollup-days", "400", "--daily-days", "800", "--continuous-values", "3000",
-                "--repeat", "2"],
+                "--repeat", "2", "--goal-stations", "2", "--goal-years", "1"],
 }  # fmt: skip
 # What each prints once it has measured everything.
 FIGURES = {
@@ -33,6 +34,7 @@ FIGURES = {
     "ingest": "x bulk_create (target >= 3)",
     "memory": "< 400 MB: met",
     "api_values": "goal: every value",
+    "commit_phase": "flat in the stage size",
     "quality": "goal p95",
 }
 

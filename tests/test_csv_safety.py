@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from acquisition.models import DailyValue
-from monitoring.export import DANGEROUS_FIRST, csv_text
+from monitoring.csv_safe import DANGEROUS_FIRST, csv_text
 from stations.models import TimeSeries
+from tests.api_helpers import bearer
 from tests.factories import MonitoringLocationFactory, TimeSeriesFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +95,34 @@ def test_a_line_break_inside_a_cell_never_starts_a_new_row(viewer_client):
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert len(rows) == 2
     assert rows[1][4] == "A\r=1+1 B\n@x"
+
+
+def _api_export(client, user, series) -> list[list[str]]:
+    response = client.get(f"/api/v1/series/{series.time_series_id}/values", headers=bearer(user))
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_CELLS, ids=["hyperlink", "plus", "minus", "at", "tab", "cr", "lf"])
+def test_the_api_csv_neutralises_a_hostile_qualifier_status_or_unit_as_the_page_does(hostile, client, viewer):
+    series = _series(unit=hostile[:20])
+    DailyValue.objects.create(
+        series=series, date=dt.date(2026, 1, 1), value=-5.0, qualifiers=[hostile, "ICE"], approval_status=hostile[:12]
+    )
+
+    header, row = _api_export(client, viewer, series)
+
+    cells = dict(zip(header, row, strict=True))
+    assert cells["unit_usgs"] == "'" + hostile[:20]
+    assert cells["approval_status"] == "'" + hostile[:12]
+    assert cells["qualifiers"] == "'" + hostile + " ICE"
+    assert cells["value"] == "-5"  # a number stays a number
+
+
+def test_a_line_break_inside_an_api_csv_cell_never_starts_a_new_row(client, viewer):
+    series = _series()
+    DailyValue.objects.create(series=series, date=dt.date(2026, 1, 1), value=1.0, qualifiers=["A\r=1+1", "B\n@x"])
+
+    rows = _api_export(client, viewer, series)
+
+    assert len(rows) == 2 and rows[1][6] == "A\r=1+1 B\n@x"

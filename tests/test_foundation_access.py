@@ -86,3 +86,13 @@ def test_a_user_can_change_their_password(viewer_client, viewer):
     assert response.status_code == 302
     viewer.refresh_from_db()
     assert viewer.check_password("a-much-longer-new-passphrase")
+
+
+def test_a_viewer_refused_a_change_is_told_to_ask_for_the_operators_group_only(viewer_client):
+    from pulls.models import PullConfiguration
+
+    response = viewer_client.post("/pulls/new/", {"name": "x"})
+
+    page = response.content.decode()
+    assert response.status_code == 403 and not PullConfiguration.objects.filter(name="x").exists()
+    assert "<strong>Operators</strong> group" in page and "<strong>Viewers</strong>" not in page

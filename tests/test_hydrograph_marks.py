@@ -204,7 +204,7 @@ def _daily_record():
 @pytest.mark.django_db
 def test_the_chart_flags_and_gaps_are_the_quality_modules(viewer_client):
     series = _daily_record()
-    start, end = dt.date(2020, 1, 5), dt.date(2021, 2, 28)  # the end is past the record: a trailing gap
+    start, end = dt.date(2020, 1, 5), dt.date(2021, 2, 28)  # past the record: no trailing gap
     quality = series_quality(series, start, end)
     epoch = dt.datetime.combine(start, dt.time.min, dt.UTC).timestamp()
     marks = screen(series, epoch, dt.datetime.combine(end, dt.time.min, dt.UTC).timestamp() + 86400)
@@ -216,7 +216,7 @@ def test_the_chart_flags_and_gaps_are_the_quality_modules(viewer_client):
     assert [(m.kind, day(m.start), day(m.end), m.values) for m in marks.flags] == [
         (f.kind, f.start, f.end, f.values) for f in quality.flags
     ]
-    assert len(quality.gaps) == 2
+    assert len(quality.gaps) == 1
     assert [(day(m.start), day(m.end), m.values) for m in marks.gaps] == [
         (g.start, g.end, g.missing) for g in quality.gaps
     ]

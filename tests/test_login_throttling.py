@@ -11,7 +11,8 @@ import logging
 from unittest import mock
 
 import pytest
-from django.test import override_settings
+from axes.models import AccessAttempt
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
@@ -147,3 +148,56 @@ def test_a_username_longer_than_axes_records_is_a_failed_login_not_a_500(client)
 
     assert response.status_code == 200
     assert AccessAttempt.objects.get().username == "x" * 255
+
+
+PROXY = "10.0.0.2"
+
+
+def _via_proxy(client, username: str, password: str, forwarded_for: str):
+    return client.post(
+        reverse("login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+@LIMITS
+def test_behind_a_trusted_proxy_one_attacker_does_not_lock_everyone_out(client, victor, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
+    for n in range(5):  # the address limit, over five usernames
+        _via_proxy(client, f"guess-{n}", "nope", "203.0.113.66")
+
+    refused = _via_proxy(client, "victor", PASSWORD, "203.0.113.66")
+    other = Client()
+    allowed = _via_proxy(other, "victor", PASSWORD, "198.51.100.7")
+
+    assert refused.status_code == 429 and "_auth_user_id" not in client.session
+    assert allowed.status_code == 302 and other.session["_auth_user_id"] == str(victor.pk)
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.66"}
+
+
+@LIMITS
+def test_a_forged_x_forwarded_for_is_not_believed(client, victor, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
+    # The client wrote "1.2.3.4, …" itself; the proxy appended the address it saw.
+    for n in range(5):
+        _via_proxy(client, f"guess-{n}", "nope", f"1.2.3.{n}, 203.0.113.66")
+
+    assert _via_proxy(client, "victor", PASSWORD, "9.9.9.9, 203.0.113.66").status_code == 429
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.66"}
+
+
+@LIMITS
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(client, victor, settings):
+    settings.TRUSTED_PROXIES = []
+    for n in range(5):
+        client.post(
+            reverse("login"),
+            {"username": f"guess-{n}", "password": "nope"},
+            REMOTE_ADDR="203.0.113.66",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        )
+
+    assert _login(client, "victor", PASSWORD, "203.0.113.66").status_code == 429
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.66"}

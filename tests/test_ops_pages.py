@@ -143,3 +143,18 @@ def test_the_workers_page_shows_heartbeats_batches_and_tasks_of_the_last_hour(op
     assert "2 / 1" in page
     assert "not available with this broker" in page  # the embedded broker has no LLEN
     assert "<html" not in fragment and 'id="workers-table"' in fragment
+
+
+def test_the_page_that_shows_a_webhook_secret_is_never_stored(operator_client, monkeypatch):
+    monkeypatch.setattr("monitoring.outbound._addresses", lambda host, port: [ipaddress.ip_address("93.184.215.14")])
+    response = operator_client.post(
+        "/monitoring/channels/new/", {"name": "Ops hook", "kind": "webhook", "url": "https://hooks.example.org/x"}
+    )
+
+    page = operator_client.get(response["Location"])
+
+    channel = AlertChannel.objects.get(name="Ops hook")
+    assert channel.secret in page.content.decode()
+    assert "no-store" in page["Cache-Control"] and "private" in page["Cache-Control"]
+    fragment = operator_client.get(response["Location"], headers=HX)
+    assert "<html" not in fragment.content.decode() and "no-store" in fragment["Cache-Control"]

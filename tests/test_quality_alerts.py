@@ -268,7 +268,9 @@ def test_a_gap_in_continuous_values_is_listed_with_its_times(committed):
 
     assert committed(quality_alerts.check_run, _run(config, series).pk, now=NOW)["opened"] == 1
     (email,) = mail.outbox
-    assert f"{first:%Y-%m-%d %H:%M} UTC → {last:%Y-%m-%d %H:%M} UTC" in email.subject
+    zone = series.location.zone  # times in the station's own zone, named by its abbreviation
+    first, last = first.astimezone(zone), last.astimezone(zone)
+    assert f"{first:%Y-%m-%d %H:%M %Z} → {last:%Y-%m-%d %H:%M %Z}" in email.subject
     assert f"{(after_hole - before_hole) // step - 1} values missing (2 h)" in email.body
     assert "?kind=continuous" in email.body
 

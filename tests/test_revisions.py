@@ -135,7 +135,7 @@ def test_continuous_revisions_carry_the_instant(cseries):
 def test_a_batch_stage_records_revisions_of_its_member_with_the_run(series):
     store_readings("daily", series.pk, [daily(1), daily(2)])
     run = PullRun.objects.create(configuration_name="x", data_type="daily_mean", strategy="append")
-    stage = BatchStage("daily")
+    stage = BatchStage("daily", batch_id=1, attempt=1)
     stage.add(series.pk, [daily(2, 20.0)])
     stage.add(series.pk, [daily(2, 30.0)])  # the later arrival wins, and is the one recorded
 
@@ -185,20 +185,21 @@ def test_a_revised_provisional_value_landing_through_a_pull_leaves_exactly_one_h
     old = DailyValue.objects.get(series__location__monitoring_location_id=SITE, date=day)
     assert old.approval_status == "Provisional"
 
-    fake_usgs.today += dt.timedelta(days=1)
+    fake_usgs.today += dt.timedelta(days=1)  # the day 120 days back turns Approved: an approval, not a revision
     fake_usgs.revise(SITE, day, 4250.0, last_modified=timezone.now())
     run = run_inline(config)
 
-    assert run.status == PullRun.Status.SUCCEEDED and run.values_updated == 1
-    (revision,) = revisions()
+    assert run.status == PullRun.Status.SUCCEEDED and run.values_updated == len(revisions())
+    (revision,) = [r for r in revisions() if r.change == "value"]
     assert (revision.date, revision.change, revision.old_value, revision.new_value) == (day, "value", old.value, 4250.0)
     assert (revision.old_approval, revision.new_approval) == ("Provisional", "Provisional")
     assert revision.run_id == run.pk and revision.series_id == old.series_id
 
+    entries = len(revisions())
     again = run_inline(config)  # nothing changed upstream
 
     assert again.status == PullRun.Status.SUCCEEDED and again.values_updated == 0
-    assert len(revisions()) == 1
+    assert len(revisions()) == entries
 
 
 def test_an_approval_transition_through_a_pull_counts_as_one(fake_usgs, client, operator):
@@ -223,7 +224,7 @@ def test_an_overwrite_pull_records_its_revision_and_what_it_removed(fake_usgs):
     config = make_configuration(fake_usgs, [SITE], start_date=START, strategy=PullConfiguration.Strategy.OVERWRITE)
     run_inline(config)
     series = TimeSeries.objects.get(time_series_id=fake_usgs.primary_series_id(SITE))
-    gone = dt.date(2026, 3, 1) + dt.timedelta(days=400)  # in the replaced range, unknown to USGS
+    gone = fake_usgs.today + dt.timedelta(days=1)  # in the replaced range (to the run's date), unknown to USGS
     DailyValue.objects.create(series=series, date=gone, value=1.0)
     before = DailyValue.objects.get(series=series, date=dt.date(2026, 2, 2)).value
     fake_usgs.revise(SITE, dt.date(2026, 2, 2), 55.5, last_modified=timezone.now())

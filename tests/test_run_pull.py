@@ -33,26 +33,36 @@ def test_it_runs_a_configuration_by_name_and_shows_progress(fake_usgs):
     assert (run.status, run.trigger, run.triggered_by) == ("succeeded", "manual", "manage.py run_pull")
     expected = sum(len(fake_usgs.expected_daily(s, dt.date(2026, 6, 1), fake_usgs.today)) for s in SITES)
     assert DailyValue.objects.count() == expected == run.values_inserted
-    assert "Batch 1 of 1: asking daily values of 2 series 2026-06-01 → now" in out
-    assert "Batch 1 of 1 (2 stations): window 2026-06-01 → now: page 1, " in out
+    assert f"Batch 1 of 1: asking daily values of 2 series 2026-06-01 → {run.created_at:%Y-%m-%d}" in out
+    assert f"Batch 1 of 1 (2 stations): window 2026-06-01 → {run.created_at:%Y-%m-%d}: page 1, " in out
     assert "USGS-01646500: 173 values received (batch 1); inserted 173" in out
     assert f"Run #{run.pk} succeeded: 2 of 2 stations" in out
     assert config.progress.filter(newest_date=fake_usgs.today).count() == 2
 
 
-def test_a_date_range_is_a_backfill_that_never_moves_progress_backwards(fake_usgs):
+def test_a_date_range_is_a_backfill_that_never_moves_progress(fake_usgs):
     config = make_configuration(fake_usgs, SITES[:1], start_date=dt.date(2026, 6, 1))
     run_pull(str(config.pk))
-    newest = StationProgress.objects.get(configuration=config).newest_date
+    progress = StationProgress.objects.get(configuration=config)
+    DailyValue.objects.filter(date__range=(dt.date(2026, 7, 1), dt.date(2026, 7, 31))).delete()
 
-    out = run_pull(str(config.pk), "--start", "2026-01-01", "--end", "2026-01-31")
+    out = run_pull(str(config.pk), "--start", "2026-07-01", "--end", "2026-07-31")
 
     run = PullRun.objects.latest("pk")
-    assert (run.trigger, run.range_start, run.range_end) == ("backfill", dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+    assert (run.trigger, run.range_start, run.range_end) == ("backfill", dt.date(2026, 7, 1), dt.date(2026, 7, 31))
     assert run.values_inserted == 31
-    assert DailyValue.objects.filter(date__lt=dt.date(2026, 6, 1)).count() == 31
-    assert StationProgress.objects.get(configuration=config).newest_date == newest
-    assert "re-pulling 2026-01-01 to 2026-01-31" in out
+    after = StationProgress.objects.get(configuration=config)
+    assert (after.newest_date, after.last_success_at) == (progress.newest_date, progress.last_success_at)
+    assert "re-pulling 2026-07-01 to 2026-07-31" in out
+
+
+def test_a_date_range_before_the_start_date_is_refused_and_stores_nothing(fake_usgs):
+    config = make_configuration(fake_usgs, SITES[:1], start_date=dt.date(2026, 6, 1))
+
+    with pytest.raises(CommandError, match=r"before the configuration's start date \(2026-06-01\)"):
+        run_pull(str(config.pk), "--start", "2026-01-01", "--end", "2026-01-31")
+
+    assert not PullRun.objects.exists() and not DailyValue.objects.exists()
 
 
 def test_a_failed_run_exits_with_an_error(fake_usgs):

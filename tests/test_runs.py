@@ -103,7 +103,7 @@ def test_the_last_station_to_finish_finalizes_the_run_once(alerts):
     run.refresh_from_db()
     assert run.status == PullRun.Status.RUNNING and run.values_inserted == 5  # running totals move
 
-    runs.fail_station(second, "USGS answered HTTP 500 for http://x/daily/items.")
+    runs.fail_station(second, "USGS answered HTTP 500 for http://x/daily/items.", attempt=1)
     ended = runs.station_finished(run.pk)
 
     assert ended is not None and ended.status == PullRun.Status.PARTIAL
@@ -125,7 +125,7 @@ def test_a_finished_station_cannot_be_claimed_or_failed_again(alerts):
     runs.mark_station_succeeded(station.pk)
 
     assert claim(run, station) is None
-    assert runs.fail_station(station, "late") is False
+    assert runs.fail_station(station, "late", attempt=None) is False
     station.refresh_from_db()
     assert station.status == PullRunStation.Status.SUCCEEDED
     assert not StationProgress.objects.filter(location=station.location, consecutive_failures__gt=0).exists()
@@ -253,7 +253,7 @@ def test_the_janitor_fails_a_station_lost_three_times_and_ends_the_run(alerts, s
 
     assert sent == []
     lost.refresh_from_db()
-    assert lost.status == PullRunStation.Status.FAILED and "given up after 3 resumes" in lost.error
+    assert lost.status == PullRunStation.Status.FAILED and "given up after 3 lost attempts" in lost.error
     assert StationProgress.objects.get(location=lost.location).consecutive_failures == 1
     run.refresh_from_db()
     assert run.status == PullRun.Status.PARTIAL and run.values_inserted == 3

@@ -305,16 +305,53 @@ def test_a_login_sets_an_httponly_samesite_session_cookie(client, operator):
     cookie = response.cookies["sessionid"]
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
-    assert not cookie["secure"]  # plain HTTP on a laptop; the TLS settings turn it on (test_security_settings)
+    assert cookie["secure"]  # DEBUG off: Secure unless PLAIN_HTTP (tests/test_security_settings.py)
 
 
-def test_with_tls_settings_the_session_and_csrf_cookies_are_secure(client, operator, settings):
+def test_with_debug_off_the_cookies_are_secure_and_https_answers_carry_hsts(client, operator):
     from tests.conftest import PASSWORD
 
-    settings.SESSION_COOKIE_SECURE = True
-    settings.CSRF_COOKIE_SECURE = True
     client.get(reverse("login"), secure=True)
     response = client.post(reverse("login"), {"username": operator.username, "password": PASSWORD}, secure=True)
     assert response.status_code == 302
-    assert response.cookies["sessionid"]["secure"] is True
+    assert response.cookies["sessionid"]["secure"] is True and response.cookies["csrftoken"]["secure"] is True
     assert response.cookies["sessionid"]["httponly"] is True
+    assert response["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_with_plain_http_the_cookies_are_not_secure_and_there_is_no_hsts(client, operator, settings):
+    from tests.conftest import PASSWORD
+
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # what PLAIN_HTTP=1 sets
+    settings.SECURE_HSTS_SECONDS = 0
+    client.get(reverse("login"))
+    response = client.post(reverse("login"), {"username": operator.username, "password": PASSWORD})
+    assert response.status_code == 302
+    assert not response.cookies["sessionid"]["secure"] and "Strict-Transport-Security" not in response
+
+
+MARKUP = '<meta http-equiv="refresh" content="0;url=https://evil.example/">'
+# Every query parameter any view reads, each set to markup at once, then one at a time (a view may stop at the first
+# bad one).
+ECHOED_PARAMS = [
+    "scale", "kind", "start", "end", "q", "state", "huc", "series", "page", "after", "level", "station", "status",
+    "configuration", "trigger", "date_from", "date_to", "next", "run", "location", "change", "format", "bbox",
+    "limit", "sort", "fragment", "site_type", "id",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.name not in ("logout",)], ids=lambda r: r.name)
+def test_no_page_reflects_markup_from_the_query_string(route, world, operator_client):
+    url = url_for(route, world)
+    every = dict.fromkeys(ECHOED_PARAMS, MARKUP)
+    asked = [(every, HTMX), (every, {})] + [({name: MARKUP}, {}) for name in ECHOED_PARAMS]
+    for query, extra in asked:
+        response = operator_client.get(url, query, **extra)
+        if response.streaming:
+            response.close()
+            continue
+        kind = response.get("Content-Type", "")
+        if kind.startswith("text/html"):
+            assert MARKUP not in response.content.decode(errors="replace"), (route.name, query, response.status_code)
+        elif response.status_code >= 400:
+            assert kind.startswith(("text/plain", "application/json")), (route.name, kind)

@@ -27,6 +27,7 @@ NAMES = [
     "X_FRAME_OPTIONS",
     "SECURE_PROXY_SSL_HEADER",
     "SECURE_HSTS_SECONDS",
+    "PLAIN_HTTP",
     "AXES_FAILURE_LIMIT",
     "AXES_COOLOFF_TIME",
     "LOGIN_ADDRESS_FAILURE_LIMIT",
@@ -38,7 +39,7 @@ def _load(**env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SECRET_KEY", "DEBUG") and not k.startswith(("SECURE_", "LOGIN_", "SESSION_"))
+        if k not in ("SECRET_KEY", "DEBUG", "PLAIN_HTTP") and not k.startswith(("SECURE_", "LOGIN_", "SESSION_"))
     }
     clean.update(PRODUCTION)
     clean.update(env)
@@ -73,12 +74,25 @@ def test_session_cookie_secure_can_be_asked_for_without_the_redirect():
     assert s["SESSION_COOKIE_SECURE"] is True and s["CSRF_COOKIE_SECURE"] is True
 
 
-def test_without_tls_cookies_stay_httponly_and_samesite_but_not_secure():
-    """Plain HTTP (a laptop, a private network): a secure cookie would never come back and login would loop."""
+def test_production_is_https_by_default_secure_cookies_and_a_year_of_hsts():
     s = production_settings()
-    assert s["SESSION_COOKIE_SECURE"] is False
+    assert s["PLAIN_HTTP"] is False
+    assert s["SESSION_COOKIE_SECURE"] is True and s["CSRF_COOKIE_SECURE"] is True
+    assert s["SECURE_HSTS_SECONDS"] == 365 * 24 * 3600
+
+
+def test_plain_http_is_an_explicit_opt_out_cookies_stay_httponly_and_samesite():
+    """Plain HTTP (a private network): a Secure cookie would never come back and login would loop."""
+    s = production_settings(PLAIN_HTTP="1")
+    assert s["SESSION_COOKIE_SECURE"] is False and s["CSRF_COOKIE_SECURE"] is False
+    assert s["SECURE_HSTS_SECONDS"] == 0
     assert s["SESSION_COOKIE_HTTPONLY"] is True
     assert s["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_development_with_debug_is_plain_http_unless_told_otherwise():
+    assert production_settings(DEBUG="1")["SESSION_COOKIE_SECURE"] is False
+    assert production_settings(DEBUG="1", PLAIN_HTTP="0")["SESSION_COOKIE_SECURE"] is True
 
 
 def test_headers_refuse_framing_and_sniffing_in_production():
@@ -115,3 +129,9 @@ def test_the_session_idle_timeout_comes_from_the_environment():
     result = _load(SESSION_IDLE_MINUTES="0")
     assert result.returncode != 0
     assert "SESSION_IDLE_MINUTES" in result.stderr
+
+
+def test_a_trusted_proxy_that_is_not_an_address_fails_loudly():
+    result = _load(TRUSTED_PROXIES="10.0.0.5,proxy.internal")
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr and "proxy.internal" in result.stderr

@@ -73,3 +73,27 @@ def test_every_usgs_setting_the_code_names_is_a_real_documented_setting():
     for name in sorted(names):
         assert hasattr(settings, name), f"{name} is named in the code but is not a setting"
         assert f"`{name}`" in readme, f"{name} is not documented in README.md"
+
+
+def test_database_pooler_transaction_turns_off_prepared_statements_and_server_side_cursors():
+    code = (
+        "import streamflow.settings as s; d = s.DATABASES['default']; "
+        "print('PREPARE', d['OPTIONS']['prepare_threshold'], 'SSC', d['DISABLE_SERVER_SIDE_CURSORS'])"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")},
+        "SECRET_KEY": "x" * 50,
+        "DATABASE_URL": "postgres://app@pooler.example:6432/streamflow?prepare_threshold=5",
+        "DATABASE_POOLER": "transaction",
+    }
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "PREPARE None SSC True" in result.stdout
+
+
+def test_database_pooler_refuses_what_it_cannot_mean():
+    base = {"SECRET_KEY": "x" * 50}
+    session = _load_settings({**base, "DATABASE_URL": "postgres://app@db/streamflow", "DATABASE_POOLER": "session"})
+    assert session.returncode != 0 and "DATABASE_POOLER must be" in session.stderr
+    sqlite = _load_settings({**base, "DATABASE_URL": "sqlite:///var/x.sqlite3", "DATABASE_POOLER": "transaction"})
+    assert sqlite.returncode != 0 and "needs a PostgreSQL DATABASE_URL" in sqlite.stderr

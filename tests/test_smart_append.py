@@ -105,9 +105,11 @@ def test_a_second_run_asks_only_from_the_last_stored_date_and_adds_the_new_days(
     assert run.values_inserted == 3 * 5
     for site in SITES:
         window = [p for p in daily_requests(fake_usgs, site) if "last_modified" not in p]
-        assert [p["time"] for p in window] == [f"{first_today.isoformat()}/.."]  # inclusive boundary
+        # From the inclusive boundary to the run's own date (the plan's end, never open).
+        assert [p["time"] for p in window] == [f"{first_today.isoformat()}/{run.created_at.date().isoformat()}"]
         revisions = [p for p in daily_requests(fake_usgs, site) if "last_modified" in p]
-        assert len(revisions) == 1 and "time" not in revisions[0]
+        # The revision pass covers the whole configured range, and nothing before the start date.
+        assert [p["time"] for p in revisions] == [f"{START.isoformat()}/{run.created_at.date().isoformat()}"]
         new_days = fake_usgs.expected_daily(site, first_today + dt.timedelta(days=1), fake_usgs.today)
         assert stored(site)[len(before[site]) :] == new_days
         # Nothing already stored was lost or duplicated.
@@ -250,7 +252,8 @@ def test_overwrite_replaces_the_range_and_removes_what_usgs_no_longer_has(fake_u
     config = make_configuration(fake_usgs, SITES[:1], start_date=START, strategy=PullConfiguration.Strategy.OVERWRITE)
     run_inline(config)
     series = TimeSeries.objects.get(time_series_id=fake_usgs.primary_series_id(SITES[0]))
-    DailyValue.objects.create(series=series, date=dt.date(2026, 3, 1) + dt.timedelta(days=400), value=1.0)
+    # A day inside the replaced range (which ends at the run's date) that USGS no longer has.
+    DailyValue.objects.create(series=series, date=fake_usgs.today + dt.timedelta(days=1), value=1.0)
     fake_usgs.revise(SITES[0], dt.date(2026, 2, 2), 55.5, last_modified=timezone.now())
 
     run = run_inline(config)
@@ -334,7 +337,9 @@ def test_an_overwrite_answered_with_nothing_keeps_the_values_of_a_shared_series(
     assert stored(SITES[0]) == before and len(before) > 300
     station = run.stations.get()
     assert station.status == PullRunStation.Status.FAILED
-    assert station.error.startswith(f"USGS returned nothing for {START:%Y-%m-%d} → now; the stored values were kept.")
+    assert station.error.startswith(
+        f"USGS returned nothing for {START:%Y-%m-%d} → {run.created_at:%Y-%m-%d}; the stored values were kept."
+    )
     assert run.status == PullRun.Status.FAILED
 
 
@@ -388,13 +393,15 @@ def test_log_lines_name_the_request_and_show_plain_times_without_repeating_the_s
     assert not any("+00:00" in line or "features" in line for line in lines)
     newest = fake_usgs.today - dt.timedelta(days=1)
     assert any(
-        line.startswith(f"Batch 1 of 1: asking daily values of 1 series {newest:%Y-%m-%d} → now") for line in lines
+        line.startswith(f"Batch 1 of 1: asking daily values of 1 series {newest:%Y-%m-%d} → {run.created_at:%Y-%m-%d}")
+        for line in lines
     )
     batch = "Batch 1 of 1 (1 station): "
     revisions = [line for line in lines if line.startswith(batch + "revisions since ")]
-    window = [line for line in lines if line.startswith(f"{batch}window {newest:%Y-%m-%d} → now: page 1, ")]
+    window_text = f"{batch}window {newest:%Y-%m-%d} → {run.created_at:%Y-%m-%d}: page 1, "
+    window = [line for line in lines if line.startswith(window_text)]
     assert len(revisions) == 1 and re.match(
         r"Batch 1 of 1 \(1 station\): revisions since \d{4}-\d\d-\d\d \d\d:\d\d UTC: page 1, \d+ value", revisions[0]
     )
-    assert window == [f"{batch}window {newest:%Y-%m-%d} → now: page 1, 2 values"]
+    assert window == [f"{window_text}2 values"]
     assert any(re.match(r"\d+ values received \(batch 1\); inserted 1,", line) for line in own)

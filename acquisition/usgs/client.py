@@ -1,7 +1,8 @@
 """The USGS Water Data OGC API v1 queries (no Django, so the catalog import, tests and benches use it bare).
 
 What it gets right, per ``shared/usgs/SPEC.md``: ``limit`` always sent; many series a request as comma-separated
-lists, split so every URL and its next links stay under 8 KB (a 414 splits again); continuous ranges cut into
+lists, split so every URL and its next links stay under 8 KB (a 414 splits again), or, for more ids than one URL
+holds, one CQL2-JSON POST (a size refusal splits it and is remembered); continuous ranges cut into
 windows of at most 1000 days (the API refuses more than 1100); pages parsed one by one (``*_pages``), or merged,
 de-duplicated on (time_series_id, time) and sorted, because pages are not in time order. The HTTP side (retries,
 redirects, caps, the key) is ``acquisition.usgs.transport``.
@@ -12,8 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlencode
+
+import orjson
 
 from acquisition.usgs.errors import USGSBadRequest, USGSError, USGSRateLimited, USGSTransient
 from acquisition.usgs.parsers import (
@@ -41,6 +44,7 @@ INSTANTANEOUS = "00011"
 READING_PROPERTIES = "time_series_id,time,value,approval_status,qualifier,last_modified"
 _NEXT_LINK_ROOM = 256  # a next link repeats our query plus a cursor: leave room so page 2 stays under the limit
 _NOT_RETRIED = {400, 401, 403, 404, 405, 406, 410, 411, 413, 414, 415, 422}
+KEY_ERRORS = ("API_KEY_INVALID", "API_KEY_MISSING")
 
 Kind = Literal["daily", "continuous"]
 __all__ = [
@@ -104,12 +108,24 @@ class USGSClient(Transport):
     """The queries Streamflow DataOps makes: readings of many series, series metadata, monitoring locations."""
 
     MAX_CONTINUOUS_WINDOW_DAYS = MAX_CONTINUOUS_WINDOW_DAYS
+    # The smallest POST list USGS refused as too large in this process (None: none refused yet); shared by every
+    # client, so a worker's later batches ask below it at once.
+    post_refused_at: ClassVar[int | None] = None
 
-    def __init__(self, base_url: str, api_key: str | None = None, *, limit: int = MAX_LIMIT, **options: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        limit: int = MAX_LIMIT,
+        post_lists: bool = True,
+        **options: Any,
+    ) -> None:
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
         super().__init__(base_url, api_key, **options)
         self.limit = limit
+        self.post_lists = post_lists  # False: only GET lists, split to fit the URL (as before POST)
 
     # -- paging ----------------------------------------------------------------------------------------------------
 
@@ -150,6 +166,36 @@ class USGSClient(Transport):
         if chunk:
             yield chunk
 
+    def _posted_pages(self, collection: str, params: dict[str, Any], key: str, values: list[str]) -> Iterator[dict]:
+        """Every page of a query whose `key` is any of `values`, the list in a CQL2-JSON ``in`` body POSTed to the
+        collection (the scalar parameters stay in the URL; each next link gets the same body again).
+
+        USGS has refused very large POSTs with 403 (dataRetrieval PR #773): a 403 or 413 that is not a key error
+        splits the list in two and asks again, and the size that was refused is remembered for this process, so
+        later batches start below it."""
+        cap = USGSClient.post_refused_at
+        size = len(values) if cap is None else max(1, cap // 2)
+        pending = [values[i : i + size] for i in range(0, len(values), size)]
+        url = self.build_url(collection, params)
+        while pending:
+            chunk = pending.pop(0)
+            body = orjson.dumps({"op": "in", "args": [{"property": key}, chunk]})
+            try:
+                yield from self.pages(url, collection, body=body)
+            except USGSError as exc:
+                if exc.status not in (403, 413) or exc.code in KEY_ERRORS or len(chunk) < 2:
+                    raise
+                refused = USGSClient.post_refused_at
+                USGSClient.post_refused_at = len(chunk) if refused is None else min(refused, len(chunk))
+                half = len(chunk) // 2
+                pending[:0] = [chunk[:half], chunk[half:]]
+                self._event(
+                    "retry",
+                    f"USGS refused a POST of {len(chunk)} ids (HTTP {exc.status}); asking for {half} and "
+                    f"{len(chunk) - half} instead, and for fewer from now on",
+                    {"url": url, "status": exc.status, "attempt": 1, "wait": 0},
+                )
+
     # -- readings -------------------------------------------------------------------------------------------------
 
     @staticmethod
@@ -161,14 +207,20 @@ class USGSClient(Transport):
     def _series_pages(
         self, collection: str, params: dict[str, Any], time_series_ids: list[str], parse: Callable
     ) -> Iterator[list[Reading]]:
-        """Pages for many series at once, ``time_series_id`` as comma-separated lists (SPEC §7.1).
+        """Pages for many series at once (SPEC §7.1): ``time_series_id`` as a comma-separated list while the ids fit
+        one URL, else in a CQL2-JSON body POSTed to the collection (SPEC §1, §5; ``_posted_pages``).
 
-        The ids are split so every URL, its next links included, stays under MAX_URL_BYTES; a 414 anyway (the
+        A GET list is split so every URL, its next links included, stays under MAX_URL_BYTES; a 414 anyway (the
         gateway's limit moved) splits the list in two and asks again. Rows carry their own series id; rows of a
         series nobody asked for are the caller's to drop.
         """
         pending = list(self._chunks(collection, params, "time_series_id", time_series_ids))
         default = time_series_ids[0] if len(time_series_ids) == 1 else ""
+        if len(pending) > 1 and self.post_lists:
+            ids = [i for chunk in pending for i in chunk]
+            for page in self._posted_pages(collection, params, "time_series_id", ids):
+                yield parse(page, default_series_id=default)
+            return
         while pending:
             chunk = pending.pop(0)
             try:
@@ -323,7 +375,12 @@ class USGSClient(Transport):
         if kind == "daily":
             params["statistic_id"] = DAILY_MEAN
         out: list[SeriesInfo] = []
-        for chunk in self._chunks("time-series-metadata", params, "monitoring_location_id", ids):
+        chunks = list(self._chunks("time-series-metadata", params, "monitoring_location_id", ids))
+        if len(chunks) > 1 and self.post_lists:
+            for page in self._posted_pages("time-series-metadata", params, "monitoring_location_id", ids):
+                out.extend(parse_series_metadata(page))
+            chunks = []
+        for chunk in chunks:
             for page in self.get_pages("time-series-metadata", {**params, "monitoring_location_id": chunk}):
                 out.extend(parse_series_metadata(page))
         return [s for s in out if s.parameter_code in (None, DISCHARGE) and s.computation_period_identifier == period]

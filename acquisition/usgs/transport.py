@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urljoin
 
@@ -49,6 +50,20 @@ def origin_of(url: str) -> tuple[str, str, int | None]:
     parts = parse_url(url)
     scheme = (parts.scheme or "").lower()
     return scheme, (parts.host or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+CQL2_JSON = "application/query-cql-json"
+
+
+def _http_date(text: str | None) -> datetime | None:
+    """An HTTP `Date` header as an aware UTC datetime; None where absent or unreadable."""
+    if not text:
+        return None
+    try:
+        value = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _next_href(page: dict) -> str | None:
@@ -111,6 +126,9 @@ class Transport:
         self.ratelimit_limit: int | None = None
         self.ratelimit_remaining: int | None = None
         self.min_ratelimit_remaining: int | None = None  # lowest quota seen, for run logs
+        # USGS's clock at its first answer to this client (the `Date` header): a pull's revision cutoff is taken on
+        # the server's clock, not ours (acquisition.planning).
+        self.first_server_date: datetime | None = None
         self._rng = random.Random()
         self._attempts = 0  # attempts the last successful page took, for the "page" event
 
@@ -146,9 +164,10 @@ class Transport:
 
     # -- paging ----------------------------------------------------------------------------------------------------
 
-    def pages(self, url: str, label: str) -> Iterator[dict]:
+    def pages(self, url: str, label: str, *, body: bytes | None = None) -> Iterator[dict]:
         """Every page from `url` on, as parsed JSON, following ``next`` links until there is none or a page is
-        empty; at most `max_pages` of them."""
+        empty; at most `max_pages` of them. With `body` (a CQL2-JSON filter) every page is a POST of that same
+        body to its link, as the API pages a POSTed query (SPEC §5)."""
         seen_cursors: set[str] = set()
         number = 0
         while url is not None:
@@ -159,7 +178,7 @@ class Transport:
                     code="TOO_MANY_PAGES",
                     url=url,
                 )
-            page = self._get_json(url)
+            page = self._get_json(url, body)
             number += 1
             features = page.get("features") or []
             self._event(
@@ -193,10 +212,10 @@ class Transport:
 
     # -- one request, with retries ------------------------------------------------------------------------------------
 
-    def _get_json(self, url: str) -> dict:
+    def _get_json(self, url: str, query: bytes | None = None) -> dict:
         attempt = 0
         while True:
-            status, body, headers, failure = self._send(url)
+            status, body, headers, failure = self._send(url, query)
             if failure is None and status == 200:
                 try:
                     obj = load_json(body)
@@ -225,18 +244,29 @@ class Transport:
             )
             self.sleep(wait)
 
-    def _send(self, url: str) -> tuple[int | None, bytes, Any, str | None]:
-        """One GET (following same-origin redirects by hand): (status, body, headers, failure); failure names a
-        broken read. The body is read in pieces against a size cap and a deadline for the whole request."""
+    def _send(self, url: str, query: bytes | None = None) -> tuple[int | None, bytes, Any, str | None]:
+        """One GET, or a POST of the CQL2-JSON `query` (following same-origin redirects by hand): (status, body,
+        headers, failure); failure names a broken read. The body is read in pieces against a size cap and a
+        deadline for the whole request."""
         for _ in range(5):
             self._before_request()
             self.requests_made += 1
             deadline = time.monotonic() + self.deadline
             try:
                 # Redirects are never followed by requests: it would carry X-Api-Key to whatever host a 3xx names.
-                resp = self.session.get(
-                    url, headers=self._headers, timeout=self.timeout, allow_redirects=False, stream=True
-                )
+                if query is None:
+                    resp = self.session.get(
+                        url, headers=self._headers, timeout=self.timeout, allow_redirects=False, stream=True
+                    )
+                else:
+                    resp = self.session.post(
+                        url,
+                        data=query,
+                        headers={**self._headers, "Content-Type": CQL2_JSON},
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                        stream=True,
+                    )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 return None, b"", {}, f"a broken connection ({type(exc).__name__})"
             try:
@@ -346,6 +376,8 @@ class Transport:
             self.sleep(self.low_quota_pause)
 
     def _note_quota(self, headers: Any) -> None:
+        if self.first_server_date is None:
+            self.first_server_date = _http_date(headers.get("Date"))
         limit, remaining = headers.get("X-RateLimit-Limit"), headers.get("X-RateLimit-Remaining")
         if limit is not None and str(limit).isdigit():
             self.ratelimit_limit = int(limit)

@@ -296,7 +296,7 @@ def run_configuration(request: HttpRequest, config_id: int = CONFIG_ID):
 def repull_configuration(request: HttpRequest, payload: RepullIn, config_id: int = CONFIG_ID):
     require(request, "pulls.run_pullconfiguration")
     config = _get(config_id)
-    form = BackfillForm({"start": payload.start.isoformat(), "end": payload.end.isoformat()})
+    form = BackfillForm({"start": payload.start.isoformat(), "end": payload.end.isoformat()}, configuration=config)
     if not form.is_valid():
         raise FieldErrors.from_form(form, "The re-pull")
     return _queue(request, config, range_start=form.cleaned_data["start"], range_end=form.cleaned_data["end"])

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from functools import partial
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -75,6 +77,13 @@ def _not_found(request: HttpRequest, exc: Http404, api: NinjaAPI) -> HttpRespons
     return api.create_response(request, {"detail": message}, status=404)
 
 
+def _too_big(request: HttpRequest, exc: RequestDataTooBig, api: NinjaAPI) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return api.create_response(
+        request, {"detail": f"The body is larger than the {limit:,} bytes a request may send; send less."}, status=413
+    )
+
+
 def _server_error(request: HttpRequest, exc: Exception, api: NinjaAPI) -> HttpResponse:
     logger.exception("API error on %s %s", request.method, request.path)
     return api.create_response(
@@ -88,6 +97,7 @@ def install(api: NinjaAPI) -> None:
         (FieldErrors, _field_errors),
         (HttpError, _http_error),
         (Http404, _not_found),
+        (RequestDataTooBig, _too_big),
         (Exception, _server_error),
     ]:
         api.add_exception_handler(exc_class, partial(handler, api=api))

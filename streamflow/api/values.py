@@ -8,16 +8,19 @@ Times are written as the Data page's CSV export writes them: days as dates, cont
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from typing import Literal
 
 import orjson
-from django.http import HttpRequest, StreamingHttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import Path, Query, Router
 
+from monitoring import export_limits, streams
+from monitoring.csv_safe import LineWriter, csv_text
+from monitoring.data_views import plausible_date
 from monitoring.export import format_value, values_in_range
 from stations.models import TimeSeries
 
@@ -28,7 +31,16 @@ from .schemas import AUTH_ERRORS, Error
 router = Router(tags=["values"])
 
 CHUNK_ROWS = 5000
+RETRY_AFTER = 30  # seconds: a hint; a stream holds its slot until it is read to the end or cut off
 COLUMNS = ["value", "unit_usgs", "approval_status", "qualifiers", "last_modified_utc"]
+
+
+def _implausible(day: dt.date | None) -> str | None:
+    try:
+        plausible_date(day) if day else None
+    except ValidationError as exc:
+        return exc.messages[0]
+    return None
 
 
 def _utc(moment: dt.datetime | None) -> str:
@@ -51,27 +63,25 @@ def value_rows(series: TimeSeries, start: dt.date | None, end: dt.date | None, t
         last = chunk[-1][0]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_stream(series: TimeSeries, start: dt.date | None, end: dt.date | None, tz: dt.tzinfo) -> Iterator[str]:
-    writer = csv.writer(_Echo(), lineterminator="\n")
+    """The Data page's export's writer and cell rule (monitoring/csv_safe.py): text from USGS never runs as a
+    formula in a spreadsheet, a line break inside a cell never starts a row."""
+    writer = LineWriter()
     daily = series.kind == TimeSeries.Kind.DAILY
-    site, ts_id, unit = series.location.monitoring_location_id, series.time_series_id, series.unit
-    yield writer.writerow(["site", "time_series_id", "date" if daily else "time_utc", *COLUMNS])
+    site, ts_id = csv_text(series.location.monitoring_location_id), csv_text(series.time_series_id)
+    unit = csv_text(series.unit)
+    yield writer.line(["site", "time_series_id", "date" if daily else "time_utc", *COLUMNS])
     for chunk in value_rows(series, start, end, tz):
         yield "".join(
-            writer.writerow(
+            writer.line(
                 [
                     site,
                     ts_id,
                     when.isoformat() if daily else _utc(when),
                     format_value(value),
                     unit,
-                    status or "",
-                    " ".join(qualifiers or []),
+                    csv_text(status or ""),
+                    csv_text(" ".join(qualifiers or [])),
                     modified.astimezone(dt.UTC).isoformat() if modified else "",
                 ]
             )
@@ -167,16 +177,33 @@ def series_values(
     format: Literal["csv", "json"] = Query("csv"),  # noqa: A002 - the query parameter's name
 ):
     require(request, "acquisition.view_dailyvalue")
+    # As the Data page's form checks them: far-off years would overflow the day arithmetic mid-stream.
+    errors = {name: [message] for name, day in (("start", start), ("end", end)) if (message := _implausible(day))}
+    if errors:
+        raise FieldErrors(errors)
     if start and end and start > end:
         raise FieldErrors({"start": ["The range starts after it ends; swap start and end."]})
     series = get_object_or_404(TimeSeries.objects.select_related("location"), time_series_id=time_series_id)
     daily = series.kind == TimeSeries.Kind.DAILY
     tz = (None if daily else series.location.zone) or dt.UTC
     name = f"{series.location.monitoring_location_id}_{series.kind}_{start or 'first'}_{end or 'last'}"
+    # A web thread per running stream: the API shares the Data page's export slots, per user across all tokens.
+    limit = export_limits.exports_per_user()
+    slot = export_limits.acquire(request.user.pk, limit)
+    if slot is None:
+        response = JsonResponse(
+            {
+                "detail": f"You already have {limit} downloads streaming (the API's and the Data page's together); "
+                "wait for one to finish, then try again."
+            },
+            status=429,
+        )
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
     if format == "json":
-        response = StreamingHttpResponse(json_stream(series, start, end, tz), content_type="application/json")
+        response = streams.slotted_stream(request, json_stream(series, start, end, tz), slot, "application/json")
         response["Content-Disposition"] = f'inline; filename="{name}.json"'
         return response
-    response = StreamingHttpResponse(csv_stream(series, start, end, tz), content_type="text/csv; charset=utf-8")
+    response = streams.slotted_stream(request, csv_stream(series, start, end, tz), slot, "text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response

@@ -5,7 +5,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import chain
 from typing import TYPE_CHECKING
 
 from tests.fakeusgs import query as q
@@ -284,20 +283,37 @@ class CollectionsMixin:
         return self.page(ctx, merged, cursor_of, render)
 
     def _candidate_times(self: FakeUSGS, s: Series, lo, hi, lm_interval) -> Iterator:
-        """The times of ``s`` in [lo, hi] that can pass a ``last_modified`` filter starting at lm_interval[0]."""
+        """The times of ``s`` in [lo, hi] that can pass a ``last_modified`` filter starting at lm_interval[0], oldest
+        first (a superset: the filter itself is applied to each row).
+
+        An untouched provisional row is stamped within a day (daily: the next morning) or an hour (continuous) of
+        its time, an approved one APPROVAL_LAG_DAYS + 1 days later (data.Series.row): so a sweep needs the recent
+        times, the approved times stamped since, and whatever was revised. Keeps the revision pass of thousands of
+        series over long windows cheap, as the real service's index does."""
         until = self.now()
         lm_start = lm_interval[0] if lm_interval else None
         if lm_start is None or any(stamp >= lm_start for _, stamp in s.approvals):
             return s.times(lo, hi, self.today, until)
-        # Untouched rows are stamped at most APPROVAL_LAG_DAYS + 1 days after their time, so a last_modified
-        # sweep only needs recent times plus whatever was revised: keeps P7D sweeps over long windows cheap.
-        bound = lm_start - timedelta(days=APPROVAL_LAG_DAYS + 2)
+        lag = timedelta(days=APPROVAL_LAG_DAYS + 2)
         if s.kind == "daily":
-            bound = bound.date()
-        if lo is not None and bound <= lo:
-            return s.times(lo, hi, self.today, until)
-        revised = sorted(t for t in s.revisions if (lo is None or lo <= t) and t < bound and (hi is None or t <= hi))
-        return chain(revised, s.times(bound, hi, self.today, until))
+            recent, approved_from = lm_start.date() - timedelta(days=2), lm_start.date() - lag
+            approved_to = self.today - timedelta(days=APPROVAL_LAG_DAYS + 1)
+        else:
+            recent, approved_from = lm_start - timedelta(hours=2), lm_start - lag
+            approved_to = utc_midnight(self.today - timedelta(days=APPROVAL_LAG_DAYS)) - timedelta(microseconds=1)
+        spans = [(approved_from, approved_to), (recent, hi)]
+        spans = [(a if lo is None else max(a, lo), b if hi is None else min(b, hi)) for a, b in spans]
+        spans = [(a, b) for a, b in spans if b is None or a <= b]
+        if len(spans) == 2 and spans[1][0] <= spans[0][1]:
+            spans = [(spans[0][0], spans[1][1])]
+
+        def inside(t) -> bool:
+            return any(a <= t and (b is None or t <= b) for a, b in spans)
+
+        revised = sorted(
+            t for t in s.revisions if (lo is None or lo <= t) and (hi is None or t <= hi) and not inside(t)
+        )
+        return heapq.merge(revised, *(s.times(a, b, self.today, until) for a, b in spans))
 
     def _latest(self: FakeUSGS, ctx: q.Context, kind: str) -> dict:
         series, keep, render, _ = self._data_common(ctx, kind)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 
+_TICK = timedelta(milliseconds=1)
 APPROVAL_LAG_DAYS = 120  # values older than this many days before "today" are Approved
 NORTHERN_STATES = {"24", "42", "36", "55", "08", "53", "16", "30", "27"}  # where winter days carry ICE
 
@@ -198,15 +199,17 @@ class Series:
             if approved:
                 last_modified += timedelta(days=APPROVAL_LAG_DAYS + 1)
         approval = "Approved" if approved else "Provisional"
+        # A change to a record always stamps it later than the version it replaces, as USGS's does (the computed
+        # stamps above can lie ahead of a test's clock; a change stamped "now" must still read as the newer one).
         if not approved:
             for through, stamp in self.approvals:
                 if day <= through:
-                    approval, last_modified = "Approved", stamp
+                    approval, last_modified = "Approved", max(stamp, last_modified + _TICK)
                     break
         revision = self.revisions.get(t)
         if revision is not None:
             text = None if revision.value is None else sig3(revision.value)
-            last_modified = revision.last_modified
+            last_modified = max(revision.last_modified, last_modified + _TICK)
             if revision.approval_status is not None:
                 approval = revision.approval_status
         # The feature id is a record-version UUID: it changes whenever the record is refreshed.

@@ -204,3 +204,31 @@ def within(value: datetime, interval: tuple[datetime | None, datetime | None] | 
         return True
     start, end = interval
     return (start is None or value >= start) and (end is None or value <= end)
+
+
+def cql2_filters(body: bytes) -> dict[str, str]:
+    """A CQL2-JSON filter as the query parameters it stands for: ``in`` lists comma-joined, ``=`` as is, under
+    ``and``. Anything else is a 400, as the fake serves only what the client sends."""
+    try:
+        tree = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise bad_value(f"The CQL2 body is not JSON: {exc}") from exc
+    out: dict[str, str] = {}
+
+    def walk(node) -> None:
+        if not isinstance(node, dict) or not isinstance(node.get("args"), list):
+            raise bad_value(f"Not a CQL2-JSON expression: {str(node)[:100]}")
+        op, args = node.get("op"), node["args"]
+        if op == "and":
+            for arg in args:
+                walk(arg)
+            return
+        if op not in ("in", "=") or len(args) != 2 or not isinstance(args[0], dict) or "property" not in args[0]:
+            raise bad_value(f"CQL2 operator {op!r} is not supported by the fake (only in, = and and)")
+        values = args[1] if op == "in" else [args[1]]
+        if not isinstance(values, list) or not values:
+            raise bad_value(f"CQL2 {op} needs a non-empty list of values")
+        out[args[0]["property"]] = ",".join(str(v) for v in values)
+
+    walk(tree)
+    return out

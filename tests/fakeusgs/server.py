@@ -38,6 +38,7 @@ logger = logging.getLogger("tests.fakeusgs")
 
 DATA_COLLECTIONS = ("daily", "continuous", "latest-daily", "latest-continuous")
 MAX_URL_BYTES = 8200  # nginx in front of the API answers 414 above this (path + query, as sent)
+MAX_POST_BYTES = 512 * 1024  # the fake's gateway refuses larger CQL2 bodies with 403 (tests lower it)
 URI_TOO_LARGE_PAGE = (
     b"<html>\r\n<head><title>414 Request-URI Too Large</title></head>\r\n<body>\r\n"
     b"<center><h1>414 Request-URI Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
@@ -52,6 +53,7 @@ class RequestRecord:
     headers: dict[str, str]  # keys in Title-Case ("X-Api-Key", "User-Agent")
     url: str = ""
     status: int | None = None  # filled in once the answer is decided
+    body: dict | None = None  # a POST's CQL2 filters, as the parameters they stand for ({"time_series_id": "a,b"})
 
 
 class Faults:
@@ -182,6 +184,7 @@ class FakeUSGS(CollectionsMixin):
         self.lazy_next_links = False  # True: a full last page still gets a next link (to an empty page)
         self.requests: list[RequestRecord] = []
         self.max_url_bytes = MAX_URL_BYTES  # longer request URLs answer 414 (tests lower it to see a split)
+        self.max_post_bytes = MAX_POST_BYTES  # larger POST bodies answer 403, as USGS has (dataRetrieval PR #773)
         self.path_counts: Counter[str] = Counter()
         self.base_url = ""
         self._lock = threading.Lock()  # guards requests/path_counts
@@ -289,6 +292,9 @@ class FakeUSGS(CollectionsMixin):
         if (kind == "continuous") != isinstance(day, datetime):
             raise TypeError("a daily revision needs a date; a continuous one the value's aware UTC datetime")
         with self._data_lock:
+            earlier = series.revisions.get(day)
+            if earlier is not None:  # a record's stamps only move forward (data.Series.row)
+                last_modified = max(last_modified, earlier.last_modified + timedelta(milliseconds=1))
             revision = Revision(new_value, last_modified, approval_status)
             series.revisions[day] = revision
             self._new_epoch()
@@ -342,10 +348,17 @@ class FakeUSGS(CollectionsMixin):
 
     # -- request handling
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> Response:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes = b"") -> Response:
         split = urlsplit(raw_path)
         ordered = parse_qsl(split.query, keep_blank_values=True)
         record = RequestRecord(method, split.path, dict(ordered), headers, url=raw_path)
+        if method == "POST":
+            refused = self._refused_post(record, body)
+            if refused is not None:
+                with self._lock:
+                    self.requests.append(record)
+                record.status = refused.status
+                return refused
         with self._lock:
             self.requests.append(record)
             self.path_counts[split.path] += 1
@@ -405,6 +418,22 @@ class FakeUSGS(CollectionsMixin):
                 return gate
         return None
 
+    def _refused_post(self, record: RequestRecord, body: bytes) -> Response | None:
+        """A POST to an items collection carries a CQL2-JSON filter (SPEC §1): too large a body is refused with 403
+        before the API sees it; a filter the fake cannot read is a 400. Otherwise its filters join the record's
+        parameters (not its next links: the client sends the body again to each)."""
+        if len(body) > self.max_post_bytes:
+            return _json(403, {"error": {"code": "FORBIDDEN", "message": "Request body too large"}})
+        if record.headers.get("Content-Type", "").split(";")[0].strip() != "application/query-cql-json":
+            return _json(
+                400, {"code": "InvalidQuery", "description": "POST needs Content-Type application/query-cql-json"}
+            )
+        try:
+            record.body = q.cql2_filters(body)
+        except q.QueryError as exc:
+            return _json(exc.status, exc.body)
+        return None
+
     def _respond(self, record: RequestRecord, ordered: list[tuple[str, str]], host: str) -> Response:
         parts = record.path.rstrip("/").split("/")
         if len(parts) < 3 or parts[1] != "ogcapi" or parts[2] not in ("v0", "v1"):
@@ -415,7 +444,7 @@ class FakeUSGS(CollectionsMixin):
         extra = gate.headers
         route = parts[3:]
         link_base = self.link_base or f"http://{host}/ogcapi/v1"  # v0 answers with v1 links, like the real one
-        params = record.params
+        params = {**record.params, **(record.body or {})}
         if route == []:
             return _json(200, {"title": "Fake USGS Water Data OGC API", "links": []}, extra)
         if route == ["collections"]:
@@ -589,10 +618,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        body = q.json_bytes({"code": "InvalidQuery", "description": "POST/CQL2 is not implemented by the fake"})
-        self._write(Response(400, body, {"Content-Type": "application/json"}))
+        body = self.rfile.read(length) if length else b""
+        fake: FakeUSGS = self.server.fake  # type: ignore[attr-defined]
+        headers = {k.title(): v for k, v in self.headers.items()}
+        self._write(fake.handle("POST", self.path, headers, body))
 
     def _dispatch(self, method: str) -> None:
         fake: FakeUSGS = self.server.fake  # type: ignore[attr-defined]

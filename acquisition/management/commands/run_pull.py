@@ -39,6 +39,11 @@ class Command(BaseCommand):
             raise CommandError(f"--end ({end}) is before --start ({start}): swap them.")
         if start and start > dt.date.today():
             raise CommandError(f"--start ({start}) is in the future: pick a day up to today.")
+        if start and start < config.start_date:
+            raise CommandError(
+                f"--start ({start}) is before the configuration's start date ({config.start_date}), and nothing "
+                "before that date is ever stored: start the range on or after it, or move the start date earlier."
+            )
         trigger = PullRun.Trigger.BACKFILL if start else PullRun.Trigger.MANUAL
         stations = config.memberships.count()
         what = f"re-pulling {start} to {end or 'today'}" if start else "Smart Append"

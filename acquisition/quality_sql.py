@@ -1,5 +1,6 @@
-"""The SQL of the quality computation (monitoring.quality), per vendor: the same statements on PostgreSQL and SQLite
-with their own spellings of time, months and JSON.
+"""The SQL of the quality computation (acquisition.tallies, read by monitoring.quality), per vendor: the same
+statements on PostgreSQL and SQLite with their own spellings of time, local days and JSON; and the screening
+thresholds they apply.
 
 Time is a number: days since 1970-01-01 for a daily series, seconds since the epoch for a continuous one (UTC).
 """
@@ -8,16 +9,49 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from acquisition.models import ContinuousValue, DailyValue
 
-if TYPE_CHECKING:
-    from .quality import Thresholds
-
 INTERVAL_WINDOW = 3  # steps before a row (its own included) whose smallest is its interval
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    gap_daily_days: int
+    gap_continuous_intervals: int
+    flat_daily_days: int
+    flat_continuous_hours: int
+    zero_daily_days: int
+    zero_continuous_hours: int
+    spike_factor: float
+    spike_min_jump: float
+
+    @classmethod
+    def from_settings(cls) -> Thresholds:
+        return cls(
+            settings.QUALITY_GAP_DAILY_DAYS,
+            settings.QUALITY_GAP_CONTINUOUS_INTERVALS,
+            settings.QUALITY_FLAT_DAILY_DAYS,
+            settings.QUALITY_FLAT_CONTINUOUS_HOURS,
+            settings.QUALITY_ZERO_DAILY_DAYS,
+            settings.QUALITY_ZERO_CONTINUOUS_HOURS,
+            settings.QUALITY_SPIKE_FACTOR,
+            settings.QUALITY_SPIKE_MIN_JUMP,
+        )
+
+    def gap(self, daily: bool) -> float:
+        """Missing span (in intervals) beyond which a run of missing slots is a gap."""
+        return self.gap_daily_days if daily else self.gap_continuous_intervals
+
+    def flat(self, daily: bool) -> float:  # in the series' time unit (days / seconds)
+        return self.flat_daily_days if daily else self.flat_continuous_hours * 3600
+
+    def zero(self, daily: bool) -> float:
+        return self.zero_daily_days if daily else self.zero_continuous_hours * 3600
 
 
 def sql_parts(daily: bool) -> dict[str, str]:
@@ -25,42 +59,75 @@ def sql_parts(daily: bool) -> dict[str, str]:
     if connection.vendor == "postgresql":
         # date_part, not EXTRACT: EXTRACT computes a numeric, about twice the cost over 100,000 rows.
         t = f"({key} - DATE '1970-01-01')" if daily else f"date_part('epoch', {key})"
-        local = f"{key}::timestamp" if daily else f"({key} AT TIME ZONE 'UTC')"
-        month_key = f"date_trunc('month', {local})"
-        year, month = "date_part('year', m)::int", "date_part('month', m)::int"
-        quals = "jsonb_array_elements_text(v.qualifiers) AS q(q)"
-        qcol, has_quals = "q.q", "v.qualifiers <> '[]'::jsonb"
     else:
         t = f"CAST(julianday({key}) - 2440587.5 AS INTEGER)" if daily else f"CAST(strftime('%%s', {key}) AS INTEGER)"
-        month_key = f"strftime('%%Y-%%m', {key})"
-        year, month = "CAST(substr(m, 1, 4) AS INTEGER)", "CAST(substr(m, 6, 2) AS INTEGER)"
-        quals = "json_each(v.qualifiers) AS q"
-        qcol, has_quals = "q.value", "v.qualifiers <> '[]'"
     table = (DailyValue if daily else ContinuousValue)._meta.db_table
     # PostgreSQL: OFFSET 0 keeps a subquery from being merged into its parent, so `t` is computed once a row
     # rather than once for each window function that reads it.
     fence = "OFFSET 0" if connection.vendor == "postgresql" else ""
-    return {
-        "fence": fence,
-        "key": key,
-        "t": t,
-        "month_key": month_key,
-        "year": year,
-        "month": month,
-        "quals": quals,
-        "qcol": qcol,
-        "has_quals": has_quals,
-        "table": table,
-    }
+    return {"fence": fence, "key": key, "t": t, "table": table}
 
 
-def sql_bounds(daily: bool, start: dt.date, end: dt.date) -> list:
-    ops = connection.ops
+def day_counts_sql(daily: bool, zone: dt.tzinfo, lo: float, hi: float) -> tuple[str, list]:
+    """Per local day (a day number) and qualifier list, the first and last present time and the stored, present,
+    approved and provisional values of one series in [%s, %s): (day, qualifiers, first, last, stored, present,
+    approved, provisional). Parameters: the returned list, then the series id and the bounds as keys.
+
+    A daily value's date is already the station's day. A continuous value's day is its instant's date in the
+    station's zone: PostgreSQL says so with AT TIME ZONE; SQLite has no zones, so its UTC offset is spelled as a
+    CASE over the zone's changes (daylight saving) within [lo, hi)."""
+    p = sql_parts(daily)
+    params: list = []
     if daily:
-        return [ops.adapt_datefield_value(start), ops.adapt_datefield_value(end)]
-    lo = dt.datetime.combine(start, dt.time(0), tzinfo=dt.UTC)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=dt.UTC) - dt.timedelta(microseconds=1)
-    return [ops.adapt_datetimefield_value(lo), ops.adapt_datetimefield_value(hi)]
+        day = p["t"]
+    elif connection.vendor == "postgresql":
+        day = "((time AT TIME ZONE %s)::date - DATE '1970-01-01')"
+        params.append(getattr(zone, "key", "UTC"))
+    else:
+        day = f"(CAST(strftime('%%s', time) AS INTEGER) + {_offset_case(zone, lo, hi)}) / 86400"
+    return (
+        f"""
+    SELECT {day} AS d, qualifiers, MIN(CASE WHEN value IS NOT NULL THEN {p["t"]} END),
+           MAX(CASE WHEN value IS NOT NULL THEN {p["t"]} END), COUNT(*), COUNT(value),
+           SUM(CASE WHEN value IS NOT NULL AND approval_status = 'Approved' THEN 1 ELSE 0 END),
+           SUM(CASE WHEN value IS NOT NULL AND approval_status = 'Provisional' THEN 1 ELSE 0 END)
+      FROM {p["table"]} WHERE series_id = %s AND {p["key"]} >= %s AND {p["key"]} < %s
+     GROUP BY 1, 2
+    """,
+        params,
+    )
+
+
+def _offset_case(zone: dt.tzinfo, lo: float, hi: float) -> str:
+    """The zone's UTC offset (seconds) at the instant `strftime('%s', time)`, as an SQL CASE over [lo, hi)."""
+    changes: list[tuple[float, int]] = []
+    step = 86400.0  # zones change their offset at most a few times a year, never twice a day
+    t = lo - step
+    offset = _offset(zone, t)
+    while t < hi + step:
+        nxt = t + step
+        new = _offset(zone, nxt)
+        if new != offset:
+            a, b = t, nxt  # bisect to the second of the change
+            while b - a > 1:
+                mid = (a + b) // 2
+                a, b = (mid, b) if _offset(zone, mid) == offset else (a, mid)
+            changes.append((b, new))
+            offset = new
+        t = nxt
+    if not changes:
+        return str(_offset(zone, lo))
+    whens = " ".join(
+        f"WHEN CAST(strftime('%%s', time) AS INTEGER) < {int(at)} THEN {before}"
+        for at, before in zip(
+            [c[0] for c in changes], [_offset(zone, lo - 86400)] + [c[1] for c in changes[:-1]], strict=True
+        )
+    )
+    return f"(CASE {whens} ELSE {changes[-1][1]} END)"
+
+
+def _offset(zone: dt.tzinfo, t: float) -> int:
+    return int(dt.datetime.fromtimestamp(t, zone).utcoffset().total_seconds())
 
 
 def events_sql(daily: bool, series_ids: list[int], th: Thresholds) -> str:
@@ -204,39 +271,3 @@ def least(terms: list[str]) -> str:
     if connection.vendor == "postgresql":
         return f"LEAST({', '.join(terms)})"
     return f"NULLIF(MIN({', '.join(f'COALESCE({term}, 1e18)' for term in terms)}), 1e18)"
-
-
-def tallies_sql(daily: bool) -> str:
-    """The month counts and the qualifier counts of one series in [%s, %s], from one scan: rows (year, month,
-    stored, present, approved, provisional, NULL) for the months and (NULL, NULL, NULL, present values, NULL, NULL,
-    qualifier) for the qualifiers, those last in the qualifiers' order.
-
-    The scan groups by month and qualifier list (a series has few distinct lists); the lists are unnested from
-    those groups, not from every value: one scan instead of two, ~8 ms less over 75 years of daily values."""
-    p = sql_parts(daily)
-    total = "CAST(SUM({}) AS BIGINT)"  # PostgreSQL sums bigints as numerics
-    return f"""
-    WITH v AS (
-        SELECT {p["month_key"]} AS m, qualifiers, COUNT(*) AS stored, COUNT(value) AS present,
-               SUM(CASE WHEN value IS NOT NULL AND approval_status = 'Approved' THEN 1 ELSE 0 END) AS approved,
-               SUM(CASE WHEN value IS NOT NULL AND approval_status = 'Provisional' THEN 1 ELSE 0 END) AS provisional
-          FROM {p["table"]} WHERE series_id = %s AND {p["key"]} BETWEEN %s AND %s
-         GROUP BY 1, 2
-    )
-    SELECT {p["year"]}, {p["month"]}, {total.format("stored")}, {total.format("present")},
-           {total.format("approved")}, {total.format("provisional")}, NULL
-      FROM v GROUP BY m
-    UNION ALL
-    SELECT NULL, NULL, NULL, {total.format("present")}, NULL, NULL, {p["qcol"]}
-      FROM v, {p["quals"]} WHERE v.present > 0 AND {p["has_quals"]} GROUP BY {p["qcol"]}
-    ORDER BY 7
-    """
-
-
-def edges_sql(daily: bool) -> str:
-    """The first and the last present value's time: two index probes, not a scan."""
-    p = sql_parts(daily)
-    one = (
-        f"SELECT {p['t']} FROM {p['table']} WHERE series_id = %s AND {p['key']} BETWEEN %s AND %s AND value IS NOT NULL"
-    )
-    return f"SELECT ({one} ORDER BY {p['key']} LIMIT 1), ({one} ORDER BY {p['key']} DESC LIMIT 1)"
