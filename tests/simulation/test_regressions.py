@@ -1,7 +1,7 @@
 """Failures the simulation found (tests/simulation/machine.py), each written down as a plain test.
 
-Each fails on the engine as issue 21 found it, for the reason its name says; they are `xfail(strict=True)` until the
-fix lands (then the xfail goes, and the test stays). The shrunk sequence that found each is in its docstring.
+Each failed on the engine as issue 21 found it, for the reason its name says, and passes since the fix (commit
+"Engine, issue 21: one frozen plan per member, …"). The shrunk sequence that found each is in its docstring.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ def days(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="issue 21 item 1: a re-pull moves progress, the next append starts after it")
 def test_a_re_pull_before_the_first_run_leaves_no_hole(fake):
     """state.create_daily(days_ago=20); state.re_pull(from_days_ago=10, days=5); state.run()"""
     config = configuration(fake, [EASTERN], days_ago=20)
@@ -78,7 +77,6 @@ def test_a_re_pull_before_the_first_run_leaves_no_hole(fake):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="issue 21 item 2: the daily revision pass has no lower bound")
 def test_a_value_usgs_approves_before_the_start_date_is_not_stored(fake):
     """Found as: state.move_clock(minutes=600); state.create_daily(days_ago=2); state.run(); state.run() — the
     fake approves values 120 days back as its clock passes a day (a USGS approval wave), and the second run's
@@ -95,7 +93,6 @@ def test_a_value_usgs_approves_before_the_start_date_is_not_stored(fake):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="DESIGN §4.8 (issue 21): a re-pull's range is not floored at the start date")
 def test_a_re_pull_that_starts_before_the_start_date_stores_nothing_before_it(fake):
     """state.create_continuous(days_ago=1); state.re_pull(from_days_ago=3, days=0) — the form accepts any range
     ending by today; DESIGN §4.8 makes the start date the floor of everything stored."""
@@ -111,7 +108,6 @@ def test_a_re_pull_that_starts_before_the_start_date_stores_nothing_before_it(fa
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="issue 21 (one plan per member): an earlier start date is never pulled")
 def test_moving_the_start_date_earlier_fills_the_days_before_the_old_one(fake):
     """state.create_daily(days_ago=2); state.run(); state.move_start_date(days=-30); state.run()"""
     config = configuration(fake, [EASTERN], days_ago=2)
@@ -126,7 +122,6 @@ def test_moving_the_start_date_earlier_fills_the_days_before_the_old_one(fake):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=True, reason="issue 21 item 3: fail_station closes the connection and the batch's stage")
 def test_a_station_removed_mid_fetch_does_not_fail_the_rest_of_its_batch(fake):
     """state.create_continuous(days_ago=1, sites=[EASTERN, EASTERN_15]); state.two_at_once(meanwhile='remove a
     station') — with CONN_MAX_AGE=0 (Django's default) the skipped member's connection close drops the temporary
@@ -161,7 +156,6 @@ def _pull_all_then_close(run_id: int) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=True, reason="issue 21 item 5: an overwrite's replace range runs past what it fetched")
 def test_an_overwrite_keeps_what_another_configuration_stored_while_it_fetched(fake):
     """Found as (shrunk by hand from 17 steps): an append and an overwrite configuration of the same gage;
     state.two_at_once(first=overwrite, held=1, meanwhile='clock +30 min, run second', second=append) — the
@@ -187,7 +181,6 @@ def test_an_overwrite_keeps_what_another_configuration_stored_while_it_fetched(f
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="issue 21 item 6: the janitor fails batches that are only queued")
 def test_a_run_that_waits_in_the_queue_is_never_failed_by_the_janitor(fake, monkeypatch):
     """state.create_continuous(days_ago=1); state.queue_and_wait(); state.move_clock(minutes=1440) and three more
     moves — each janitor pass after 900 s re-sent the queued run; the fourth failed its stations "after 3 tries",
@@ -205,7 +198,6 @@ def test_a_run_that_waits_in_the_queue_is_never_failed_by_the_janitor(fake, monk
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="issue 21 item 4: a batch sends its first member's window end for every member")
 def test_a_continuous_re_pull_of_eastern_and_pacific_gages_stores_each_ones_whole_local_days(fake):
     """state.create_continuous(days_ago=2, sites=['USGS-01638500', 'USGS-11264500']); state.re_pull(from_days_ago=1,
     days=0) — the Pacific gage missed 21:00-23:45 of its own last day (12 values), cut at the Eastern one's end."""
@@ -225,7 +217,6 @@ def test_a_continuous_re_pull_of_eastern_and_pacific_gages_stores_each_ones_whol
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="issue 21 item 9: the revision cutoff is the worker's clock - 1 h")
 def test_a_worker_clock_90_minutes_fast_still_sees_every_revision(fake, monkeypatch):
     """The machine's rules, in this order (the random search had not hit it in the budgets run so far):
     state.skew_worker_clock(minutes=90); state.create_daily(days_ago=2); state.run(); state.move_clock(minutes=7);

@@ -24,17 +24,8 @@ SIMULATE = any(os.environ.get(name) for name in ("SIM_EXAMPLES", "SIM_SECONDS"))
 CI_EXAMPLES = int(os.environ.get("SIM_CI_EXAMPLES", "40"))
 CI_STEPS = int(os.environ.get("SIM_CI_STEPS", "40"))
 
-# What the search finds on the engine as issue 21 found it (each has its test in test_regressions.py): items 1 (a
-# re-pull moves progress: a hole), 2 (revisions stored before the start date), 3 (PostgreSQL: a skipped member
-# drops the batch's stage), 4 (mixed zones in a continuous re-pull; the CI budget's first find), 5 (an overwrite
-# deletes another configuration's newer values), 6 (the janitor fails a queued run), 9 (a fast worker clock misses
-# revisions), a re-pull before the start date, an earlier start date never pulled. Remove this xfail (the lead,
-# once the rewrite lands): the budget must then pass.
-TODAY_FINDS = "issue 21: today's engine fails the simulation's invariants (items 1-6 and 9; see test_regressions.py)"
-
 
 @pytest.mark.skipif(SIMULATE, reason="make simulate runs test_simulate instead")
-@pytest.mark.xfail(strict=False, reason=TODAY_FINDS)
 def test_the_mirror_stays_exact_whatever_operators_usgs_clocks_and_faults_do(simulation):
     budget = settings(
         max_examples=CI_EXAMPLES,
