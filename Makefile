@@ -7,13 +7,14 @@ TEST_ENV := SECRET_KEY=$${SECRET_KEY:-test-only-insecure-key-0123456789abcdefghi
 # make run is the laptop path: DEBUG on (and its development key) unless you set DEBUG=0 and a SECRET_KEY.
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: help install run demo test test-fast lint format migrations-check check lock bench faults load clean
+.PHONY: help install run demo test test-fast lint format migrations-check check lock bench faults load clean simulate
 
 help:
 	@echo "make run    - install, migrate, start web + worker + beat (SQLite + embedded broker by default)"
 	@echo "make test   - install and run the whole test suite"
 	@echo "make demo   - like run, plus a local fake USGS server, a sample catalog and two configurations"
 	@echo "make lint / migrations-check / bench / faults / load / lock"
+	@echo "make simulate SIM_SECONDS=600 (or SIM_EXAMPLES=500 SIM_STEPS=40) - the stateful simulation, as long as asked"
 
 install:
 	@scripts/bootstrap.sh requirements/dev.txt
@@ -69,6 +70,19 @@ FAULTS_DB ?= $${FAULTS_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sf_fault
 faults: install
 	STREAMFLOW_FAULTS=1 DATABASE_URL=$(FAULTS_DB) CELERY_BROKER_URL=redis://127.0.0.1:6390/0 STREAMFLOW_REQUIRE_ALL=1 \
 	  $(TEST_ENV) $(PY) -m pytest tests/faults -q -p no:logging $(FAULTS_ARGS)
+
+# Simulate: random sequences of operator actions, USGS revisions, clock moves and faults against the real engine
+# and the fake USGS (tests/simulation), for SIM_SECONDS or SIM_EXAMPLES sequences of up to SIM_STEPS steps; each
+# failure is shrunk and printed, then sequences, steps, invariant checks and failures are counted. DATABASE_URL
+# switches it to PostgreSQL. `make test` runs a fixed budget of it (SIM_CI_EXAMPLES, SIM_CI_STEPS).
+SIM_STEPS ?= 30
+SIM_EXAMPLES ?=
+SIM_SECONDS ?= $(if $(SIM_EXAMPLES),,600)
+SIM_IGNORE ?=
+SIM_RULES_OFF ?=
+simulate: install
+	SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS) SIM_SECONDS=$(SIM_SECONDS) SIM_IGNORE=$(SIM_IGNORE) SIM_RULES_OFF=$(SIM_RULES_OFF) \
+	  $(TEST_ENV) $(PY) -m pytest tests/simulation/test_simulation.py -q --show-capture=no $(PYTEST_ARGS)
 
 # Load: gunicorn + PostgreSQL (database streamflow_load, recreated and dropped) under locust; prints p50/p95/p99.
 LOAD_ARGS ?=

@@ -554,3 +554,70 @@ def test_the_requests_benchmark_runs_and_prints_its_table():
         assert result.stdout.count("n/a: dataretrieval is not installed") == 4, result.stdout
     else:
         assert all(r[7] != "n/a" for r in rows), result.stdout  # the peer ran
+
+
+# -- the clock in the Date header, answers held back, what it served earlier -------------------------------------
+
+
+def test_its_date_header_comes_from_its_own_clock_not_the_real_time(fake):
+    fake.clock = datetime(2026, 11, 1, 6, 30, 15, tzinfo=UTC)
+
+    answer = get(fake, "daily", monitoring_location_id=POTOMAC, time="2026-10-01/2026-10-02")
+
+    assert answer.headers["Date"] == "Sun, 01 Nov 2026 06:30:15 GMT"
+
+
+def test_it_holds_back_an_answer_until_released_and_answers_others_meanwhile(fake):
+    import threading
+
+    gate = fake.hold(lambda r: r.path.endswith("/daily/items"))
+    held: list[requests.Response] = []
+    worker = threading.Thread(target=lambda: held.append(get(fake, "daily", monitoring_location_id=POTOMAC)))
+    worker.start()
+
+    assert gate.wait_arrived(5)
+    other = get(fake, "continuous", monitoring_location_id=POTOMAC, time="2026-11-19T00:00:00Z/2026-11-19T01:00:00Z")
+    assert other.status_code == 200 and not held  # answered while the daily request waits
+    again = get(fake, "daily", monitoring_location_id=POTOMAC, time="2026-11-01/2026-11-02")
+    assert again.status_code == 200  # a gate holds one request only
+
+    gate.release()
+    worker.join(5)
+    assert held[0].status_code == 200 and not gate.timed_out
+
+
+def test_a_held_answer_is_computed_when_released(fake):
+    import threading
+
+    gate = fake.hold(lambda r: r.path.endswith("/daily/items"))
+    held: list[dict] = []
+    query = {"monitoring_location_id": POTOMAC, "time": "2026-11-10/2026-11-10"}
+    worker = threading.Thread(target=lambda: held.append(get(fake, "daily", **query).json()))
+    worker.start()
+    assert gate.wait_arrived(5)
+
+    fake.revise(POTOMAC, date(2026, 11, 10), 1234.0, last_modified=fake.now())
+    gate.release()
+    worker.join(5)
+
+    assert held[0]["features"][0]["properties"]["value"] == "1230"
+
+
+def test_a_gate_never_blocks_for_ever(fake):
+    gate = fake.hold(lambda r: True, timeout=0.2)
+
+    answer = get(fake, "daily", monitoring_location_id=POTOMAC, time="2026-11-01/2026-11-01")
+
+    assert answer.status_code == 200 and gate.timed_out
+
+
+def test_truth_as_of_an_earlier_epoch_is_what_it_served_then(fake):
+    before = fake.epoch
+    old = fake.truth_as_of(POTOMAC, "daily", date(2026, 11, 10), date(2026, 11, 20))
+    fake.revise(POTOMAC, date(2026, 11, 12), 99.0, last_modified=fake.now())
+    fake.today += timedelta(days=2)
+
+    assert fake.truth_as_of(POTOMAC, "daily", date(2026, 11, 10), date(2026, 11, 30), before) == old
+    now = fake.truth_as_of(POTOMAC, "daily", date(2026, 11, 10), date(2026, 11, 30))
+    assert len(now) == len(old) + 2 and now[2]["value"] == 99.0
+    assert now == fake.expected_daily(POTOMAC, date(2026, 11, 10), date(2026, 11, 30))

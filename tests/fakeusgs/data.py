@@ -104,6 +104,9 @@ class Series:
     seed: int = 0
     revisions: dict = field(default_factory=dict)  # time -> Revision
     approvals: list = field(default_factory=list)  # [(through_day, last_modified)]
+    # The same changes with the fake's epoch at which each was made, so a test can ask what the series was then.
+    revision_log: list = field(default_factory=list)  # [(epoch, time, Revision)]
+    approval_log: list = field(default_factory=list)  # [(epoch, through_day, last_modified)]
 
     @cached_property
     def id(self) -> str:  # computed once: every row of the series uses it

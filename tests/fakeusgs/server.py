@@ -7,6 +7,8 @@ through a small API (``fake.today``, ``fake.faults``, ``fake.revise``...) and ch
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import email.utils
 import logging
 import random
 import socket
@@ -16,7 +18,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import islice
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
@@ -110,6 +111,33 @@ class Faults:
             return False
 
 
+class Gate:
+    """An answer held back (``FakeUSGS.hold``): the first matching request (after ``skip`` of them) waits, before its
+    answer is computed, until ``release()`` — or ``timeout`` seconds, after which it is answered anyway and
+    ``timed_out`` says so. Nothing blocks forever: ``FakeUSGS.stop()`` releases every gate."""
+
+    def __init__(self, predicate: Callable[[RequestRecord], bool], *, skip: int = 0, timeout: float = 30.0) -> None:
+        self.predicate = predicate
+        self.skip = skip
+        self.timeout = timeout
+        self.caught: RequestRecord | None = None
+        self.timed_out = False
+        self.arrived = threading.Event()
+        self._released = threading.Event()
+
+    def wait_arrived(self, timeout: float) -> bool:
+        """True once the held request is parked at the gate; False if none came within `timeout` seconds."""
+        return self.arrived.wait(timeout)
+
+    def release(self) -> None:
+        self._released.set()
+
+    def _park(self) -> None:
+        if not self._released.wait(self.timeout):
+            self.timed_out = True
+            logger.warning("held request released after its %.0f s timeout: %s", self.timeout, self.caught)
+
+
 @dataclass
 class Response:
     status: int
@@ -128,6 +156,7 @@ class FakeUSGS(CollectionsMixin):
         port: int = 0,
         require_key: str | None = None,
     ) -> None:
+        self._data_lock = threading.RLock()  # guards revisions and the clock while a page is computed
         self.stations = list(stations) if stations is not None else default_catalog()
         self.by_id = {s.monitoring_location_id: s for s in self.stations}
         self.stations_sorted = sorted(self.stations, key=lambda s: s.monitoring_location_id)
@@ -139,6 +168,10 @@ class FakeUSGS(CollectionsMixin):
         self.series_by_site: dict[str, list[Series]] = {}
         for s in self.series:  # each site's list stays sorted by series id
             self.series_by_site.setdefault(s.station.monitoring_location_id, []).append(s)
+        # Every change of what the fake serves (clock, revision, approval) starts a new epoch; `clock_log[e]` is the
+        # clock in epoch e. `truth_as_of` answers what the fake served in any earlier epoch.
+        self.epoch = 0
+        self.clock_log: list[datetime] = []
         self.today = today  # sets the clock to the end of that day
         self.seed = seed
         self.port = port
@@ -155,9 +188,9 @@ class FakeUSGS(CollectionsMixin):
         self.path_counts: Counter[str] = Counter()
         self.base_url = ""
         self._lock = threading.Lock()  # guards requests/path_counts
-        self._data_lock = threading.RLock()  # guards revisions while a page is computed
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._gates: list[Gate] = []
 
     # -- lifecycle
 
@@ -175,6 +208,10 @@ class FakeUSGS(CollectionsMixin):
         return self.base_url
 
     def stop(self) -> None:
+        with self._lock:
+            gates, self._gates = self._gates, []
+        for gate in gates:
+            gate.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -204,7 +241,7 @@ class FakeUSGS(CollectionsMixin):
 
     @today.setter
     def today(self, value: date) -> None:
-        self._now = utc_midnight(value + timedelta(days=1))
+        self._set_now(utc_midnight(value + timedelta(days=1)))
 
     @property
     def clock(self) -> datetime:
@@ -216,7 +253,14 @@ class FakeUSGS(CollectionsMixin):
     def clock(self, value: datetime) -> None:
         if value.tzinfo is None:
             raise TypeError("the fake's clock is an aware datetime")
-        self._now = value.astimezone(UTC)
+        self._set_now(value.astimezone(UTC))
+
+    def _set_now(self, value: datetime) -> None:
+        with self._data_lock:
+            self._now = value
+            if self.clock_log:
+                self.epoch += 1
+            self.clock_log.append(value)
 
     def now(self) -> datetime:
         """The fake's clock (by default the end of ``today``, UTC), so P7D means the last seven days of data."""
@@ -251,13 +295,45 @@ class FakeUSGS(CollectionsMixin):
             earlier = series.revisions.get(day)
             if earlier is not None:  # a record's stamps only move forward (data.Series.row)
                 last_modified = max(last_modified, earlier.last_modified + timedelta(milliseconds=1))
-            series.revisions[day] = Revision(new_value, last_modified, approval_status)
+            revision = Revision(new_value, last_modified, approval_status)
+            series.revisions[day] = revision
+            self._new_epoch()
+            series.revision_log.append((self.epoch, day, revision))
 
     def approve_through(self, monitoring_location_id: str, day: date, last_modified: datetime) -> None:
         """Every value of the site up to ``day`` becomes Approved, refreshed at ``last_modified``."""
         with self._data_lock:
+            self._new_epoch()
             for s in self.series_by_site.get(monitoring_location_id, ()):
                 s.approvals.append((day, last_modified))
+                s.approval_log.append((self.epoch, day, last_modified))
+
+    def _new_epoch(self) -> None:
+        self.epoch += 1
+        self.clock_log.append(self._now)
+
+    def truth_as_of(
+        self,
+        monitoring_location_id: str,
+        kind: str,
+        start: date | datetime | None,
+        end: date | datetime | None,
+        epoch: int | None = None,
+    ) -> list[dict]:
+        """The rows of the site's primary `kind` series in [start, end] as the fake served them in `epoch` (default:
+        now): that epoch's clock, and only the revisions and approvals made by then."""
+        series = self.series_of(monitoring_location_id, kind)
+        with self._data_lock:
+            epoch = self.epoch if epoch is None else epoch
+            then = self.clock_log[epoch]
+            revisions: dict = {}
+            for made, t, revision in series.revision_log:
+                if made <= epoch:
+                    revisions[t] = revision
+            approvals = [(day, stamp) for made, day, stamp in series.approval_log if made <= epoch]
+        view = dataclasses.replace(series, revisions=revisions, approvals=approvals)
+        today = (then - timedelta(microseconds=1)).date()
+        return [_truth(view, view.row(t, today)) for t in view.times(start, end, today, then)]
 
     def expected_daily(self, monitoring_location_id: str, start: date, end: date) -> list[dict]:
         series = self.series_of(monitoring_location_id, "daily")
@@ -286,6 +362,9 @@ class FakeUSGS(CollectionsMixin):
         with self._lock:
             self.requests.append(record)
             self.path_counts[split.path] += 1
+        held = self._gate_for(record)
+        if held is not None:
+            held._park()
         if len(raw_path.encode()) > self.max_url_bytes:
             # nginx refuses it before the gateway or the API see it: no quota spent, no JSON.
             record.status = 414
@@ -306,6 +385,38 @@ class FakeUSGS(CollectionsMixin):
         record.status = response.status
         logger.info("%s %s -> %s (%d bytes)", method, raw_path, response.status, len(response.body))
         return response
+
+    # -- answers held back
+
+    def hold(self, predicate: Callable[[RequestRecord], bool], *, skip: int = 0, timeout: float = 30.0) -> Gate:
+        """Hold back the answer to the first request matching `predicate` (after `skip` matching ones pass): it waits
+        at the returned gate, its answer not yet computed, until `gate.release()`. Other requests are answered as
+        usual meanwhile (the server is threaded), so a test can let another run finish first."""
+        gate = Gate(predicate, skip=skip, timeout=timeout)
+        with self._lock:
+            self._gates.append(gate)
+        return gate
+
+    def unhold(self, gate: Gate) -> None:
+        """Withdraw a gate that caught nothing (its request never came) and release whatever it holds."""
+        with self._lock:
+            if gate in self._gates:
+                self._gates.remove(gate)
+        gate.release()
+
+    def _gate_for(self, record: RequestRecord) -> Gate | None:
+        with self._lock:
+            for gate in self._gates:
+                if not gate.predicate(record):
+                    continue
+                if gate.skip > 0:
+                    gate.skip -= 1
+                    continue
+                gate.caught = record
+                self._gates.remove(gate)
+                gate.arrived.set()
+                return gate
+        return None
 
     def _refused_post(self, record: RequestRecord, body: bytes) -> Response | None:
         """A POST to an items collection carries a CQL2-JSON filter (SPEC §1): too large a body is refused with 403
@@ -464,7 +575,7 @@ class FakeUSGS(CollectionsMixin):
             "features": [render(item) for item in page],
             "numberReturned": len(page),
             "links": links,
-            "timeStamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "timeStamp": self.now().isoformat().replace("+00:00", "Z"),
         }
 
 
@@ -502,11 +613,6 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeUSGS/1.0"
     timeout = 30  # close idle keep-alive connections eventually
 
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        # The `Date` header is the fake's clock, as USGS's is its own: the engine takes its revision cutoff from it.
-        fake: FakeUSGS = self.server.fake  # type: ignore[attr-defined]
-        return formatdate(fake.now().timestamp() if timestamp is None else timestamp, usegmt=True)
-
     def do_GET(self) -> None:
         self._dispatch("GET")
 
@@ -538,8 +644,16 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header comes from the fake's clock, as the real one's comes from USGS's: a client may take its
+        revision cutoff from it."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        fake: FakeUSGS = self.server.fake  # type: ignore[attr-defined]
+        return email.utils.format_datetime(fake.now(), usegmt=True)
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
         logger.debug(format, *args)
 
 
-__all__ = ["FakeUSGS", "Faults", "RequestRecord", "Response"]
+__all__ = ["FakeUSGS", "Faults", "Gate", "RequestRecord", "Response"]
