@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from stations.models import MonitoringLocation
-from stations.upserts import upsert_locations
+from stations.models import MonitoringLocation, TimeSeries
+from stations.upserts import upsert_locations, upsert_series
 from streamflow import slots
 from tests.factories import MonitoringLocationFactory, UserFactory
 
@@ -164,6 +164,31 @@ def test_an_edited_station_shows_at_once(viewer_client, catalog):
     upsert_locations([{"monitoring_location_id": "USGS-01646500", "name": "POTOMAC RIVER AT LITTLE FALLS"}])
 
     assert viewer_client.get(POINTS, {"q": "potomac"}).json()["points"][0][1] == "POTOMAC RIVER AT LITTLE FALLS"
+
+
+def test_a_station_gaining_a_series_in_an_import_shows_at_once(viewer_client, catalog):
+    assert ids(viewer_client.get(POINTS, {"series": "daily"})) == []
+    with CaptureQueriesContext(connection) as queries:
+        viewer_client.get(POINTS, {"series": "daily"})
+    assert rows_reads(queries) == []  # cached
+
+    upsert_series(
+        [{"monitoring_location_id": "USGS-01646500", "time_series_id": "ts-1", "kind": TimeSeries.Kind.DAILY}]
+    )
+
+    assert ids(viewer_client.get(POINTS, {"series": "daily"})) == ["USGS-01646500"]
+
+
+def test_a_series_import_that_changes_no_flag_leaves_updated_at_alone(catalog):
+    upsert_series([{"monitoring_location_id": "USGS-01646500", "time_series_id": "ts-1", "kind": "daily"}])
+    potomac, seneca = (MonitoringLocation.objects.get(pk=location.pk) for location in catalog)
+    assert potomac.has_daily is True and potomac.updated_at > catalog[0].updated_at
+
+    upsert_series([{"monitoring_location_id": "USGS-01646500", "time_series_id": "ts-2", "kind": "daily"}])
+
+    again = MonitoringLocation.objects.get(pk=potomac.pk)
+    assert again.has_daily is True and again.updated_at == potomac.updated_at
+    assert MonitoringLocation.objects.get(pk=seneca.pk).updated_at == catalog[1].updated_at
 
 
 def test_with_no_cache_time_every_request_reads_the_stations(viewer_client, catalog, settings):
