@@ -139,6 +139,8 @@ class MonitoringLocation(models.Model):
             models.Index(fields=["site_number"], name="loc_site_number"),
             # Search "state=MD&huc=0207" (HUC prefix within a state).
             models.Index(fields=["state_code", "huc"], name="loc_state_huc"),
+            # The catalog's version for the map's cache: MAX(updated_at), one index step (stations/map_views.py).
+            models.Index(fields=["updated_at"], name="loc_updated_at"),
             # PostgreSQL-only indexes (pg_trgm on name, varchar_pattern_ops prefixes) live in a
             # vendor-conditional migration, since SQLite cannot build them.
         ]

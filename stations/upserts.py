@@ -147,10 +147,17 @@ def upsert_series(series: Iterable[dict]) -> UpsertCounts:
 
 
 def refresh_series_flags(locations) -> None:
-    """Recompute the denormalised has_daily / has_continuous from the series rows."""
-    from django.db.models import Exists, OuterRef
+    """Recompute the denormalised has_daily / has_continuous from the series rows. Only the rows whose flags change
+    are written, with updated_at, so the map's cache (keyed on the newest updated_at) sees the change at once."""
+    from django.db.models import Exists, F, OuterRef
 
     def has(kind: str) -> Exists:
         return Exists(TimeSeries.objects.filter(location=OuterRef("pk"), kind=kind))
 
-    locations.update(has_daily=has(TimeSeries.Kind.DAILY), has_continuous=has(TimeSeries.Kind.CONTINUOUS))
+    daily, continuous = has(TimeSeries.Kind.DAILY), has(TimeSeries.Kind.CONTINUOUS)
+    changed = locations.annotate(daily=daily, continuous=continuous).exclude(
+        has_daily=F("daily"), has_continuous=F("continuous")
+    )
+    MonitoringLocation.objects.filter(pk__in=changed.values("pk")).update(
+        has_daily=daily, has_continuous=continuous, updated_at=timezone.now()
+    )

@@ -220,6 +220,20 @@ if MAP_TILE_URL and (_tiles.scheme not in ("http", "https") or not _tiles.netloc
     )
 # The tile host joins the CSP's img-src ({s} subdomains become a wildcard).
 MAP_TILE_ORIGINS = [f"{_tiles.scheme}://{_tiles.netloc}"] if MAP_TILE_URL else []
+# The station map's points (stations/map_views.py) are kept this many seconds per search in each web process; a
+# new or edited station shows at once (the catalog's version is in the key), a deleted one within this. 0: none.
+MAP_POINTS_CACHE_SECONDS = env.int("MAP_POINTS_CACHE_SECONDS", default=300)
+if MAP_POINTS_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("MAP_POINTS_CACHE_SECONDS must be 0 (no cache) or more.")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Up to MAP_POINTS_LIMIT (20,000) rows an entry, ~1.7 MB pickled: 32 searches at most, ~55 MB a process.
+    "map_points": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "map-points",
+        "OPTIONS": {"MAX_ENTRIES": 32},
+    },
+}
 
 from django.utils.csp import CSP  # noqa: E402
 
@@ -279,7 +293,8 @@ EXPORTS_PER_USER = env.int("EXPORTS_PER_USER", default=2)
 # A stream whose client does not take its next slice (a few hundred KB) within this many seconds is cut off,
 # freeing its web thread (under gunicorn).
 STREAM_SEND_TIMEOUT_SECONDS = env.float("STREAM_SEND_TIMEOUT_SECONDS", default=30.0)
-# Heavy pages (the quality pages, monitoring/heavy_pages.py) one user may have loading at once; past it, 429.
+# Heavy pages one user may have loading at once, of each kind (the quality pages, monitoring/heavy_pages.py; the
+# station map's points, stations/map_views.py); past it, 429.
 HEAVY_PAGES_PER_USER = env.int("HEAVY_PAGES_PER_USER", default=2)
 if EXPORTS_PER_USER < 1 or STREAM_SEND_TIMEOUT_SECONDS <= 0 or HEAVY_PAGES_PER_USER < 1:
     raise ImproperlyConfigured(

@@ -12,6 +12,7 @@ import shutil
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.cache import caches
 
 from streamflow.roles import OPERATORS, VIEWERS
 from tests.factories import UserFactory
@@ -31,6 +32,14 @@ def pytest_configure(config):
 
     # Tests have no network: the maps draw the state outlines shipped in static/map/, never tiles.
     override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], MAP_TILE_URL="").enable()
+
+
+@pytest.fixture(autouse=True)
+def empty_caches():
+    """Each test starts with empty caches: a locmem cache lives as long as the process, and SQLite gives a rolled
+    back test's primary keys to the next one, so a cached answer could match another test's catalog."""
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
 
 
 def _missing_parts() -> dict[str, str]:

@@ -149,9 +149,13 @@
       }
       status.textContent = "Loading the stations…";
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then((response) => response.json())
+        // A 429 (this user's other maps still loading) is a plain sentence: show it, and let the same search retry.
+        .then((response) => (response.status === 429
+          ? response.text().then((text) => ({ errors: [text], retry: true }))
+          : response.json()))
         .then((data) => {
           if (url !== currentUrl) return; // a newer search took its place
+          if (data.retry) currentUrl = null;
           draw(data.points || []);
           const n = data.count || 0;
           status.textContent = data.errors ? data.errors.join(" ")
