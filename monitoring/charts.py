@@ -156,7 +156,8 @@ def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: Hydrograp
     unit = unit_label(spec.unit)
     parts += y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit, layout.compact)
     parts += _x_axis(spec, left, top + plot_h, plot_w, xscale, layout)
-    plot = Plot(left, top, plot_w, plot_h, spec.start, xscale, ymin, yscale, log, spec.daily, spec.tz, unit)
+    step = 86400.0 if spec.daily else (span / values if values else 0.0)
+    plot = Plot(left, top, plot_w, plot_h, spec.start, xscale, ymin, yscale, log, spec.daily, spec.tz, unit, step)
     by_kind: dict[str, list[Mark]] = {}
     for mark in spec.marks:
         by_kind.setdefault(mark.kind, []).append(mark)
