@@ -75,6 +75,31 @@ class Stored:
 
 
 @dataclass(frozen=True)
+class Layout:
+    """Type and margins for a drawing width: a phone's chart is drawn at about the pixels it shows, so its text
+    keeps the size given here instead of shrinking with a 1000-unit drawing."""
+
+    font: int  # user units; on screen about the same pixels, the SVG being shown near its own width
+    left: int  # room for the y labels and the rotated axis title
+    x_ticks: int  # at most this many time labels
+    char_w: float  # an average character's width, to lay out the legend
+    compact: bool = False  # y labels as 20k, 1.5M: a phone has no room for "1,500,000" beside the axis title
+
+    @property
+    def bottom(self) -> int:
+        return 2 * self.font + 18  # tick labels and the axis title under the plot
+
+
+WIDE = Layout(font=11, left=64, x_ticks=8, char_w=7)
+PHONE = Layout(font=14, left=60, x_ticks=3, char_w=8.2, compact=True)
+PHONE_WIDTH, PHONE_HEIGHT = 360, 320  # a 390-px phone shows the chart at 340-366 px: its text stays 13-14 px
+
+
+def layout_for(width: int) -> Layout:
+    return PHONE if width < 600 else WIDE
+
+
+@dataclass(frozen=True)
 class HydrographSpec:
     """How to draw a hydrograph's rows: the time range, the axes, the size, the marks."""
 
@@ -95,7 +120,8 @@ class HydrographSpec:
 def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: HydrographSpec) -> Hydrograph:
     """rows: (epoch seconds, value or None, provisional) in time order, from `export.chart_data()`."""
     rows = rows if isinstance(rows, list) else list(rows)
-    left, right, top, bottom = 64, 16, 16, 40
+    layout = layout_for(spec.width)
+    left, right, top, bottom = layout.left, 16, 16, layout.bottom
     plot_w, plot_h = spec.width - left - right, spec.height - top - bottom
     span = max(spec.end - spec.start, 1.0)
     known = [v for _, v, _ in rows if v is not None]
@@ -119,7 +145,8 @@ def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: Hydrograp
     title = escape(spec.title or "Hydrograph")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {spec.width} {spec.height}" width="100%" role="img" '
-        f'class="hydrograph" aria-label="{title}" font-size="11" font-family="sans-serif" '
+        f'class="{"hydrograph-phone" if layout is PHONE else "hydrograph"}" aria-label="{title}" '
+        f'font-size="{layout.font}" font-family="sans-serif" '
         f'data-values="{values}" data-points="{{points}}" '
         f'data-scale="{"log" if log else "linear"}">',
         f"<title>{title}</title>",
@@ -127,9 +154,10 @@ def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: Hydrograp
     ]
     y_axis = _log_axis if log else _y_axis
     unit = unit_label(spec.unit)
-    parts += y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit)
-    parts += _x_axis(spec.start, spec.end, left, top + plot_h, plot_w, xscale, spec.daily, spec.tz, spec.zone_label)
-    plot = Plot(left, top, plot_w, plot_h, spec.start, xscale, ymin, yscale, log, spec.daily, spec.tz, unit)
+    parts += y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit, layout.compact)
+    parts += _x_axis(spec, left, top + plot_h, plot_w, xscale, layout)
+    step = 86400.0 if spec.daily else (span / values if values else 0.0)
+    plot = Plot(left, top, plot_w, plot_h, spec.start, xscale, ymin, yscale, log, spec.daily, spec.tz, unit, step)
     by_kind: dict[str, list[Mark]] = {}
     for mark in spec.marks:
         by_kind.setdefault(mark.kind, []).append(mark)
@@ -152,7 +180,7 @@ def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: Hydrograp
         )
     for kind in ("qualified", "negative", "zero", "flat", "spike"):
         parts += bands(plot, by_kind.get(kind, []))
-    parts += _legend(left + 8, top + STRIP + 4, [kind for kind in MARK_STYLE if kind in by_kind])
+    parts += _legend(left + 8, top + STRIP + 4, [kind for kind in MARK_STYLE if kind in by_kind], plot_w - 16, layout)
     parts.append("</svg>")
     parts[0] = parts[0].replace("{points}", str(drawn))
     provisional = sum(1 for _, _, p in rows if p) if stored.provisional is None else stored.provisional
@@ -235,7 +263,11 @@ def _segments(rows, start, xscale, x0, y0, ymin, yscale, gap) -> list[Segment]:
     return segments
 
 
-def _tick_label(tick: float, step: float) -> str:
+def _tick_label(tick: float, step: float, compact: bool = False) -> str:
+    if compact and abs(tick) >= 1000 and abs(tick) < 1e15:
+        for size, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if abs(tick) >= size:
+                return f"{tick / size:.3g}{suffix}"
     if abs(tick) >= 1e15:
         return f"{tick:.4g}"  # beyond any discharge: a short label rather than a row of digits
     return f"{tick:,.0f}" if step >= 1 else f"{tick:,.{max(0, -math.floor(math.log10(step)))}f}"
@@ -249,7 +281,7 @@ def _nice_step(raw: float) -> float:
     return 10 * magnitude
 
 
-def _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit) -> list[str]:
+def _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit, compact=False) -> list[str]:
     step = _nice_step((ymax - ymin) / 5)
     parts = []
     # Ticks by index, not by adding the step: where the step is below the spacing of floats at this magnitude
@@ -260,9 +292,8 @@ def _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit) -> list[str]:
         tick = n * step
         y = top + plot_h - (tick - ymin) * yscale
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>')
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#495057">{_tick_label(tick, step)}</text>'
-        )
+        label = _tick_label(tick, step, compact)
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#495057">{label}</text>')
     mid = top + plot_h / 2
     parts.append(
         f'<text x="14" y="{mid:.0f}" transform="rotate(-90 14 {mid:.0f})" text-anchor="middle" '
@@ -271,7 +302,7 @@ def _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit) -> list[str]:
     return parts
 
 
-def _log_axis(lmin, lmax, left, top, plot_w, plot_h, yscale, unit) -> list[str]:
+def _log_axis(lmin, lmax, left, top, plot_w, plot_h, yscale, unit, compact=False) -> list[str]:
     """Decades of the log10 range [lmin, lmax] (whole numbers), minor ticks at 2 and 5 where a decade has room."""
     decade_px = yscale  # pixels per decade: the scale is per unit of log10
     every = max(1, math.ceil((lmax - lmin) / MAX_TICKS))
@@ -293,7 +324,7 @@ def _log_axis(lmin, lmax, left, top, plot_w, plot_h, yscale, unit) -> list[str]:
             if major or decade_px >= 60:
                 parts.append(
                     f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                    f'fill="{"#495057" if major else "#868e96"}">{_tick_label(value, 10.0**k)}</text>'
+                    f'fill="{"#495057" if major else "#868e96"}">{_tick_label(value, 10.0**k, compact)}</text>'
                 )
     mid = top + plot_h / 2
     parts.append(
@@ -308,15 +339,15 @@ _SPANS = [(3600 * h, "%m-%d %H:%M") for h in (1, 3, 6, 12)] + [(_DAY * d, "%Y-%m
 _MONTHS = (1, 2, 3, 6, 12, 24, 60, 120, 240, 600)
 
 
-def _x_ticks(start: float, end: float, tz: dt.tzinfo = dt.UTC) -> list[tuple[float, str]]:
+def _x_ticks(start: float, end: float, tz: dt.tzinfo = dt.UTC, most: int = 8) -> list[tuple[float, str]]:
     """ISO-style labels on round local times: midnights and whole hours of `tz`, the first of a month."""
     span = end - start
     for seconds, fmt in _SPANS:
-        if span / seconds <= 8:
+        if span / seconds <= most:
             offset = dt.datetime.fromtimestamp(start, tz).utcoffset().total_seconds()
             first = math.ceil((start + offset) / seconds) * seconds - offset
             return [(t, _fmt(t, fmt, tz)) for t in _range(first, end, seconds)]
-    months = next((m for m in _MONTHS if span / (m * 30.44 * _DAY) <= 8), _MONTHS[-1])
+    months = next((m for m in _MONTHS if span / (m * 30.44 * _DAY) <= most), _MONTHS[-1])
     fmt = "%Y" if months >= 12 else "%Y-%m"
     first = dt.datetime.fromtimestamp(start, tz)
     index = first.year * 12 + first.month - 1
@@ -333,16 +364,18 @@ def _x_ticks(start: float, end: float, tz: dt.tzinfo = dt.UTC) -> list[tuple[flo
         index += months
 
 
-def _x_axis(start, end, left, baseline, plot_w, xscale, daily, tz=dt.UTC, zone_label="UTC") -> list[str]:
+def _x_axis(spec: HydrographSpec, left, baseline, plot_w, xscale, layout: Layout = WIDE) -> list[str]:
     parts = [f'<line x1="{left}" x2="{left + plot_w}" y1="{baseline}" y2="{baseline}" stroke="#adb5bd"/>']
-    for t, label in _x_ticks(start, end, dt.UTC if daily else tz):
-        x = left + (t - start) * xscale
+    label_y, title_y = baseline + layout.font + 5, baseline + 2 * layout.font + 10
+    for t, label in _x_ticks(spec.start, spec.end, dt.UTC if spec.daily else spec.tz, layout.x_ticks):
+        x = left + (t - spec.start) * xscale
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{baseline}" y2="{baseline + 4}" stroke="#adb5bd"/>')
-        # Labels at the plot's edges are anchored inward so they are not cut off.
-        anchor = "end" if x > left + plot_w - 30 else "start" if x < left + 30 else "middle"
-        parts.append(f'<text x="{x:.1f}" y="{baseline + 16}" text-anchor="{anchor}" fill="#495057">{label}</text>')
-    axis = "Date" if daily else f"Time ({escape(zone_label)})"
-    parts.append(f'<text x="{left + plot_w / 2}" y="{baseline + 32}" text-anchor="middle" fill="#212529">{axis}</text>')
+        # Labels near the plot's edges are anchored inward so they are not cut off.
+        edge = layout.char_w * len(label) / 2
+        anchor = "end" if x > left + plot_w - edge else "start" if x < left + edge else "middle"
+        parts.append(f'<text x="{x:.1f}" y="{label_y}" text-anchor="{anchor}" fill="#495057">{label}</text>')
+    axis = "Date" if spec.daily else f"Time ({escape(spec.zone_label)})"
+    parts.append(f'<text x="{left + plot_w / 2}" y="{title_y}" text-anchor="middle" fill="#212529">{axis}</text>')
     return parts
 
 
@@ -358,23 +391,35 @@ def _fmt(t: float, fmt: str, tz: dt.tzinfo = dt.UTC) -> str:
     return dt.datetime.fromtimestamp(t, tz).strftime(fmt)
 
 
-def _legend(x: int, y: int, kinds: Sequence[str] = ()) -> list[str]:
-    entries = []
-    at = 200
-    for kind in kinds:
-        label, color = MARK_STYLE[kind]
-        if kind == "spike":
-            swatch = f'<circle cx="{at + 6}" cy="7" r="4" fill="none" stroke="{color}" stroke-width="1.5"/>'
+def _legend(x: int, y: int, kinds: Sequence[str] = (), room: float = 900, layout: Layout = WIDE) -> list[str]:
+    """One row of entries where they fit in `room` units, else as many rows as they need."""
+    line = layout.font + 6
+    swatch_w = 22
+    entries, at, row, widest = [], 0.0, 0, 0.0
+    for kind in ("approved", "provisional", *kinds):
+        label = {"approved": "Approved", "provisional": "Provisional"}.get(kind) or MARK_STYLE[kind][0]
+        width = swatch_w + 4 + layout.char_w * len(label)
+        if at and at + width > room:
+            at, row = 0.0, row + 1
+        top, mid = row * line, row * line + line / 2 - 3
+        if kind == "approved":
+            swatch = f'<line x1="{at}" x2="{at + swatch_w}" y1="{mid}" y2="{mid}" {APPROVED_STYLE}/>'
+        elif kind == "provisional":
+            swatch = f'<line x1="{at}" x2="{at + swatch_w}" y1="{mid}" y2="{mid}" {PROVISIONAL_STYLE}/>'
+        elif kind == "spike":
+            color = MARK_STYLE[kind][1]
+            swatch = f'<circle cx="{at + 11}" cy="{mid}" r="4" fill="none" stroke="{color}" stroke-width="1.5"/>'
         else:
-            opacity = ' fill-opacity="0.4"' if kind == "gap" else ""
-            swatch = f'<rect x="{at}" y="2" width="12" height="10" fill="{color}"{opacity}/>'
-        entries.append(f'<g class="legend-{kind}">{swatch}<text x="{at + 16}" y="11">{label}</text></g>')
-        at += 16 + 7 * len(label) + 14
+            color, opacity = MARK_STYLE[kind][1], ' fill-opacity="0.4"' if kind == "gap" else ""
+            swatch = f'<rect x="{at + 5}" y="{mid - 5}" width="12" height="10" fill="{color}"{opacity}/>'
+        text = f'<text x="{at + swatch_w + 4}" y="{top + layout.font}">{label}</text>'
+        entries.append(f'<g class="legend-{kind}">{swatch}{text}</g>' if kind in MARK_STYLE else swatch + text)
+        at += width + 12
+        widest = max(widest, at)
     return [
         f'<g class="legend" transform="translate({x},{y})">',
-        f'<rect x="-4" y="-4" width="{at - 10}" height="22" fill="#fff" fill-opacity="0.85"/>',
-        f'<line x1="0" x2="22" y1="7" y2="7" {APPROVED_STYLE}/><text x="26" y="11">Approved</text>',
-        f'<line x1="90" x2="112" y1="7" y2="7" {PROVISIONAL_STYLE}/><text x="116" y="11">Provisional</text>',
+        f'<rect x="-4" y="-3" width="{widest - 8:.0f}" height="{(row + 1) * line + 4}" fill="#fff" '
+        'fill-opacity="0.85"/>',
         *entries,
         "</g>",
     ]

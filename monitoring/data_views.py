@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -130,7 +131,15 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
                 ),
             )
             chart = charts.hydrograph(data.rows, spec)
-            context.update({"chart": chart, "svg": mark_safe(chart.svg)})  # noqa: S308 - built with escape()
+            # A phone shows the same rows drawn for its width, with type that stays legible (CSS picks one).
+            phone = charts.hydrograph(data.rows, replace(spec, width=charts.PHONE_WIDTH, height=charts.PHONE_HEIGHT))
+            context.update(
+                {
+                    "chart": chart,
+                    "svg": mark_safe(chart.svg),  # noqa: S308 - built with escape()
+                    "phone_svg": mark_safe(phone.svg),  # noqa: S308 - built with escape()
+                }
+            )
             context["presets"] = _presets(series, extent, scale)
             context["scales"] = [
                 (name, urlencode({"kind": series.kind, "start": lo, "end": hi, "scale": name})) for name in SCALES

@@ -48,6 +48,7 @@ class Plot:
     daily: bool
     tz: dt.tzinfo
     unit: str
+    step: float = 0.0  # seconds between stored values, on average over the range (0: unknown)
 
     def x(self, t: float) -> float:
         return min(max(self.left + (t - self.start) * self.xscale, self.left), self.left + self.width)
@@ -88,10 +89,30 @@ def _merged(marks: list[Mark], min_px: float, plot: Plot) -> list[Mark]:
     return out
 
 
+def coverage(mark: Mark, plot: Plot) -> float | None:
+    """The share of the values in the mark's span that it marks (None where the step is unknown)."""
+    if plot.step <= 0 or mark.kind == "spike":
+        return None
+    expected = max((mark.end - mark.start) / plot.step + 1, mark.values, 1)
+    return mark.values / expected
+
+
+def _pooled(mark: Mark, plot: Plot) -> bool:
+    """Marks merged to fit the chart, or a band over pixel columns that holds fewer than all of its span's values:
+    either way the band is wider than what it marks."""
+    share = coverage(mark, plot)
+    return mark.merged > 1 or (share is not None and share < 0.95)
+
+
 def _title(mark: Mark, plot: Plot) -> str:
     span = plot.when(mark.start) + ("" if mark.end == mark.start else f" → {plot.when(mark.end)}")
     many = f"{mark.merged:,} " if mark.merged > 1 else ""
     count = f"{mark.values:,} value{'s' if mark.values != 1 else ''}"
+    share = coverage(mark, plot)
+    if _pooled(mark, plot) and share is not None:
+        expected = round(mark.values / share)
+        count = f"{mark.values:,} of about {expected:,} values, {_percent(share)} of the span"
+        span = f"{span}; marks merged to fit the chart"
     if mark.kind == "gap":
         return f"{'Gaps' if many else 'Gap'}: {many}{span} ({mark.values:,} missing)"
     if mark.kind == "qualified":
@@ -124,7 +145,12 @@ def bands(plot: Plot, marks: list[Mark]) -> list[str]:
         if kind == "gap":
             y, h, extra = plot.top, plot.height, ' fill-opacity="0.3"'
         elif kind == "qualified":
-            y, h, extra = plot.top + plot.height - STRIP, STRIP, ' fill-opacity="0.75"'
+            # A band that marks a few values of a long span is drawn faint, so it does not read as solid.
+            share = coverage(mark, plot) if _pooled(mark, plot) else None
+            opacity = 0.75 if share is None else 0.2 + 0.55 * share
+            y, h, extra = plot.top + plot.height - STRIP, STRIP, f' fill-opacity="{opacity:.2f}"'
+            if share is not None:
+                extra += f' data-coverage="{share:.3f}"'
         else:
             y, h, extra = plot.top, STRIP, ""
         parts.append(
@@ -132,6 +158,12 @@ def bands(plot: Plot, marks: list[Mark]) -> list[str]:
             f'fill="{color}"{extra}>{title}</rect>'
         )
     return parts
+
+
+def _percent(share: float) -> str:
+    if share < 0.01:
+        return "under 1 %"
+    return f"{share * 100:.0f} %"
 
 
 def _fmt(t: float, fmt: str, tz: dt.tzinfo) -> str:

@@ -37,7 +37,8 @@ COLUMNS = [
     ("newest", "Newest value"),
 ]
 MONTH_NAMES = ("Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep")
-CELL_W, CELL_H, LABEL_W, HEAD_H = 34, 12, 56, 16
+# Drawn for a phone (362 units, shown at about its own width there, 12-px type) and shown up to 1.25 × on a desk.
+CELL_W, CELL_H, LABEL_W, HEAD_H, HEATMAP_FONT = 25, 18, 62, 20, 12
 
 
 class BadRange(ValueError):
@@ -119,13 +120,13 @@ def heatmap(quality: Quality) -> SafeString:
     width, height = LABEL_W + 12 * CELL_W, HEAD_H + len(years) * CELL_H
     head = format_html_join(
         "",
-        '<text x="{}" y="12" text-anchor="middle" font-size="10">{}</text>',
-        ((LABEL_W + i * CELL_W + CELL_W // 2, name) for i, name in enumerate(MONTH_NAMES)),
+        '<text x="{}" y="14" text-anchor="middle" font-size="{}">{}</text>',
+        ((LABEL_W + i * CELL_W + CELL_W // 2, HEATMAP_FONT, name) for i, name in enumerate(MONTH_NAMES)),
     )
     labels = format_html_join(
         "",
-        '<text x="{}" y="{}" text-anchor="end" font-size="9">WY {}</text>',
-        ((LABEL_W - 4, HEAD_H + r * CELL_H + CELL_H - 2, wy) for r, wy in enumerate(years)),
+        '<text x="{}" y="{}" text-anchor="end" font-size="{}">WY {}</text>',
+        ((LABEL_W - 4, HEAD_H + r * CELL_H + CELL_H - 5, HEATMAP_FONT, wy) for r, wy in enumerate(years)),
     )
     row_of = {wy: r for r, wy in enumerate(years)}
     # Every part of a cell is a number this function computed or one of its own constants: nothing to escape, and
@@ -143,10 +144,11 @@ def heatmap(quality: Quality) -> SafeString:
     )
     return format_html(
         '<svg id="quality-heatmap" role="img" aria-label="Completeness by water year and month" '
-        'viewBox="0 0 {} {}" width="100%" style="max-width: {}px" xmlns="http://www.w3.org/2000/svg">{}{}{}</svg>',
+        'viewBox="0 0 {} {}" width="100%" style="max-width: {}px" font-family="sans-serif" '
+        'xmlns="http://www.w3.org/2000/svg">{}{}{}</svg>',
         width,
         height,
-        width,
+        int(width * 1.25),
         head,
         labels,
         cells,

@@ -7,7 +7,8 @@ import statistics
 from dataclasses import dataclass
 from zoneinfo import ZoneInfoNotFoundError
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from acquisition.models import PullRun, PullRunBatch, PullRunStation, RateLimitBucket
@@ -19,13 +20,49 @@ from .staleness import stale_stations
 RECENT_RUNS_FOR_STATS = 50
 
 
-def run_progress_percent(run: PullRun, stations: list[PullRunStation]) -> int:
-    """Overall progress: the mean of the stations' progress (finished stations count 100 %)."""
+_FINISHED = [PullRunStation.Status.SUCCEEDED, PullRunStation.Status.FAILED, PullRunStation.Status.SKIPPED]
+# A station's bar in SQL, as PullRunStation.progress_percent draws it: finished 100, else its progress up to 99.
+_STATION_PERCENT = Case(
+    When(status__in=_FINISHED, then=Value(100)), default=Least(F("progress"), Value(99)), output_field=IntegerField()
+)
+
+
+@dataclass(frozen=True)
+class StationTally:
+    """A run's stations counted in the database: how many per status, and the overall bar."""
+
+    by_status: dict[str, int]
+    progress: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+
+def station_tally(run: PullRun) -> StationTally:
+    """One grouped query, however many stations the run has: the live poll reads this, not the station rows."""
+    rows = run.stations.order_by().values("status").annotate(n=Count("pk"), percent=Sum(_STATION_PERCENT))
+    by_status = {value: 0 for value, _ in PullRunStation.Status.choices}
+    percent = 0
+    for row in rows:
+        by_status[row["status"]] = row["n"]
+        percent += row["percent"] or 0
+    total = sum(by_status.values())
     if not run.is_active:
-        return 100
-    if not stations:
-        return 0
-    return int(sum(s.progress_percent for s in stations) / len(stations))
+        return StationTally(by_status, 100)
+    return StationTally(by_status, int(percent / total) if total else 0)
+
+
+def progress_by_run(runs: list[PullRun]) -> dict[int, int]:
+    """Overall progress of each active run (the mean of its stations' bars), one grouped query for them all."""
+    rows = (
+        PullRunStation.objects.filter(run__in=runs)
+        .order_by()
+        .values("run_id")
+        .annotate(n=Count("pk"), percent=Sum(_STATION_PERCENT))
+    )
+    found = {row["run_id"]: int(row["percent"] / row["n"]) for row in rows if row["n"]}
+    return {run.pk: (found.get(run.pk, 0) if run.is_active else 100) for run in runs}
 
 
 def _troubled_today(midnight: dt.datetime) -> dict:
@@ -54,13 +91,10 @@ def dashboard_summary(now: dt.datetime | None = None) -> dict:
     )
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     stale = stale_stations(now)
-    running = list(
-        PullRun.objects.active()
-        .order_by("created_at")
-        .prefetch_related(Prefetch("stations", queryset=PullRunStation.objects.order_by("pk")))[:20]
-    )
+    running = list(PullRun.objects.active().order_by("created_at")[:20])
+    progress = progress_by_run(running)
     for run in running:
-        run.progress = run_progress_percent(run, list(run.stations.all()))
+        run.progress = progress[run.pk]
     return {
         "configurations_total": configs["total"],
         "configurations_enabled": configs["enabled"],

@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db.models import Max, Sum
+from django.db.models import Case, IntegerField, Max, Q, Sum, Value, When
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,12 +24,13 @@ from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
 
 from .data_views import plausible_date
-from .stats import batch_summary, dashboard_summary, quota_left, run_progress_percent
+from .stats import StationTally, batch_summary, dashboard_summary, quota_left, station_tally
 
 LOG_TAIL = 500  # lines shown when the page opens; the full log is a download
 POLL_BATCH = 1000  # at most this many new lines per poll; the next poll fetches the rest
 MAX_MOVED = 400  # running station rows redrawn per poll (two full batches)
 RUNS_PER_PAGE = 25
+STATIONS_PER_PAGE = 50  # station rows on the run page; a run may have thousands
 
 
 # --- Dashboard ----------------------------------------------------------------------------------------------
@@ -163,18 +164,21 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # lower id than one already shown) still appears once the run is over.
         entries = _tail(entries_qs)
         cursor = entries[-1].pk if entries else 0
-    stations = list(run.stations.select_related("location").order_by("pk"))
+    tally = station_tally(run)
+    shown = _station_page(request, run, tally)
+    stations = list(shown["page"])
     _name_stations(entries, stations)
-    progress = run_progress_percent(run, stations)
+    progress = tally.progress
     context = {
         "run": run,
         "stations": stations,
+        "shown": shown,
         "progress": progress,
         "entries": entries,
         "last_id": cursor,
         "filters": filters,
         "levels": PullLogEntry.Level.choices,
-        "poll_url": _poll_url(run, filters, cursor, _totals_signature(run, progress)),
+        "poll_url": _poll_url(run, filters, cursor, _totals_signature(run, progress, tally)),
         "polling": polling,
         # The final poll and a filter change redraw header and progress: the page may be behind on both.
         "refresh": bool(request.htmx),
@@ -189,9 +193,54 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         response = render(request, template + "#run-live", context)
         response.status_code = HTMX_STOP_POLLING
         return response
+    if wants_fragment(request) and request.htmx.target == "run-stations":
+        return render(request, template + "#run-stations", context)
     if wants_fragment(request):
         return render(request, template + "#run-log", context)
     return render(request, template, context)
+
+
+# Failed stations first (what an operator comes for), then those still moving, then the rest.
+_STATUS_ORDER = Case(
+    When(status=PullRunStation.Status.FAILED, then=Value(0)),
+    When(status=PullRunStation.Status.RUNNING, then=Value(1)),
+    When(status=PullRunStation.Status.PENDING, then=Value(2)),
+    When(status=PullRunStation.Status.SKIPPED, then=Value(3)),
+    default=Value(4),
+    output_field=IntegerField(),
+)
+
+
+def _station_page(request: HttpRequest, run: PullRun, tally: StationTally) -> dict:
+    """The page of the run's stations the table shows: ?stations=<status>, ?find=<id or name>, ?sp=<page>."""
+    status = request.GET.get("stations", "")
+    if status not in tally.by_status:
+        status = ""
+    find = request.GET.get("find", "").strip()[:100]
+    rows = run.stations.select_related("location")
+    if status:
+        rows = rows.filter(status=status)
+    if find:
+        rows = rows.filter(Q(location__monitoring_location_id__icontains=find) | Q(location__name__icontains=find))
+    paginator = Paginator(rows.order_by(_STATUS_ORDER, "pk"), STATIONS_PER_PAGE)
+    # The paginator's count is the tally's when nothing narrows the rows: no second count over thousands.
+    if not find:
+        paginator.count = tally.by_status[status] if status else tally.total
+    page = paginator.get_page(request.GET.get("sp"))
+    # Links keep the log's filter and the search; each ends with "&" for the parameter the link sets.
+    keep = {name: request.GET[name] for name in ("level", "station") if request.GET.get(name)}
+    if find:
+        keep["find"] = find
+    query = {**keep, "stations": status} if status else keep
+    return {
+        "keep": urlencode(keep) + "&" if keep else "",
+        "query": urlencode(query) + "&" if query else "",
+        "page": page,
+        "status": status,
+        "find": find,
+        "counts": [(value, label, tally.by_status[value]) for value, label in PullRunStation.Status.choices],
+        "total": tally.total,
+    }
 
 
 def _revision_counts(run: PullRun) -> dict:
@@ -238,17 +287,21 @@ def _poll(request: HttpRequest, run: PullRun, filters: dict) -> HttpResponse:
         moved.discard(None)
         running = run.stations.filter(status=PullRunStation.Status.RUNNING)
         moved.update(running.values_list("location_id", flat=True)[:MAX_MOVED])
+    # The overall bar and the status counts come from one grouped query, not from the station rows.
+    tally = station_tally(run)
+    shown = _station_page(request, run, tally)  # the poller sends the table's filter and page along
     changed = []
     if moved:
-        changed = list(run.stations.filter(location_id__in=moved).select_related("location").order_by("pk"))
+        # Only the rows on the page the table shows: the others have nowhere to go.
+        visible = {s.location_id for s in shown["page"]}
+        changed = [s for s in shown["page"] if s.location_id in moved & visible]
     _name_stations(entries, changed)
-    # The overall bar is the mean over every station: small columns, no join ("run" too: the related manager
-    # sets each row's run, and a deferred run_id would cost a query per station).
-    progress = run_progress_percent(run, list(run.stations.only("run", "status", "progress")))
-    signature = _totals_signature(run, progress)
+    progress = tally.progress
+    signature = _totals_signature(run, progress, tally)
     context = {
         "run": run,
         "stations": changed,
+        "shown": shown,
         "progress": progress,
         "entries": entries,
         "last_id": cursor,
@@ -274,10 +327,11 @@ def _name_stations(entries: list[PullLogEntry], stations: list) -> None:
         entry.station_name = names.get(entry.location_id, "")
 
 
-def _totals_signature(run: PullRun, progress: int) -> str:
+def _totals_signature(run: PullRun, progress: int, tally: StationTally) -> str:
     """A short digest of what the overall bar and the run's counters show: unchanged digest, nothing to redraw."""
     shown = (
         progress,
+        sorted(tally.by_status.items()),
         run.stations_total,
         run.stations_succeeded,
         run.stations_failed,
