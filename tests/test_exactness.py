@@ -105,6 +105,25 @@ def test_a_repull_after_runs_leaves_progress_and_the_revision_cutoff_alone(fake)
     )  # fmt: skip
 
 
+@pytest.mark.django_db
+def test_a_run_resumed_hours_after_it_was_planned_asks_up_to_its_plan_and_the_next_run_takes_the_rest(fake):
+    """Found by `make simulate` (a worker lost after a page, the janitor resuming it ten hours later): the oracle
+    expected the late attempt to reach the newest value; the plan says the run's windows end at its creation."""
+    config = make_configuration(fake, [EAST], start_date=dt.date(2026, 11, 19), data_type=CONTINUOUS)
+    run = runs.start_run(config)
+    planned = run.created_at
+    fake.clock += dt.timedelta(hours=10)  # its batch waits, or is lost and resumed, for ten hours
+
+    for number in runs.pending_batches(run.pk):
+        smart_append.pull_batch(run.pk, number)
+
+    zone = config.memberships.get().location.zone
+    start = local_midnight(dt.date(2026, 11, 19), zone)
+    assert progress_of(config, EAST).newest_time == truth(fake, EAST, start, planned, "continuous")[-1][0]
+    run_inline(config)
+    assert stored(EAST, "continuous") == truth(fake, EAST, start, fake.clock, "continuous")
+
+
 # --- 2. Nothing before the start date; revisions anywhere within the range --------------------------------------
 
 

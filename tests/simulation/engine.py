@@ -59,6 +59,7 @@ class RunOutcome:
     start_date: dt.date | None = None
     range_start: dt.date | None = None
     range_end: dt.date | None = None
+    created_at: dt.datetime | None = None  # the run's plan clock: every window of it ends here (DESIGN §4.8)
     stations: dict[int, str] = field(default_factory=dict)  # location pk -> station status
     errors: dict[int, str] = field(default_factory=dict)  # location pk -> its error, if any
 
@@ -212,6 +213,7 @@ def outcome(run_id: int) -> RunOutcome:
         start_date=run.start_date,
         range_start=run.range_start,
         range_end=run.range_end,
+        created_at=run.created_at,
         stations=dict(run.stations.values_list("location_id", "status")),
         errors=dict(run.stations.exclude(error="").values_list("location_id", "error")),
     )

@@ -198,7 +198,11 @@ class MirrorMachine(RuleBasedStateMachine):
             return
         lo = day_start(out.start_date, kind, zone)
         progress = engine.progress(config.pk, location, kind)
-        expected = self.oracle.newest_at(site, kind, epoch, before=now if kind == CONTINUOUS else None)
+        # The run's windows end where it was planned (its creation, on the worker's clock; DESIGN §4.8), however
+        # late a resumed attempt fetches: what came after is the next run's.
+        planned = min(now, out.created_at) if out.created_at else now
+        before = planned if kind == CONTINUOUS else planned.date() + dt.timedelta(days=1)
+        expected = self.oracle.newest_at(site, kind, epoch, before=before)
         if expected is not None and expected >= lo and (progress is None or progress < expected):
             self.found.append(
                 f"[progress-short] run {out.run_id} of {config.name}: {site} succeeded but its progress {progress} "

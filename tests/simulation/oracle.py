@@ -96,8 +96,9 @@ class Oracle:
         if lo <= hi:
             self.book(site, kind, zone).claims.append(Claim(lo, hi, epoch, why))
 
-    def newest_at(self, site: str, kind: str, epoch: int, before: dt.datetime | None = None) -> Instant | None:
-        """The newest row of the series that existed in `epoch` (and, continuous, strictly before `before`)."""
+    def newest_at(self, site: str, kind: str, epoch: int, before: Instant | None = None) -> Instant | None:
+        """The newest row of the series that existed in `epoch` (and strictly before `before`: an instant, or for a
+        daily series a date)."""
         clock = self.fake.clock_log[epoch]
         start = (clock - dt.timedelta(days=3)).date() if kind == engine.DAILY else clock - dt.timedelta(days=3)
         rows = self.fake.truth_as_of(site, kind, start, None, epoch)
