@@ -301,7 +301,7 @@ if EXPORTS_PER_USER < 1 or STREAM_SEND_TIMEOUT_SECONDS <= 0 or HEAVY_PAGES_PER_U
         "EXPORTS_PER_USER, STREAM_SEND_TIMEOUT_SECONDS and HEAVY_PAGES_PER_USER must be positive."
     )
 
-# --- API (streamflow/api) ----------------------------------------------------------------------------------
+# --- API (api/) -------------------------------------------------------------------------------------------
 # Requests per user per minute (all their tokens and the session together), and per client address (every call,
 # failed ones included), counted in the database so every web process shares the count; past either, 429.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
