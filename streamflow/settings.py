@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "pulls",
     "acquisition",
     "monitoring",
+    # The composition on top (root urls, /health/, demo_setup, runstack): it may import every app, none imports it.
+    "streamflow.composition",
 ]
 
 MIDDLEWARE = [
@@ -80,7 +82,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "streamflow.urls"
+ROOT_URLCONF = "streamflow.composition.urls"
 WSGI_APPLICATION = "streamflow.wsgi.application"
 ASGI_APPLICATION = "streamflow.asgi.application"
 
