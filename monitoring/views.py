@@ -401,7 +401,7 @@ def run_again(request: HttpRequest, pk: int) -> HttpResponse:
     # The same path as "Run now": refused with a link while a run is active, else recorded at once.
     import logging
 
-    from pulls.runs import enqueue_run
+    from acquisition.enqueueing import enqueue_run
     from pulls.views import already_running
 
     active = already_running(request, config)
