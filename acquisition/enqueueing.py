@@ -25,7 +25,7 @@ def enqueue_run(
     failed (it would otherwise block every later run of the configuration) and the error is raised.
     """
     # Imported here: the web process needs the task only when someone clicks (and tests replace its .delay).
-    from acquisition.runs import queue_run
+    from acquisition.run_bookkeeping import queue_run
     from acquisition.tasks import run_configuration
     from pulls.models import PullConfiguration
 

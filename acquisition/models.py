@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from acquisition.fields import ListField
+from acquisition.list_field import ListField
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 
@@ -116,7 +116,7 @@ class StagedContinuousValue(StagedValue):
 class RateLimitBucket(models.Model):
     """A token bucket shared by every worker, so the USGS quota is spent once, not once per process.
 
-    A row per bucket name; `acquisition.client.DatabaseTokenBucket` refills and takes tokens under a row lock.
+    A row per bucket name; `acquisition.throttled_client.DatabaseTokenBucket` refills and takes tokens under a row lock.
     """
 
     name = models.CharField(max_length=60, unique=True)

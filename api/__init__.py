@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 
 from streamflow import __version__
 
-from . import configurations, errors, runs, stations, values
+from . import configuration_endpoints, errors, run_endpoints, station_endpoints, value_endpoints
 from .auth import RateLimited, TokenOrSession
 from .parser import RejectNulParser
 
@@ -50,10 +50,10 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": False}),
 )
 errors.install(api)
-api.add_router("/", stations.router)
-api.add_router("/", configurations.router)
-api.add_router("/", runs.router)
-api.add_router("/", values.router)
+api.add_router("/", station_endpoints.router)
+api.add_router("/", configuration_endpoints.router)
+api.add_router("/", run_endpoints.router)
+api.add_router("/", value_endpoints.router)
 
 
 def _api_login_not_required(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:

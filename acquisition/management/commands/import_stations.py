@@ -104,7 +104,7 @@ class Command(BaseCommand):
     def import_api(self, options: dict) -> None:
         # The USGS client, throttled by the request budget every worker shares (an import of a whole state must not
         # spend the pulls' quota behind their back): why this command lives in acquisition, above stations.
-        from acquisition.client import build_client
+        from acquisition.throttled_client import build_client
 
         filters: dict = {"site_type": options["site_type"]}
         if options["state"]:

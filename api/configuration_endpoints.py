@@ -20,7 +20,7 @@ from stations.models import MONITORING_LOCATION_ID, MonitoringLocation
 from .auth import require
 from .errors import FieldErrors
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, next_url
-from .runs import run_json
+from .run_endpoints import run_json
 from .schemas import (
     AUTH_ERRORS,
     BODY_ERRORS,
