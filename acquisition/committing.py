@@ -15,7 +15,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from acquisition import runs
+from acquisition import run_bookkeeping
 from acquisition.fetching import Member
 from acquisition.models import PullRun, PullRunStation
 from acquisition.runlog import when
@@ -85,7 +85,7 @@ def commit(run: PullRun, member: Member, stage: BatchStage, started: dt.datetime
             ).exists()
         ):
             if not PullConfiguration.objects.filter(pk=run.configuration_id).exists():
-                raise StationError(runs.CONFIGURATION_DELETED)
+                raise StationError(run_bookkeeping.CONFIGURATION_DELETED)
             raise StationSkipped(removed_message(run_station, run))
         counts = stage.store(series.pk, replace=plan.replace, run_id=run.pk, answered_at=cutoff)
         if counts.inserted or counts.updated or counts.deleted:
@@ -113,7 +113,7 @@ def commit(run: PullRun, member: Member, stage: BatchStage, started: dt.datetime
             progress.last_error = ""
             progress.consecutive_failures = 0
         progress.save()
-        runs.mark_station_succeeded(
+        run_bookkeeping.mark_station_succeeded(
             run_station.pk,
             attempt=member.attempt,
             values_received=counts.received,

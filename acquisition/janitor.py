@@ -27,8 +27,14 @@ from django.utils import timezone
 from acquisition import staging
 from acquisition.models import Heartbeat, PullRun, PullRunBatch, PullRunStation
 from acquisition.planning import plan_batches
+from acquisition.run_bookkeeping import (
+    CONFIGURATION_DELETED,
+    UNFINISHED,
+    fail_station,
+    finalize_run,
+    station_silent_after,
+)
 from acquisition.runlog import ERROR, WARNING, log
-from acquisition.runs import CONFIGURATION_DELETED, UNFINISHED, fail_station, finalize_run, station_silent_after
 
 # A worker writes its heartbeat every 15 s (streamflow/celery.py): two minutes of silence is eight missed beats.
 WORKER_LOST_AFTER = dt.timedelta(minutes=2)

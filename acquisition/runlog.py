@@ -180,8 +180,8 @@ class BatchEvents:
 
 def record_quota(limit: int | None, remaining: int | None) -> None:
     """What USGS last said about the hourly quota (X-RateLimit-*), for the dashboard and run pages."""
-    from acquisition.client import BUCKET_NAME
     from acquisition.models import RateLimitBucket
+    from acquisition.throttled_client import BUCKET_NAME
 
     fields = {"quota_remaining": remaining, "quota_seen_at": timezone.now()}
     if limit is not None:

@@ -24,14 +24,14 @@ from contextlib import suppress
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from acquisition import batch_commit, runs, tallies
-from acquisition.client import build_client
+from acquisition import batch_commit, run_bookkeeping, tallies
 from acquisition.committing import StationError, StationSkipped, Superseded, commit, removed_message
 from acquisition.fetching import Member, count_windows, discover_series, fetch
 from acquisition.models import PullRun, PullRunBatch, PullRunStation
 from acquisition.planning import BatchPlan, local_midnight, plan_clock, plan_member
 from acquisition.runlog import ERROR, INFO, WARNING, BatchEvents, plural, when
 from acquisition.staging import BatchStage
+from acquisition.throttled_client import build_client
 from acquisition.usgs import USGSClient
 from pulls.models import PullConfiguration, StationProgress
 from stations.models import TimeSeries
@@ -56,9 +56,9 @@ def pull_batch(
     task). With `db_errors=True` (the Celery task) a database error is raised to the caller, which puts the batch
     back and retries on a fresh connection; otherwise it is recorded as the members' failure.
     """
-    claimed = runs.claim_batch(run_id, number, worker=worker)
+    claimed = run_bookkeeping.claim_batch(run_id, number, worker=worker)
     if claimed is None:
-        runs.finalize_run(run_id)  # a duplicate of the last batch's task: make sure the run is not left open
+        run_bookkeeping.finalize_run(run_id)  # a duplicate of the last batch's task: make sure the run is not left open
         return None
     batch, rows = claimed
     run = batch.run
@@ -79,9 +79,9 @@ def pull_batch(
             _fetch_and_commit(run, batch, members, client, events, started)
     except Exception as exc:
         if db_errors and isinstance(exc, OperationalError | InterfaceError):
-            runs.drop_unusable_connection()
+            run_bookkeeping.drop_unusable_connection()
             with suppress(OperationalError, InterfaceError):  # still down: the janitor resumes it later
-                runs.release_batch(run_id, number, attempt=batch.attempts)
+                run_bookkeeping.release_batch(run_id, number, attempt=batch.attempts)
             exc.batch_attempt = batch.attempts  # the task's give-up fails only this attempt's members
             raise
         message = str(exc) or type(exc).__name__
@@ -92,7 +92,7 @@ def pull_batch(
     finally:
         if client is not None:
             client.close()
-    runs.batch_finished(run_id, batch.pk, requests_made=events.requests(), attempt=batch.attempts)
+    run_bookkeeping.batch_finished(run_id, batch.pk, requests_made=events.requests(), attempt=batch.attempts)
     return PullRunBatch.objects.get(pk=batch.pk)
 
 
@@ -100,8 +100,10 @@ def _fail_unfinished(run: PullRun, batch: PullRunBatch, message: str, events: Ba
     """A batch request failed: every member not yet finished fails this attempt, its values and progress as they
     were. Each member's line names the cause (the run page filters the log by station)."""
     failed = 0
-    for station in batch.members.filter(status__in=runs.UNFINISHED).select_related("location"):
-        if runs.fail_station(station, message, configuration_id=run.configuration_id, attempt=batch.attempts):
+    for station in batch.members.filter(status__in=run_bookkeeping.UNFINISHED).select_related("location"):
+        if run_bookkeeping.fail_station(
+            station, message, configuration_id=run.configuration_id, attempt=batch.attempts
+        ):
             failed += 1
             events.say(
                 f"Failed: {message} Its stored values and progress are unchanged; the next run retries this window.",
@@ -121,7 +123,7 @@ def _prepare(run: PullRun, batch: PullRunBatch, rows: list[PullRunStation], clie
     """Members still in the configuration, with their progress, series and plan; the others finish here."""
     config = run.configuration
     if config is None or not PullConfiguration.objects.filter(pk=config.pk).exists():
-        raise StationError(runs.CONFIGURATION_DELETED)
+        raise StationError(run_bookkeeping.CONFIGURATION_DELETED)
     current = set(config.memberships.filter(location_id__in=[r.location_id for r in rows]).values_list(
         "location_id", flat=True
     ))  # fmt: skip
@@ -131,7 +133,7 @@ def _prepare(run: PullRun, batch: PullRunBatch, rows: list[PullRunStation], clie
     for row in rows:
         if row.location_id not in current:
             message = removed_message(row, run)
-            runs.fail_station(row, message, status=PullRunStation.Status.SKIPPED, attempt=row.attempts)
+            run_bookkeeping.fail_station(row, message, status=PullRunStation.Status.SKIPPED, attempt=row.attempts)
             events.say(message, level=WARNING, location_id=row.location_id, site=row.location.monitoring_location_id)
             continue
         members.append(Member(run_station=row, progress=progress[row.location_id], attempt=row.attempts))
@@ -169,7 +171,7 @@ def _undiscovered_elsewhere(run: PullRun, batch: PullRunBatch, kind: str) -> lis
     known = TimeSeries.objects.filter(kind=kind, primary=True).values("location_id")
     return [
         row.location
-        for row in PullRunStation.objects.filter(run=run, status__in=runs.UNFINISHED)
+        for row in PullRunStation.objects.filter(run=run, status__in=run_bookkeeping.UNFINISHED)
         .exclude(batch=batch)
         .exclude(location_id__in=known)
         .select_related("location")
@@ -193,7 +195,7 @@ def _no_such_series(m: Member, kind: str, config: PullConfiguration, events: Bat
             f"{m.progress.no_series_at:%Y-%m-%d}; skipped without asking again. {fix}"
         )
         level = INFO
-    runs.fail_station(m.run_station, message, status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
+    run_bookkeeping.fail_station(m.run_station, message, status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
     events.say(message, level=level, location_id=m.run_station.location_id, site=m.site)
 
 
@@ -284,7 +286,7 @@ def _commit_as_set(run, batch, members: list[Member], stage: BatchStage, started
     events.beat()
     for m in outcome.skipped:
         message = removed_message(m.run_station, run)
-        runs.fail_station(m.run_station, message, status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
+        run_bookkeeping.fail_station(m.run_station, message, status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
         events.say(message, level=WARNING, location_id=m.run_station.location_id, site=m.site)
     for m in outcome.superseded:
         events.say(
@@ -315,7 +317,7 @@ def _commit_one(run, batch, m: Member, stage: BatchStage, started, cutoff, event
     try:
         counts = commit(run, m, stage, started, cutoff)
     except StationSkipped as exc:
-        runs.fail_station(m.run_station, str(exc), status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
+        run_bookkeeping.fail_station(m.run_station, str(exc), status=PullRunStation.Status.SKIPPED, attempt=m.attempt)
         events.say(str(exc), level=WARNING, location_id=location_id, site=site)
         return
     except Superseded as exc:
@@ -328,7 +330,7 @@ def _commit_one(run, batch, m: Member, stage: BatchStage, started, cutoff, event
         if not isinstance(exc, StationError):
             logger.exception("station %s of run %s failed to commit", site, run.pk)
             message = f"{type(exc).__name__}: {message}"
-        runs.fail_station(m.run_station, message, configuration_id=run.configuration_id, attempt=m.attempt)
+        run_bookkeeping.fail_station(m.run_station, message, configuration_id=run.configuration_id, attempt=m.attempt)
         events.say(
             f"Failed: {message} Its stored values and progress are unchanged; the next run retries this window.",
             level=ERROR,
@@ -353,11 +355,11 @@ def run_inline(
     """Run a configuration in this process, batch after batch (run_pull, tests): no broker involved. Then the
     quality tallies its set commits left in the backlog are refreshed (`refresh_quality=False`: left for the
     task, as the Celery path does)."""
-    run = runs.start_run(
+    run = run_bookkeeping.start_run(
         configuration, trigger=trigger, triggered_by=triggered_by, range_start=range_start, range_end=range_end
     )
     if run.is_active:
-        for number in runs.pending_batches(run.pk):
+        for number in run_bookkeeping.pending_batches(run.pk):
             pull_batch(run.pk, number, client_factory=client_factory, echo=echo)
     if refresh_quality:
         tallies.refresh_backlog()  # what the Celery path leaves to its refresh_quality task

@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers around acquisition.runs and acquisition.smart_append.
+"""Celery tasks: thin wrappers around acquisition.run_bookkeeping and acquisition.smart_append.
 
 `run_configuration` starts (or takes over a queued) run, whose stations were planned into batches that share their
 USGS requests (acquisition.planning), and enqueues one `run_batch` task per batch: a batch is the unit of work,
@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from acquisition import janitor as janitor_module
-from acquisition import runs, smart_append, tallies
+from acquisition import run_bookkeeping, smart_append, tallies
 from acquisition.models import PullRun, QualityBacklog
 from pulls.models import PullConfiguration
 from pulls.schedules import should_run_scheduled
@@ -54,10 +54,10 @@ def run_configuration(
     the batches still pending again instead of recording itself as skipped (claim_batch ignores duplicates). A
     scheduled trigger of a configuration paused since beat queued it does nothing (pulls.schedules).
     """
-    runs.drop_unusable_connection()  # a retry after a database error must not reuse the broken connection
+    run_bookkeeping.drop_unusable_connection()  # a retry after a database error must not reuse the broken connection
     task_id = self.request.id or ""
     if run_id is not None:
-        run = runs.take_over(run_id, task_id)
+        run = run_bookkeeping.take_over(run_id, task_id)
         if run is None:
             status = PullRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
             return {"run": run_id, "status": status, "note": "not this task's run"}
@@ -71,11 +71,11 @@ def run_configuration(
         if config is None:
             logger.warning("configuration %s no longer exists; nothing to run", config_id)
             return {"run": None, "status": "missing"}
-        run = runs.own_active_run(config_id, task_id) or runs.start_run(
+        run = run_bookkeeping.own_active_run(config_id, task_id) or run_bookkeeping.start_run(
             config, trigger=trigger, triggered_by=triggered_by, task_id=task_id
         )
     if run.is_active:
-        for number in runs.pending_batches(run.pk):
+        for number in run_bookkeeping.pending_batches(run.pk):
             run_batch.delay(run.pk, number)
     return {"run": run.pk, "status": run.status}
 
@@ -99,10 +99,10 @@ def run_batch(self, run_id: int, number: int) -> dict:
         batch = smart_append.pull_batch(run_id, number, worker=self.request.hostname or "", db_errors=True)
     except _DB_ERRORS as exc:
         # pull_batch put its attempt back to pending (or, the database still down, the janitor will).
-        runs.drop_unusable_connection()
+        run_bookkeeping.drop_unusable_connection()
         if self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=STATION_DB_RETRY_SECONDS * 2**self.request.retries) from exc
-        batch = runs.give_up_batch(
+        batch = run_bookkeeping.give_up_batch(
             run_id,
             number,
             f"The database connection kept failing ({type(exc).__name__}: {exc}). Nothing was stored for this "

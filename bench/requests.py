@@ -135,8 +135,8 @@ def make_configuration(fake, n: int, kind: str, start: dt.date):
 
 
 def run_ours(fake, config, max_seconds: float) -> Result:
-    from acquisition.client import build_client
     from acquisition.smart_append import run_inline
+    from acquisition.throttled_client import build_client
 
     deadline = time.monotonic() + max_seconds
 

@@ -11,6 +11,11 @@ class MonitoringConfig(AppConfig):
         run_finished.connect(_alert_on_run_finished, dispatch_uid="monitoring.alerts.run_finished")
         run_finished.connect(_quality_alerts_on_run_finished, dispatch_uid="monitoring.quality_alerts.run_finished")
 
+        from streamflow.signals import process_alive
+
+        # The worker's and beat's heartbeats (sent by the kernel's Celery wiring), for /health/.
+        process_alive.connect(_record_heartbeat, dispatch_uid="monitoring.heartbeats.process_alive")
+
 
 def _alert_on_run_finished(sender, run, **kwargs) -> None:
     from monitoring import alerts  # looked up at each call: tests replace alerts.run_finished
@@ -22,3 +27,9 @@ def _quality_alerts_on_run_finished(sender, run, **kwargs) -> None:
     from monitoring import quality_alerts
 
     quality_alerts.run_finished(run)
+
+
+def _record_heartbeat(sender, name: str, **kwargs) -> None:
+    from monitoring.heartbeats import record_heartbeat
+
+    record_heartbeat(name)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from django.utils.html import escape
 
-from .hydrograph_marks import MARK_STYLE, STRIP, Mark, Plot, bands
+from .hydrograph_mark_drawing import MARK_STYLE, STRIP, Mark, Plot, bands
 
 APPROVED_STYLE = 'stroke="#1f6feb" stroke-width="1.5"'
 PROVISIONAL_STYLE = 'stroke="#d9480f" stroke-width="1.5" stroke-dasharray="5 3"'

@@ -1,7 +1,7 @@
 """CSV that a spreadsheet opens without running anything in it (OWASP's CSV injection advice).
 
 Every CSV the product writes goes through here: the Data page's export (monitoring/export.py, and its COPY twin's
-SQL), the API's values (streamflow/api/values.py), the quality and revision CSVs (csv_stream)."""
+SQL), the API's values (api/value_endpoints.py), the quality and revision CSVs (csv_stream)."""
 
 from __future__ import annotations
 

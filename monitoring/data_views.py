@@ -21,9 +21,9 @@ from streamflow.htmx import wants_fragment
 from streamflow.responses import plain_error
 
 from . import charts, export_limits, streams
-from .chart_marks import screen, slices_to_read
 from .export import chart_data, csv_chunks, data_extent
-from .stats import configuration_statistics as compute_statistics
+from .hydrograph_screening import screen, slices_to_read
+from .run_statistics import configuration_statistics as compute_statistics
 
 DEFAULT_WINDOW = {TimeSeries.Kind.DAILY: dt.timedelta(days=365), TimeSeries.Kind.CONTINUOUS: dt.timedelta(days=30)}
 EXPORT_RETRY_AFTER = 30  # seconds: a hint only; the page says to wait for a running export to finish

@@ -17,7 +17,7 @@ from stations.models import TimeSeries
 
 from .charts import MAX_DRAWN
 from .csv_safe import LineWriter, csv_text
-from .hydrograph_marks import Mark
+from .hydrograph_mark_drawing import Mark
 
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 CSV_CHUNK_ROWS = 2000
@@ -219,7 +219,7 @@ class ChartData:
 
 @dataclass
 class Column:
-    """One pixel column of a reduced chart (both approval statuses): what chart_marks needs to skip it."""
+    """One pixel column of a reduced chart (both approval statuses): what hydrograph_screening needs to skip it."""
 
     index: int
     first: float  # epoch s of its first and last stored value

@@ -23,8 +23,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from acquisition.client import BUCKET_NAME
 from acquisition.models import Heartbeat, PullLogEntry, PullRun, PullRunBatch, PullRunStation, RateLimitBucket
+from acquisition.throttled_client import BUCKET_NAME
 from pulls.models import PullConfigurationStation, StationProgress
 
 from .staleness import stale_stations

@@ -24,7 +24,7 @@ from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
 
 from .data_views import plausible_date
-from .stats import StationTally, batch_summary, dashboard_summary, quota_left, station_tally
+from .run_statistics import StationTally, batch_summary, dashboard_summary, quota_left, station_tally
 
 LOG_TAIL = 500  # lines shown when the page opens; the full log is a download
 POLL_BATCH = 1000  # at most this many new lines per poll; the next poll fetches the rest
@@ -401,7 +401,7 @@ def run_again(request: HttpRequest, pk: int) -> HttpResponse:
     # The same path as "Run now": refused with a link while a run is active, else recorded at once.
     import logging
 
-    from pulls.runs import enqueue_run
+    from acquisition.enqueueing import enqueue_run
     from pulls.views import already_running
 
     active = already_running(request, config)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from . import runs
+from . import run_requests
 from .forms import PullConfigurationAdminForm
 from .models import PullConfiguration, PullConfigurationStation, StationProgress
 
@@ -41,7 +41,7 @@ class PullConfigurationAdmin(admin.ModelAdmin):
     @admin.action(description="Run the selected configurations now", permissions=["run"])
     def run_now(self, request, queryset):
         for config in queryset:
-            runs.enqueue_run(config.pk, triggered_by=request.user.get_username())
+            run_requests.enqueue_run(config.pk, triggered_by=request.user.get_username())
         self.message_user(request, f"Queued {queryset.count()} run(s).", messages.SUCCESS)
 
     def has_run_permission(self, request) -> bool:

@@ -9,7 +9,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 
 from stations.models import MonitoringLocation, TimeSeries
-from streamflow.fields import BoundedTextField
+from streamflow.bounded_text import BoundedTextField
 
 SCHEDULE_PRESETS = {
     "hourly": "0 * * * *",

@@ -18,7 +18,7 @@ from stations.models import MonitoringLocation
 from streamflow.htmx import wants_fragment
 from streamflow.navigation import safe_next_url
 
-from . import cron, runs
+from . import cron, run_requests
 from .forms import BackfillForm, PullConfigurationForm, stations_without_series
 from .models import SCHEDULE_PRESETS, PullConfiguration
 from .progress import station_rows
@@ -277,7 +277,7 @@ def already_running(request: HttpRequest, config: PullConfiguration):
     in the history). queue_run's database-enforced skip stays the fallback for two clicks that race past this.
     Scheduled triggers do not come through here and still record their skips.
     """
-    active = runs.active_run(config)
+    active = run_requests.active_run(config)
     if active is not None:
         messages.info(
             request,
@@ -305,7 +305,7 @@ def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
     if already_running(request, config):
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     try:
-        run = runs.enqueue_run(config.pk, triggered_by=request.user.get_username())
+        run = run_requests.enqueue_run(config.pk, triggered_by=request.user.get_username())
     except Exception:
         logger.exception("Could not enqueue a manual run of configuration %s (%s)", config.pk, config.name)
         messages.error(
@@ -337,7 +337,7 @@ def configuration_backfill(request: HttpRequest, pk: int) -> HttpResponse:
     if already_running(request, config):
         return redirect(config)
     try:
-        run = runs.enqueue_run(config.pk, request.user.get_username(), range_start=start, range_end=end)
+        run = run_requests.enqueue_run(config.pk, request.user.get_username(), range_start=start, range_end=end)
     except Exception:
         logger.exception("Could not enqueue a backfill of configuration %s (%s)", config.pk, config.name)
         messages.error(request, "The re-pull could not be queued: the task queue is not reachable. Check /health/.")

@@ -21,11 +21,11 @@ class HeartbeatScheduler(DatabaseScheduler):
             try:
                 from django.db import close_old_connections
 
-                from monitoring.heartbeats import record_heartbeat
+                from streamflow.signals import process_alive
 
                 # Beat holds one long-lived connection; drop it if the server closed it meanwhile.
                 close_old_connections()
-                record_heartbeat("beat")
+                process_alive.send(sender=HeartbeatScheduler, name="beat")  # monitoring records it
             except Exception:
                 logger.warning("could not record beat heartbeat", exc_info=True)
         # Never sleep longer than the heartbeat interval, so the heartbeat stays fresh.

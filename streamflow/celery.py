@@ -37,12 +37,13 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
     def _beat(self):
         from django.db import close_old_connections
 
-        from monitoring.heartbeats import record_heartbeat
+        from streamflow.signals import process_alive
 
         try:
             # The timer thread keeps its own long-lived connection; drop it if the server closed it.
             close_old_connections()
-            record_heartbeat(f"worker:{self.hostname}")
+            # Monitoring records it (a hook, so the kernel does not import monitoring).
+            process_alive.send(sender=WorkerHeartbeat, name=f"worker:{self.hostname}")
         except Exception:  # a database hiccup must never take the worker down
             import logging
 

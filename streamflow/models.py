@@ -1,5 +1,5 @@
-"""Personal API tokens (DESIGN §12). They live in the project package: a token belongs to a user, not to one of
-the data apps, and the API that reads it (streamflow/api/) is the project's too. This module also lets
+"""Personal API tokens (DESIGN §12). They live in the kernel: a token belongs to a user, not to one of the data
+apps; the API app that reads them (api/) sits above the apps, and the tables keep their names. This module also lets
 post_migrate reach StreamflowConfig (see streamflow/roles.py: ensure_groups)."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class ApiToken(models.Model):
 
 
 class RateWindow(models.Model):
-    """The API's rate limit (streamflow/api/auth.py): requests counted in the current minute for one key — a user
+    """The API's rate limit (api/auth.py): requests counted in the current minute for one key — a user
     ("user:12", over all their tokens and the session) or a client address ("address:203.0.113.7", every call,
     failed ones included). Counted with conditional UPDATEs, so every web process counts against the same number."""
 

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "pulls",
     "acquisition",
     "monitoring",
+    # The composition on top (root urls, /health/, demo_setup, runstack): it may import every app, none imports it.
+    "streamflow.composition",
 ]
 
 MIDDLEWARE = [
@@ -80,7 +82,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "streamflow.urls"
+ROOT_URLCONF = "streamflow.composition.urls"
 WSGI_APPLICATION = "streamflow.wsgi.application"
 ASGI_APPLICATION = "streamflow.asgi.application"
 
@@ -301,7 +303,7 @@ if EXPORTS_PER_USER < 1 or STREAM_SEND_TIMEOUT_SECONDS <= 0 or HEAVY_PAGES_PER_U
         "EXPORTS_PER_USER, STREAM_SEND_TIMEOUT_SECONDS and HEAVY_PAGES_PER_USER must be positive."
     )
 
-# --- API (streamflow/api) ----------------------------------------------------------------------------------
+# --- API (api/) -------------------------------------------------------------------------------------------
 # Requests per user per minute (all their tokens and the session together), and per client address (every call,
 # failed ones included), counted in the database so every web process shares the count; past either, 429.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)

@@ -12,10 +12,10 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from acquisition import runs, smart_append, tasks
+from acquisition import run_bookkeeping, smart_append, tasks
 from acquisition.models import ContinuousValue, DailyValue, Heartbeat, PullLogEntry, PullRun, PullRunStation
 from acquisition.planning import local_midnight
-from acquisition.runs import start_run
+from acquisition.run_bookkeeping import start_run
 from pulls.models import PullConfiguration, StationProgress
 from stations.models import MonitoringLocation
 from streamflow.celery import app
@@ -92,7 +92,7 @@ def test_a_station_task_for_a_finished_run_does_nothing(fake_usgs, eager):
 def test_the_janitor_task_resumes_a_station_whose_worker_was_lost(fake_usgs, eager):
     config = make_configuration(fake_usgs, SITES[:1], start_date=dt.date(2026, 11, 1))
     run = start_run(config)
-    runs.claim_batch(run.pk, 1, worker="gone@host")
+    run_bookkeeping.claim_batch(run.pk, 1, worker="gone@host")
     Heartbeat.objects.create(name="worker:gone@host", seen_at=timezone.now() - dt.timedelta(minutes=3))
 
     tasks.janitor.delay().get()  # eager: the re-sent station task runs (and ends the run) inside this call
@@ -106,7 +106,7 @@ def test_the_janitor_task_resumes_a_station_whose_worker_was_lost(fake_usgs, eag
 
 def test_run_configuration_takes_over_the_queued_run_it_is_given(fake_usgs, eager):
     config = make_configuration(fake_usgs, SITES[:2], start_date=dt.date(2026, 11, 1))
-    queued = runs.queue_run(config, PullRun.Trigger.MANUAL, "olivia")
+    queued = run_bookkeeping.queue_run(config, PullRun.Trigger.MANUAL, "olivia")
     assert queued.status == PullRun.Status.QUEUED and queued.stations.count() == 2
 
     result = tasks.run_configuration.delay(config.pk, trigger="manual", triggered_by="olivia", run_id=queued.pk).get()
@@ -120,9 +120,9 @@ def test_run_configuration_takes_over_the_queued_run_it_is_given(fake_usgs, eage
 
 def test_a_second_trigger_while_a_run_is_queued_is_recorded_as_skipped(fake_usgs):
     config = make_configuration(fake_usgs, SITES[:1])
-    queued = runs.queue_run(config, PullRun.Trigger.MANUAL, "olivia")
+    queued = run_bookkeeping.queue_run(config, PullRun.Trigger.MANUAL, "olivia")
 
-    again = runs.queue_run(config, PullRun.Trigger.MANUAL, "olivia")
+    again = run_bookkeeping.queue_run(config, PullRun.Trigger.MANUAL, "olivia")
 
     assert again.status == PullRun.Status.SKIPPED and f"run #{queued.pk}" in again.message
     assert PullRun.objects.active().get() == queued

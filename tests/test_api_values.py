@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def catalog(monkeypatch):
     # Small slices, so the tests cross slice boundaries as a long range does.
-    monkeypatch.setattr("streamflow.api.values.CHUNK_ROWS", 2)
+    monkeypatch.setattr("api.value_endpoints.CHUNK_ROWS", 2)
     catalog = make_catalog()
     continuous = catalog["shenandoah"].series.get()
     start = dt.datetime(2026, 1, 1, 4, 45, tzinfo=dt.UTC)

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from acquisition import batch_commit, fetching, planning, runs, smart_append
+from acquisition import batch_commit, fetching, planning, run_bookkeeping, smart_append
 from acquisition.models import DailyValue, PullLogEntry, PullRun, PullRunBatch, PullRunStation, RateLimitBucket
 from acquisition.runlog import BatchEvents
 from acquisition.smart_append import run_inline
@@ -244,7 +244,7 @@ def test_an_attempt_the_janitor_gave_up_on_stores_nothing_over_the_newer_one(big
     fake = big_fake
     site = fake.stations[0].monitoring_location_id
     config = make_configuration(fake, [site], start_date=dt.date(2026, 11, 1))
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     real_fetch = smart_append.fetch
 
     def slow_then_superseded(*args, **kwargs):
@@ -267,7 +267,7 @@ def test_an_attempt_the_janitor_gave_up_on_stores_nothing_over_the_newer_one(big
 def test_the_run_page_says_which_batch_is_being_fetched(viewer_client, big_fake):
     fake = big_fake
     config = make_configuration(fake, [s.monitoring_location_id for s in fake.stations[:3]])
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     PullRunBatch.objects.filter(run=run).update(
         status=PullRunBatch.Status.RUNNING,
         phase="window 2026-11-19 → now",
@@ -288,12 +288,12 @@ def test_an_edit_during_the_run_does_not_change_what_the_run_said_it_does(big_fa
     run_inline(config)
     series = TimeSeries.objects.get(time_series_id=fake.primary_series_id(sites[0]))
     DailyValue.objects.create(series=series, date=dt.date(2026, 11, 25), value=1.0)  # not in USGS: overwrite drops it
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     # The operator switches the configuration to overwrite and continuous, and moves its start, while it runs.
     config.strategy, config.data_type, config.start_date = "overwrite", "continuous", dt.date(2020, 1, 1)
     config.save()
 
-    for number in runs.pending_batches(run.pk):
+    for number in run_bookkeeping.pending_batches(run.pk):
         smart_append.pull_batch(run.pk, number)
 
     run.refresh_from_db()
@@ -383,7 +383,7 @@ def test_the_quota_usgs_reports_is_recorded_and_shown_on_the_dashboard(big_fake,
     assert fake.ratelimit_remaining == 3000 - len(fake.requests)
     body = viewer_client.get("/").content.decode()
     assert f"USGS quota left:\n          {fake.ratelimit_remaining:,} of 4,000 requests an hour" in body
-    again = runs.start_run(config)
+    again = run_bookkeeping.start_run(config)
     assert f"{fake.ratelimit_remaining} of the hourly quota were left" in again.log_entries.first().message
 
 

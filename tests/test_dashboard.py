@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from acquisition.models import PullRun
-from monitoring.stats import next_fire_time
+from monitoring.run_statistics import next_fire_time
 from pulls import cron as pulls_cron
 from pulls.models import PullConfiguration, StationProgress
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory

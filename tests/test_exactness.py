@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from acquisition import batch_commit, janitor, planning, runs, smart_append
+from acquisition import batch_commit, janitor, planning, run_bookkeeping, smart_append
 from acquisition.models import ContinuousValue, DailyValue, PullRun, PullRunBatch, PullRunStation
 from acquisition.planning import local_midnight
 from acquisition.runlog import BatchEvents
@@ -110,11 +110,11 @@ def test_a_run_resumed_hours_after_it_was_planned_asks_up_to_its_plan_and_the_ne
     """Found by `make simulate` (a worker lost after a page, the janitor resuming it ten hours later): the oracle
     expected the late attempt to reach the newest value; the plan says the run's windows end at its creation."""
     config = make_configuration(fake, [EAST], start_date=dt.date(2026, 11, 19), data_type=CONTINUOUS)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     planned = run.created_at
     fake.clock += dt.timedelta(hours=10)  # its batch waits, or is lost and resumed, for ten hours
 
-    for number in runs.pending_batches(run.pk):
+    for number in run_bookkeeping.pending_batches(run.pk):
         smart_append.pull_batch(run.pk, number)
 
     zone = config.memberships.get().location.zone
@@ -306,7 +306,7 @@ def test_a_batch_waiting_for_hours_in_the_queue_is_resent_ever_less_often_and_ne
     sent = []
     monkeypatch.setattr(janitor, "_send_batch", lambda run_id, number: sent.append(fake.clock))
     config = make_configuration(fake, [EAST], start_date=dt.date(2026, 11, 1))
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     start = fake.clock
 
     for _ in range(6 * 60):  # six hours of janitor passes, a minute apart
@@ -327,18 +327,18 @@ def test_a_batch_waiting_for_hours_in_the_queue_is_resent_ever_less_often_and_ne
 @pytest.mark.django_db
 def test_a_superseded_attempt_neither_fails_nor_moves_the_live_attempts_members(fake):
     config = make_configuration(fake, [EAST, WEST], start_date=dt.date(2026, 11, 1))
-    run = runs.start_run(config)
-    old_batch, _ = runs.claim_batch(run.pk, 1, worker="old")
+    run = run_bookkeeping.start_run(config)
+    old_batch, _ = run_bookkeeping.claim_batch(run.pk, 1, worker="old")
     old_events = BatchEvents(old_batch, 1)
-    fake.clock += runs.station_silent_after() + dt.timedelta(minutes=1)
+    fake.clock += run_bookkeeping.station_silent_after() + dt.timedelta(minutes=1)
     janitor.janitor()  # presumed lost: back to pending, then claimed again
-    live_batch, _ = runs.claim_batch(run.pk, 1, worker="live")
+    live_batch, _ = run_bookkeeping.claim_batch(run.pk, 1, worker="live")
     assert live_batch.attempts == 2
 
     old_events.batch.pages_fetched = 99
     old_events._save_progress()
     smart_append._fail_unfinished(run, old_batch, "the old attempt's request failed", old_events)
-    assert runs.release_batch(run.pk, 1, attempt=1) is False
+    assert run_bookkeeping.release_batch(run.pk, 1, attempt=1) is False
 
     live = PullRunBatch.objects.get(pk=live_batch.pk)
     assert (live.status, live.attempts, live.pages_fetched, live.worker) == ("running", 2, 0, "live")

@@ -13,10 +13,10 @@ from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from acquisition.enqueueing import enqueue_run
 from acquisition.models import PullRun, PullRunStation
 from monitoring import alerts
 from pulls.models import PullConfiguration
-from pulls.runs import enqueue_run
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory
 
 pytestmark = pytest.mark.django_db

@@ -88,3 +88,23 @@ def test_it_names_an_unreachable_broker(staff_client, settings, monkeypatch):
     assert response.status_code == 503
     assert response.json()["failing"] == ["broker"]
     assert "broker unreachable" in response.json()["checks"]["broker"]["error"]
+
+
+def test_the_worker_and_beat_heartbeats_reach_health_through_the_kernels_hook(staff_client, monkeypatch):
+    """The kernel's Celery wiring sends `process_alive`; monitoring records it (the kernel imports no app)."""
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    from streamflow.beat import HeartbeatScheduler
+    from streamflow.celery import WorkerHeartbeat
+
+    step = WorkerHeartbeat(worker=None)
+    step.hostname = "celery@hooked"
+    step._beat()
+    monkeypatch.setattr(DatabaseScheduler, "tick", lambda self, *args, **kwargs: 60.0)
+    scheduler = HeartbeatScheduler.__new__(HeartbeatScheduler)  # no app, no schedule: only its heartbeat runs
+    assert scheduler.tick() == scheduler.heartbeat_every
+
+    body = staff_client.get("/health/").json()
+    assert body["status"] == "ok"
+    assert body["checks"]["workers"]["workers"] == ["celery@hooked"]
+    assert Heartbeat.objects.filter(name="beat").exists()

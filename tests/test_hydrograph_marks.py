@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from acquisition.models import ContinuousValue, DailyValue
 from monitoring import charts
-from monitoring.chart_marks import screen, slices_to_read
-from monitoring.hydrograph_marks import MAX_MARKS, Mark
+from monitoring.hydrograph_mark_drawing import MAX_MARKS, Mark
+from monitoring.hydrograph_screening import screen, slices_to_read
 from monitoring.quality import series_quality
 from stations.models import MonitoringLocation
 from tests.monitoring_factories import continuous_series_with_values, daily_series_with_values

@@ -11,7 +11,7 @@ from django.db.models import F
 
 from acquisition.models import ContinuousValue
 from monitoring import charts
-from monitoring.hydrograph_marks import Mark
+from monitoring.hydrograph_mark_drawing import Mark
 from tests.monitoring_factories import continuous_series_with_values
 from tests.test_hydrograph_marks import _get, _titles, _utc_station
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from acquisition.models import DailyValue, PullLogEntry, PullRun
+from acquisition.models import DailyValue, Heartbeat, PullLogEntry, PullRun
 from acquisition.tasks import run_configuration
 from pulls.models import StationProgress
 from tests.acquisition_factories import make_configuration, wait_for_run
@@ -204,3 +205,13 @@ def test_a_worker_keeps_250_stations_exact_in_a_handful_of_requests(network_work
     assert second.values_inserted == 250
     for site in sites:
         assert stored(site) == fake.expected_daily(site, start, fake.today), site
+
+
+def test_a_real_workers_heartbeat_reaches_the_database_through_the_kernels_hook(celery_worker):
+    """The worker's heartbeat step (streamflow.celery) sends streamflow.signals.process_alive; monitoring, which
+    connects the receiver in its AppConfig.ready, stores it for /health/ (the kernel imports no app)."""
+    prefix = "worker:" + celery_worker.hostname.split("@")[0] + "@"  # celery expands the %h after the @
+    deadline = time.monotonic() + 20
+    while not Heartbeat.objects.filter(name__startswith=prefix).exists():
+        assert time.monotonic() < deadline, f"no heartbeat {prefix}… in 20 s:\n{celery_worker.output()}"
+        time.sleep(0.5)

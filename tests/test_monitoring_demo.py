@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from pulls.models import PullConfiguration
-from streamflow.management.commands.demo_setup import CONTINUOUS_NAME, DAILY_NAME
+from streamflow.composition.management.commands.demo_setup import CONTINUOUS_NAME, DAILY_NAME
 
 pytestmark = pytest.mark.django_db
 

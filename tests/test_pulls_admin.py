@@ -42,7 +42,7 @@ def test_the_disable_and_enable_actions_sync_the_tasks(admin_client):
 
 def test_the_run_now_action_enqueues_each_configuration(admin_client, monkeypatch):
     enqueued = []
-    monkeypatch.setattr("pulls.runs.enqueue_run", lambda pk, triggered_by="": enqueued.append(pk))
+    monkeypatch.setattr("pulls.run_requests.enqueue_run", lambda pk, triggered_by="": enqueued.append(pk))
     configs = [PullConfigurationFactory(), PullConfigurationFactory()]
     _changelist_action(admin_client, "run_now", configs)
     assert sorted(enqueued) == sorted(c.pk for c in configs)

@@ -22,7 +22,7 @@ def _task(config) -> PeriodicTask:
 @pytest.fixture
 def enqueued(monkeypatch) -> list[tuple[int, str]]:
     calls: list[tuple[int, str]] = []
-    monkeypatch.setattr("pulls.runs.enqueue_run", lambda pk, triggered_by="": calls.append((pk, triggered_by)))
+    monkeypatch.setattr("pulls.run_requests.enqueue_run", lambda pk, triggered_by="": calls.append((pk, triggered_by)))
     return calls
 
 

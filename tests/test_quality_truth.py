@@ -15,7 +15,7 @@ from django.core.management import call_command
 from acquisition.models import ContinuousValue, DailyValue
 from acquisition.smart_append import run_inline
 from acquisition.tally_models import QualityEvent, QualityMonth
-from monitoring.chart_marks import screen
+from monitoring.hydrograph_screening import screen
 from monitoring.quality import Thresholds, series_quality, water_year
 from monitoring.quality_rollup import configuration_rollup, last_water_year
 from pulls.models import PullConfiguration

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from acquisition.models import PullRun
-from acquisition.runs import queue_run
+from acquisition.run_bookkeeping import queue_run
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory
 
 pytestmark = pytest.mark.django_db

@@ -97,7 +97,7 @@ def test_bad_arguments_get_a_sentence_and_change_nothing(fake_usgs, args, messag
 
 def test_it_refuses_while_the_configuration_is_already_running(fake_usgs):
     config = make_configuration(fake_usgs, SITES[:1])
-    from acquisition.runs import start_run
+    from acquisition.run_bookkeeping import start_run
 
     start_run(config)
 

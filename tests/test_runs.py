@@ -11,9 +11,9 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from acquisition import janitor, runs
-from acquisition.client import DatabaseTokenBucket
+from acquisition import janitor, run_bookkeeping
 from acquisition.models import Heartbeat, PullLogEntry, PullRun, PullRunBatch, PullRunStation, RateLimitBucket
+from acquisition.throttled_client import DatabaseTokenBucket
 from pulls.models import PullConfigurationStation, StationProgress
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory
 
@@ -34,7 +34,7 @@ def one_station_a_batch(settings):
 def claim(run, station, *, worker: str = ""):
     """Claim the batch of `station` (a batch of one here): (batch, members) or None."""
     station.refresh_from_db()
-    return runs.claim_batch(run.pk, station.batch.number, worker=worker)
+    return run_bookkeeping.claim_batch(run.pk, station.batch.number, worker=worker)
 
 
 def batch_of(station):
@@ -53,7 +53,7 @@ def alerts(monkeypatch):
 def test_it_starts_a_running_run_with_a_row_per_station(alerts):
     config = configuration_with(3)
 
-    run = runs.start_run(config, trigger=PullRun.Trigger.MANUAL, triggered_by="olivia")
+    run = run_bookkeeping.start_run(config, trigger=PullRun.Trigger.MANUAL, triggered_by="olivia")
 
     run.refresh_from_db()
     assert (run.status, run.trigger, run.triggered_by, run.stations_total) == ("running", "manual", "olivia", 3)
@@ -66,9 +66,9 @@ def test_it_starts_a_running_run_with_a_row_per_station(alerts):
 @pytest.mark.django_db
 def test_a_second_trigger_while_one_runs_is_recorded_as_skipped(alerts):
     config = configuration_with(2)
-    first = runs.start_run(config)
+    first = run_bookkeeping.start_run(config)
 
-    second = runs.start_run(config, trigger=PullRun.Trigger.MANUAL)
+    second = run_bookkeeping.start_run(config, trigger=PullRun.Trigger.MANUAL)
 
     assert second.pk != first.pk
     second.refresh_from_db()
@@ -83,7 +83,7 @@ def test_a_second_trigger_while_one_runs_is_recorded_as_skipped(alerts):
 def test_a_configuration_without_stations_fails_at_once_with_a_sentence(alerts):
     config = configuration_with(0)
 
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
 
     assert run.status == PullRun.Status.FAILED
     assert run.message == "The configuration has no stations: add stations to it, then run it again."
@@ -93,23 +93,23 @@ def test_a_configuration_without_stations_fails_at_once_with_a_sentence(alerts):
 @pytest.mark.django_db
 def test_the_last_station_to_finish_finalizes_the_run_once(alerts):
     config = configuration_with(2)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     first, second = run.stations.order_by("pk")
     claim(run, first)
     claim(run, second)
 
-    assert runs.mark_station_succeeded(first.pk, values_inserted=5, requests_made=2)
-    assert runs.station_finished(run.pk) is None
+    assert run_bookkeeping.mark_station_succeeded(first.pk, values_inserted=5, requests_made=2)
+    assert run_bookkeeping.station_finished(run.pk) is None
     run.refresh_from_db()
     assert run.status == PullRun.Status.RUNNING and run.values_inserted == 5  # running totals move
 
-    runs.fail_station(second, "USGS answered HTTP 500 for http://x/daily/items.", attempt=1)
-    ended = runs.station_finished(run.pk)
+    run_bookkeeping.fail_station(second, "USGS answered HTTP 500 for http://x/daily/items.", attempt=1)
+    ended = run_bookkeeping.station_finished(run.pk)
 
     assert ended is not None and ended.status == PullRun.Status.PARTIAL
     assert (ended.stations_succeeded, ended.stations_failed, ended.requests_made) == (1, 1, 2)
     assert second.location.monitoring_location_id in ended.message
-    assert runs.finalize_run(run.pk) is None  # a second finalizer loses the conditional update
+    assert run_bookkeeping.finalize_run(run.pk) is None  # a second finalizer loses the conditional update
     assert alerts == [(run.pk, "partial")]
     progress = StationProgress.objects.get(location=second.location)
     assert progress.consecutive_failures == 1 and progress.last_error.startswith("USGS answered HTTP 500")
@@ -119,13 +119,13 @@ def test_the_last_station_to_finish_finalizes_the_run_once(alerts):
 @pytest.mark.django_db
 def test_a_finished_station_cannot_be_claimed_or_failed_again(alerts):
     config = configuration_with(1)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     station = run.stations.get()
     claim(run, station)
-    runs.mark_station_succeeded(station.pk)
+    run_bookkeeping.mark_station_succeeded(station.pk)
 
     assert claim(run, station) is None
-    assert runs.fail_station(station, "late", attempt=None) is False
+    assert run_bookkeeping.fail_station(station, "late", attempt=None) is False
     station.refresh_from_db()
     assert station.status == PullRunStation.Status.SUCCEEDED
     assert not StationProgress.objects.filter(location=station.location, consecutive_failures__gt=0).exists()
@@ -134,7 +134,7 @@ def test_a_finished_station_cannot_be_claimed_or_failed_again(alerts):
 @pytest.mark.django_db
 def test_a_duplicate_station_task_leaves_a_station_that_is_being_pulled_alone(alerts):
     config = configuration_with(1)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     station = run.stations.get()
     claim(run, station, worker="w1@host")
 
@@ -147,11 +147,11 @@ def test_a_duplicate_station_task_leaves_a_station_that_is_being_pulled_alone(al
 @pytest.mark.django_db
 def test_a_redelivered_station_task_claims_a_silent_station_again_and_keeps_its_request_count(alerts):
     config = configuration_with(1)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     station = run.stations.get()
     claim(run, station, worker="w1@host")
     PullRunBatch.objects.filter(run=run).update(
-        requests_made=7, heartbeat_at=timezone.now() - runs.station_silent_after() - dt.timedelta(seconds=1)
+        requests_made=7, heartbeat_at=timezone.now() - run_bookkeeping.station_silent_after() - dt.timedelta(seconds=1)
     )
 
     batch, members = claim(run, station, worker="w2@host")
@@ -169,12 +169,12 @@ def test_an_alert_failure_never_changes_the_run(monkeypatch):
 
     monkeypatch.setattr("monitoring.alerts.run_finished", broken)
     config = configuration_with(1)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     station = run.stations.get()
     claim(run, station)
-    runs.mark_station_succeeded(station.pk)
+    run_bookkeeping.mark_station_succeeded(station.pk)
 
-    ended = runs.station_finished(run.pk)
+    ended = run_bookkeeping.station_finished(run.pk)
 
     assert ended.status == PullRun.Status.SUCCEEDED
     assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.SUCCEEDED
@@ -194,10 +194,10 @@ def _worker_seen(name: str, ago: dt.timedelta) -> None:
 @pytest.mark.django_db
 def test_the_janitor_resumes_the_station_of_a_lost_worker_and_leaves_live_ones_alone(alerts, sent):
     config = configuration_with(3)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     done, lost, live = run.stations.order_by("pk")
     claim(run, done, worker="dead@host")
-    runs.mark_station_succeeded(done.pk, values_inserted=3)
+    run_bookkeeping.mark_station_succeeded(done.pk, values_inserted=3)
     claim(run, lost, worker="dead@host")
     claim(run, live, worker="alive@host")
     _worker_seen("dead@host", dt.timedelta(minutes=3))
@@ -224,7 +224,7 @@ def test_the_janitor_resumes_the_station_of_a_lost_worker_and_leaves_live_ones_a
 @pytest.mark.django_db
 def test_the_janitor_leaves_queued_stations_waiting_until_a_long_silence(alerts, sent):
     config = configuration_with(2)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     waiting = batch_of(run.stations.order_by("pk").first())
     quiet = timezone.now() - janitor.stale_after_default() + dt.timedelta(minutes=1)
     PullRunBatch.objects.filter(run=run).update(heartbeat_at=quiet)
@@ -241,10 +241,10 @@ def test_the_janitor_leaves_queued_stations_waiting_until_a_long_silence(alerts,
 @pytest.mark.django_db
 def test_the_janitor_fails_a_station_lost_three_times_and_ends_the_run(alerts, sent):
     config = configuration_with(2)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     done, lost = run.stations.order_by("pk")
     claim(run, done)
-    runs.mark_station_succeeded(done.pk, values_inserted=3)
+    run_bookkeeping.mark_station_succeeded(done.pk, values_inserted=3)
     claim(run, lost, worker="dead@host")
     PullRunBatch.objects.filter(pk=batch_of(lost).pk).update(resumes=janitor.MAX_RESUMES)
     _worker_seen("dead@host", dt.timedelta(minutes=3))
@@ -263,7 +263,7 @@ def test_the_janitor_fails_a_station_lost_three_times_and_ends_the_run(alerts, s
 @pytest.mark.django_db
 def test_a_zero_stale_after_means_zero_not_the_default(alerts, sent):
     config = configuration_with(1)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
 
     janitor.janitor(stale_after=dt.timedelta(0), now=timezone.now() + dt.timedelta(seconds=1))
 
@@ -273,10 +273,10 @@ def test_a_zero_stale_after_means_zero_not_the_default(alerts, sent):
 @pytest.mark.django_db
 def test_the_janitor_finalizes_a_run_whose_stations_all_finished(alerts):
     config = configuration_with(1)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     station = run.stations.get()
     claim(run, station)
-    runs.mark_station_succeeded(station.pk)  # ...and the worker died before finalizing
+    run_bookkeeping.mark_station_succeeded(station.pk)  # ...and the worker died before finalizing
 
     assert janitor.janitor() == [run.pk]
     assert PullRun.objects.get(pk=run.pk).status == PullRun.Status.SUCCEEDED
@@ -292,7 +292,7 @@ def test_two_triggers_at_the_same_moment_give_one_run_and_one_skip(alerts):
     def trigger():
         try:
             barrier.wait()
-            results.append(runs.start_run(config))
+            results.append(run_bookkeeping.start_run(config))
         finally:
             connection.close()
 
@@ -337,17 +337,17 @@ def test_the_token_bucket_sleeps_until_a_token_is_there():
 @pytest.mark.django_db
 def test_a_station_whose_totals_read_was_overtaken_by_the_finalizer_leaves_the_final_totals(alerts, monkeypatch):
     config = configuration_with(2)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     first, second = run.stations.order_by("pk")
     claim(run, first)
     claim(run, second)
-    runs.mark_station_succeeded(first.pk, values_inserted=5, requests_made=2)
-    stale = runs._totals(run.pk)  # the first station's task reads the totals, then stalls...
-    runs.mark_station_succeeded(second.pk, values_inserted=7, requests_made=3)
-    assert runs.station_finished(run.pk) is not None  # ...while the second one finishes and ends the run
+    run_bookkeeping.mark_station_succeeded(first.pk, values_inserted=5, requests_made=2)
+    stale = run_bookkeeping._totals(run.pk)  # the first station's task reads the totals, then stalls...
+    run_bookkeeping.mark_station_succeeded(second.pk, values_inserted=7, requests_made=3)
+    assert run_bookkeeping.station_finished(run.pk) is not None  # ...while the second one finishes and ends the run
 
-    monkeypatch.setattr(runs, "_totals", lambda run_id: dict(stale))
-    assert runs.station_finished(run.pk) is None  # the first one resumes with its old read
+    monkeypatch.setattr(run_bookkeeping, "_totals", lambda run_id: dict(stale))
+    assert run_bookkeeping.station_finished(run.pk) is None  # the first one resumes with its old read
 
     run.refresh_from_db()
     assert run.status == PullRun.Status.SUCCEEDED
@@ -369,7 +369,7 @@ def _wait_while_locked(execute, sql, params, many, context):
 
 
 def _finish_stations_together(n: int) -> tuple[PullRun, list[PullRun | None], list[BaseException]]:
-    run = runs.start_run(configuration_with(n))
+    run = run_bookkeeping.start_run(configuration_with(n))
     numbers = dict(run.stations.values_list("pk", "batch__number"))
     stations = list(run.stations.order_by("pk"))
     barrier = threading.Barrier(len(stations))
@@ -379,10 +379,10 @@ def _finish_stations_together(n: int) -> tuple[PullRun, list[PullRun | None], li
     def finish(i: int, station: PullRunStation) -> None:
         try:
             with connection.execute_wrapper(_wait_while_locked):
-                runs.claim_batch(run.pk, numbers[station.pk])
+                run_bookkeeping.claim_batch(run.pk, numbers[station.pk])
                 barrier.wait()
-                runs.mark_station_succeeded(station.pk, values_inserted=1000 + i, requests_made=1)
-                ended.append(runs.station_finished(run.pk))
+                run_bookkeeping.mark_station_succeeded(station.pk, values_inserted=1000 + i, requests_made=1)
+                ended.append(run_bookkeeping.station_finished(run.pk))
         except BaseException as exc:  # noqa: BLE001 - reported by the caller's assertion
             errors.append(exc)
         finally:

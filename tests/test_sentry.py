@@ -18,7 +18,7 @@ PROBE = """
 import json, sys
 import django
 django.setup()
-import streamflow.celery, streamflow.urls  # web and worker import paths
+import streamflow.celery, streamflow.composition.urls  # web and worker import paths
 result = {"imported": "sentry_sdk" in sys.modules}
 if result["imported"]:
     import sentry_sdk

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from acquisition import runs, smart_append
+from acquisition import run_bookkeeping, smart_append
 from acquisition.models import DailyValue, PullLogEntry, PullRun, PullRunStation
 from acquisition.smart_append import run_inline
 from pulls.models import PullConfiguration, StationProgress
@@ -356,18 +356,18 @@ def test_a_configuration_deleted_mid_run_ends_the_run_with_a_sentence(fake_usgs,
     run = run_inline(config)
 
     assert run.status == PullRun.Status.FAILED and run.configuration_id is None
-    assert run.message == runs.CONFIGURATION_DELETED
+    assert run.message == run_bookkeeping.CONFIGURATION_DELETED
     errors = set(run.stations.values_list("error", flat=True))
-    assert errors == {runs.CONFIGURATION_DELETED}
+    assert errors == {run_bookkeeping.CONFIGURATION_DELETED}
     assert not StationProgress.objects.exists() and not DailyValue.objects.exists()
 
 
 def test_a_station_removed_from_the_configuration_mid_run_is_skipped_without_progress(fake_usgs):
     config = make_configuration(fake_usgs, SITES[:2], start_date=START)
-    run = runs.start_run(config)
+    run = run_bookkeeping.start_run(config)
     removed = config.memberships.get(location__monitoring_location_id=SITES[1])
     removed.delete()
-    for number in runs.pending_batches(run.pk):
+    for number in run_bookkeeping.pending_batches(run.pk):
         smart_append.pull_batch(run.pk, number)
 
     run.refresh_from_db()

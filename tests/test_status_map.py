@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from monitoring.stats import dashboard_summary
+from monitoring.run_statistics import dashboard_summary
 from monitoring.status_map import station_states, status_points
 from pulls.models import PullConfiguration, PullConfigurationStation, StationProgress
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory

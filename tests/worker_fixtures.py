@@ -46,7 +46,7 @@ def fake_usgs(settings):
     settings.USGS_API_URL = fake.start()
     settings.USGS_API_KEY = ""
     settings.USGS_REQUESTS_PER_HOUR = FAST_QUOTA
-    settings.USGS_BACKOFF_BASE = 0.01  # read by acquisition.client.build_client
+    settings.USGS_BACKOFF_BASE = 0.01  # read by acquisition.throttled_client.build_client
     yield fake
     fake.stop()
 

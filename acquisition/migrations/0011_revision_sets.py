@@ -3,7 +3,7 @@ import datetime as dt
 import django.db.models.deletion
 from django.db import migrations, models
 
-import acquisition.fields
+import acquisition.list_field
 
 # The revision history becomes one row per (series, store), with the changed values as parallel lists, instead of
 # one row per changed value: a row per value cost about 2.5 µs each, +14 to +34 % on the upsert (issue 14 allows
@@ -136,14 +136,14 @@ class Migration(migrations.Migration):
                 ("changes", models.TextField()),
                 ("revised", models.PositiveIntegerField()),
                 ("approved", models.PositiveIntegerField()),
-                ("dates", acquisition.fields.ListField(base_field=models.DateField(), blank=True, null=True)),
-                ("times", acquisition.fields.ListField(base_field=models.DateTimeField(), blank=True, null=True)),
-                ("old_values", acquisition.fields.ListField(base_field=models.FloatField(null=True))),
-                ("new_values", acquisition.fields.ListField(base_field=models.FloatField(null=True))),
-                ("old_approvals", acquisition.fields.ListField(base_field=models.CharField(max_length=12, null=True))),
-                ("new_approvals", acquisition.fields.ListField(base_field=models.CharField(max_length=12, null=True))),
-                ("old_qualifiers", acquisition.fields.ListField(base_field=models.JSONField(null=True))),
-                ("new_qualifiers", acquisition.fields.ListField(base_field=models.JSONField(null=True))),
+                ("dates", acquisition.list_field.ListField(base_field=models.DateField(), blank=True, null=True)),
+                ("times", acquisition.list_field.ListField(base_field=models.DateTimeField(), blank=True, null=True)),
+                ("old_values", acquisition.list_field.ListField(base_field=models.FloatField(null=True))),
+                ("new_values", acquisition.list_field.ListField(base_field=models.FloatField(null=True))),
+                ("old_approvals", acquisition.list_field.ListField(base_field=models.CharField(max_length=12, null=True))),
+                ("new_approvals", acquisition.list_field.ListField(base_field=models.CharField(max_length=12, null=True))),
+                ("old_qualifiers", acquisition.list_field.ListField(base_field=models.JSONField(null=True))),
+                ("new_qualifiers", acquisition.list_field.ListField(base_field=models.JSONField(null=True))),
             ],
             options={
                 "ordering": ["-id"],

@@ -15,7 +15,7 @@ from unittest import mock
 from django.db.models import Q
 from django.utils import timezone
 
-from acquisition import janitor, runs
+from acquisition import janitor, run_bookkeeping
 from acquisition.models import PullLogEntry, PullRun, PullRunStation
 from acquisition.tasks import run_configuration
 from pulls.models import PullConfiguration
@@ -121,7 +121,7 @@ def settle(config: PullConfiguration, sc, *, run_id: int | None = None, attempts
         for why, step in JANITOR_STEPS:
             if ended:
                 break
-            stuck = list(run.stations.filter(status__in=runs.UNFINISHED).values_list("status", flat=True))
+            stuck = list(run.stations.filter(status__in=run_bookkeeping.UNFINISHED).values_list("status", flat=True))
             sc.found(f"run #{run.pk} stuck {run.status} ({len(stuck)} stations unfinished: "
                      f"{stuck.count('running')} running, {stuck.count('pending')} pending)")  # fmt: skip
             before = len(resumed_lines(run.pk))

@@ -6,10 +6,11 @@ to this module, so an interface change is mended in one place. What it relies on
 - configurations: `PullConfiguration` (data_type, strategy, start_date), `PullConfigurationStation` rows (their
   signals keep a `StationProgress` per member), `StationProgress.newest_date` / `newest_time` (Smart Append's
   progress);
-- runs: `acquisition.runs.start_run` / `queue_run` / `take_over` / `pending_batches`,
-  `acquisition.smart_append.pull_batch(run_id, number, client_factory=...)` with `acquisition.client.build_client`'s
-  keyword `on_event` (a page event per page), `acquisition.janitor.janitor(now=...)`, and the tasks it sends
-  (`acquisition.tasks.run_batch.delay`, `run_configuration.delay`), which are recorded here, never sent;
+- runs: `acquisition.run_bookkeeping.start_run` / `queue_run` / `take_over` / `pending_batches`,
+  `acquisition.smart_append.pull_batch(run_id, number, client_factory=...)` with
+  `acquisition.throttled_client.build_client`'s keyword `on_event` (a page event per page),
+  `acquisition.janitor.janitor(now=...)`, and the tasks it sends (`acquisition.tasks.run_batch.delay`,
+  `run_configuration.delay`), which are recorded here, never sent;
 - the bookkeeping read back: `PullRun` (status, trigger, start_date, range, totals), `PullRunStation` (status,
   attempts, values received / inserted / updated / unchanged), observations in `DailyValue` / `ContinuousValue`
   keyed on the series' `time_series_id` (the fake's series id).
@@ -24,8 +25,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 
 from acquisition import janitor as janitor_module
-from acquisition import runs, smart_append, tasks
-from acquisition.client import build_client
+from acquisition import run_bookkeeping, smart_append, tasks
 from acquisition.models import (
     ContinuousValue,
     DailyValue,
@@ -35,6 +35,7 @@ from acquisition.models import (
     PullRunStation,
     RateLimitBucket,
 )
+from acquisition.throttled_client import build_client
 from pulls.models import PullConfiguration, PullConfigurationStation, StationProgress
 from stations.models import MonitoringLocation, TimeSeries
 from tests.fakeusgs import FakeStation
@@ -133,17 +134,21 @@ def start(config_id: int, *, backfill: tuple[dt.date, dt.date] | None = None, qu
     if backfill is not None:
         kwargs = {"range_start": backfill[0], "range_end": backfill[1]}
     trigger = PullRun.Trigger.BACKFILL if backfill is not None else PullRun.Trigger.MANUAL
-    run = runs.queue_run(config, trigger, **kwargs) if queued else runs.start_run(config, trigger=trigger, **kwargs)
+    run = (
+        run_bookkeeping.queue_run(config, trigger, **kwargs)
+        if queued
+        else run_bookkeeping.start_run(config, trigger=trigger, **kwargs)
+    )
     return None if run.status == PullRun.Status.SKIPPED else run.pk
 
 
 def take_over(run_id: int) -> None:
     """A worker's run_configuration task takes a queued run over."""
-    runs.take_over(run_id, f"sim-task-{run_id}")
+    run_bookkeeping.take_over(run_id, f"sim-task-{run_id}")
 
 
 def pending(run_id: int) -> list[int]:
-    return runs.pending_batches(run_id)
+    return run_bookkeeping.pending_batches(run_id)
 
 
 def pull(run_id: int, number: int, *, lose_after_pages: int | None = None) -> bool:
@@ -178,7 +183,7 @@ def janitor(now: dt.datetime) -> list[int]:
 
 def silent_after() -> dt.timedelta:
     """How long a running batch may be silent before the janitor presumes its worker lost."""
-    return runs.station_silent_after()
+    return run_bookkeeping.station_silent_after()
 
 
 def pending_silent_after() -> dt.timedelta:

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from .errors import FieldErrors
 
-SALT = "streamflow.api.cursor"
+SALT = "streamflow.api.cursor"  # its name from before api/ was an app: a new salt would void cursors in use
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 

@@ -23,7 +23,7 @@ from acquisition.runlog import ERROR, INFO, WARNING, log
 from acquisition.signals import run_finished
 from pulls.models import PullConfiguration, StationProgress
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("acquisition.runs")  # its name before the rename, shared with runlog (log filters)
 
 UNFINISHED = (PullRunStation.Status.PENDING, PullRunStation.Status.RUNNING)
 

@@ -28,7 +28,7 @@ from acquisition.quality_sql import least, spike_sql
 from stations.models import TimeSeries
 
 from .export import Column
-from .hydrograph_marks import Mark
+from .hydrograph_mark_drawing import Mark
 from .quality import Thresholds
 
 DAY = 86400.0

@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 
 from streamflow import __version__
 
-from . import configurations, errors, runs, stations, values
+from . import configuration_endpoints, errors, run_endpoints, station_endpoints, value_endpoints
 from .auth import RateLimited, TokenOrSession
 from .parser import RejectNulParser
 
@@ -34,7 +34,23 @@ def _authenticated(view: Callable) -> Callable:
     return checked
 
 
-api = NinjaAPI(
+class StreamflowAPI(NinjaAPI):
+    """NinjaAPI whose operationIds are the ones published while the API lived in streamflow/api/<resource>.py
+    (ninja derives them from the module's name): clients generated from the OpenAPI document keep their names."""
+
+    PUBLISHED_MODULES = {
+        "api.station_endpoints": "streamflow.api.stations",
+        "api.configuration_endpoints": "streamflow.api.configurations",
+        "api.run_endpoints": "streamflow.api.runs",
+        "api.value_endpoints": "streamflow.api.values",
+    }
+
+    def get_openapi_operation_id(self, operation) -> str:
+        module = operation.view_func.__module__
+        return (self.PUBLISHED_MODULES.get(module, module) + "_" + operation.view_func.__name__).replace(".", "_")
+
+
+api = StreamflowAPI(
     title="Streamflow DataOps API",
     version=f"v1 ({__version__})",
     description="Stations, pull configurations, runs and stored discharge values. Authenticate with "
@@ -50,10 +66,10 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": False}),
 )
 errors.install(api)
-api.add_router("/", stations.router)
-api.add_router("/", configurations.router)
-api.add_router("/", runs.router)
-api.add_router("/", values.router)
+api.add_router("/", station_endpoints.router)
+api.add_router("/", configuration_endpoints.router)
+api.add_router("/", run_endpoints.router)
+api.add_router("/", value_endpoints.router)
 
 
 def _api_login_not_required(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:

@@ -102,9 +102,9 @@ class Command(BaseCommand):
 
     # --- USGS API --------------------------------------------------------------------------------------------
     def import_api(self, options: dict) -> None:
-        # The only place stations reaches into acquisition: the USGS client, throttled by the request budget every
-        # worker shares (an import of a whole state must not spend the pulls' quota behind their back).
-        from acquisition.client import build_client
+        # The USGS client, throttled by the request budget every worker shares (an import of a whole state must not
+        # spend the pulls' quota behind their back): why this command lives in acquisition, above stations.
+        from acquisition.throttled_client import build_client
 
         filters: dict = {"site_type": options["site_type"]}
         if options["state"]:

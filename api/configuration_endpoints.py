@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from ninja import Path, Query, Router, Status
 
+from acquisition import enqueueing
 from acquisition.models import PullRun
-from pulls import runs as pull_runs
 from pulls.forms import BackfillForm, PullConfigurationForm, default_start_date
 from pulls.models import PullConfiguration
 from stations.models import MONITORING_LOCATION_ID, MonitoringLocation
@@ -20,7 +20,7 @@ from stations.models import MONITORING_LOCATION_ID, MonitoringLocation
 from .auth import require
 from .errors import FieldErrors
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, next_url
-from .runs import run_json
+from .run_endpoints import run_json
 from .schemas import (
     AUTH_ERRORS,
     BODY_ERRORS,
@@ -263,7 +263,7 @@ def _queue(request: HttpRequest, config: PullConfiguration, **dates):
         url = request.build_absolute_uri(reverse("api:run", args=[active.pk]))
         return Status(409, {"detail": f"“{config.name}” is already running: follow run #{active.pk} at {url}."})
     try:
-        run = pull_runs.enqueue_run(config.pk, request.user.get_username(), **dates)
+        run = enqueueing.enqueue_run(config.pk, request.user.get_username(), **dates)
     except Exception:
         logger.exception("API: could not enqueue a run of configuration %s (%s)", config.pk, config.name)
         return Status(503, {"detail": "The run could not be queued: the task queue is not reachable. Check /health/."})

@@ -4,11 +4,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api import api_urlpatterns, token_views
 from monitoring.metrics_views import metrics_view
 
 from . import views
-from .api import api_urlpatterns
-from .api import pages as api_pages
 
 urlpatterns = [
     path("", include("monitoring.urls")),
@@ -21,8 +20,8 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("stations/", include("stations.urls")),
     path("pulls/", include("pulls.urls")),
-    path("accounts/api-tokens/", api_pages.token_list, name="api_tokens"),
-    path("accounts/api-tokens/<int:pk>/revoke/", api_pages.token_revoke, name="api_token_revoke"),
+    path("accounts/api-tokens/", token_views.token_list, name="api_tokens"),
+    path("accounts/api-tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
     path("api/v1/", api_urlpatterns()),
     path("admin/", admin.site.urls),
 ]

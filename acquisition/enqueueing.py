@@ -1,4 +1,5 @@
-"""Enqueue a run now. The one place pulls imports acquisition (DESIGN §2: only "run now" and task routing do)."""
+"""Enqueue a run now: "Run now", backfill and re-pull. Pulls asks for it through pulls.run_requests, where
+acquisition plugs this module in (AcquisitionConfig.ready); monitoring and the API, above the engine, call it."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def enqueue_run(
     can show its page. If the task queue is unreachable the queued run is closed as
     failed (it would otherwise block every later run of the configuration) and the error is raised.
     """
-    # Imported here: acquisition imports pulls, and the web process needs the task only when someone clicks.
-    from acquisition.runs import queue_run
+    # Imported here: the web process needs the task only when someone clicks (and tests replace its .delay).
+    from acquisition.run_bookkeeping import queue_run
     from acquisition.tasks import run_configuration
     from pulls.models import PullConfiguration
 
