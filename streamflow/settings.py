@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # With DEBUG on (make run, make demo): the product's 404 page, not Django's list of every URL.
+    "streamflow.not_found.NotFoundPageMiddleware",
     # Last, as axes asks: it turns a lockout flagged during the request into the login page's 429.
     "axes.middleware.AxesMiddleware",
 ]

@@ -10,6 +10,8 @@ from . import views
 from .api import api_urlpatterns
 from .api import pages as api_pages
 
+handler404 = "streamflow.not_found.page_not_found"
+
 urlpatterns = [
     path("", include("monitoring.urls")),
     path("health/", views.health, name="health"),
