@@ -361,7 +361,9 @@ def configuration_backfill(request: HttpRequest, pk: int) -> HttpResponse:
     if run.status == run.Status.SKIPPED:
         _skipped_in_a_race(request, run, config)
         return redirect(config)
-    messages.success(request, f"Run #{run.pk} was queued to re-pull {start} to {end} for “{config}”.")
+    messages.success(
+        request, f"Run #{run.pk} was queued to re-pull {start} to {end} for “{config}”.", extra_tags="run-flash"
+    )
     return redirect(run)
 
 
