@@ -25,9 +25,12 @@ run: install
 
 # make demo: its own SQLite file, the local fake USGS server (slowed a little so live logs are visible), a sample
 # catalog and two configurations on two-minute schedules. Log in as demo / demo. Real use: `make run` + the real API.
+# No request leaves the machine: the maps draw the shipped state outlines (MAP_TILE_URL empty), webhooks may go to
+# this machine (ALERT_WEBHOOK_ALLOWED_HOSTS). DEMO_PORT is the fake USGS server's port; RUN_ADDR the web server's.
 DEMO_PORT ?= 8765
 DEMO_ENV := $(RUN_ENV) DATABASE_URL=$${DEMO_DATABASE_URL:-sqlite:///$(CURDIR)/var/demo.sqlite3} \
 	USGS_API_URL=http://127.0.0.1:$(DEMO_PORT)/ogcapi/v1 USGS_API_KEY= \
+	ALERT_WEBHOOK_ALLOWED_HOSTS=$${ALERT_WEBHOOK_ALLOWED_HOSTS:-localhost,127.0.0.1} MAP_TILE_URL= \
 	DJANGO_SUPERUSER_USERNAME=$${DJANGO_SUPERUSER_USERNAME:-demo} DJANGO_SUPERUSER_PASSWORD=$${DJANGO_SUPERUSER_PASSWORD:-demo} \
 	DJANGO_SUPERUSER_EMAIL=$${DJANGO_SUPERUSER_EMAIL:-demo@localhost}
 demo: install

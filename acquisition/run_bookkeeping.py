@@ -94,7 +94,7 @@ def start_run(
     shared = f" in {batches} batch{'es' if batches != 1 else ''} that share their requests" if locations else ""
     log(
         run.pk,
-        f"Run {verb} ({trigger}) for “{configuration.name}”{by}: {len(locations)} stations{shared}; {what}."
+        f"Run {verb} ({trigger}) for “{configuration.name}”{by}: {len(locations):,} stations{shared}; {what}."
         + quota_note(batches),
     )
     if not locations:
@@ -134,7 +134,7 @@ def take_over(run_id: int, task_id: str) -> PullRun | None:
     )
     run = PullRun.objects.filter(pk=run_id, status=PullRun.Status.RUNNING, task_id=task_id).first()
     if run is not None and run.started_at == now:
-        log(run.pk, f"Run started: a worker took it over; {run.stations_total} stations to pull.")
+        log(run.pk, f"Run started: a worker took it over; {run.stations_total:,} stations to pull.")
     return run
 
 
@@ -427,9 +427,9 @@ def finalize_run(run_id: int) -> PullRun | None:
         if ended:
             log(
                 run_id,
-                f"Run finished: {status}. {agg['succeeded']} of {agg['total']} stations succeeded; "
-                f"{agg['requests']} requests; values inserted {agg['inserted']}, updated {agg['updated']}, "
-                f"unchanged {agg['unchanged']}.",
+                f"Run finished: {status}. {agg['succeeded']:,} of {agg['total']:,} stations succeeded; "
+                f"{agg['requests']:,} requests; values inserted {agg['inserted']:,}, updated {agg['updated']:,}, "
+                f"unchanged {agg['unchanged']:,}.",
                 level=INFO if status == PullRun.Status.SUCCEEDED else WARNING,
             )
     if not ended:

@@ -44,7 +44,7 @@ def when(value: dt.date | dt.datetime | None) -> str:
 
 
 def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"  # 18,141 as the pages' intcomma writes it
 
 
 class BatchEvents:

@@ -303,10 +303,10 @@ def _commit_as_set(run, batch, members: list[Member], stage: BatchStage, started
 
 
 def _say_stored(batch, m: Member, counts, events: BatchEvents) -> None:
-    deleted = f", deleted {counts.deleted}" if counts.deleted else ""
+    deleted = f", deleted {counts.deleted:,}" if counts.deleted else ""
     events.say_later(
-        f"{plural(counts.received, 'value')} received (batch {batch.number}); inserted {counts.inserted}, "
-        f"updated {counts.updated}, unchanged {counts.unchanged}{deleted}.",
+        f"{plural(counts.received, 'value')} received (batch {batch.number}); inserted {counts.inserted:,}, "
+        f"updated {counts.updated:,}, unchanged {counts.unchanged:,}{deleted}.",
         location_id=m.run_station.location_id,
         site=m.site,
     )

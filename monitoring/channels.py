@@ -212,7 +212,29 @@ def _email(channel: AlertChannel, delivery: AlertDelivery) -> Attempt:
         sent = send_mail(subject, delivery.body, settings.DEFAULT_FROM_EMAIL, recipients)
     except Exception as exc:  # SMTP errors, refused connections, timeouts
         return Attempt(False, True, f"SMTP: {type(exc).__name__}: {exc}")
-    return Attempt(bool(sent), not sent, f"SMTP: accepted for {len(recipients)} recipient(s)" if sent else "SMTP: 0")
+    if not sent:
+        return Attempt(False, True, "SMTP: 0")
+    return Attempt(True, False, email_outcome(len(recipients)))
+
+
+# Backends that do not send: what an operator reads instead of "accepted" (console is the default without EMAIL_HOST).
+NOT_SENT_BY = {
+    "django.core.mail.backends.console.EmailBackend": "printed to the worker's console, not sent (EMAIL_BACKEND is "
+    "the console; set EMAIL_HOST to send mail)",
+    "django.core.mail.backends.filebased.EmailBackend": "written to a file in EMAIL_FILE_PATH, not sent "
+    "(EMAIL_BACKEND is the file backend)",
+    "django.core.mail.backends.locmem.EmailBackend": "kept in memory, not sent (EMAIL_BACKEND is locmem, for tests)",
+    "django.core.mail.backends.dummy.EmailBackend": "discarded, not sent (EMAIL_BACKEND is the dummy backend)",
+}
+
+
+def email_outcome(count: int) -> str:
+    """Where an email alert really went, for the delivery's result."""
+    recipients = f"{count} recipient{'' if count == 1 else 's'}"
+    where = NOT_SENT_BY.get(settings.EMAIL_BACKEND)
+    if where:
+        return f"Email for {recipients} {where}."
+    return f"SMTP: accepted for {recipients}"
 
 
 def attempt_delivery(delivery_pk: int, *, final: bool) -> Attempt | None:

@@ -47,10 +47,14 @@ class RangeForm(forms.Form):
     start = forms.DateField(required=False, validators=[plausible_date], widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, validators=[plausible_date], widget=forms.DateInput(attrs={"type": "date"}))
 
+    swapped = False
+
     def clean(self):
         data = super().clean()
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            raise forms.ValidationError("The start date is after the end date: swap them.")
+            # Plainly meant the other way round: draw that, and say so beside the form.
+            data["start"], data["end"] = data["end"], data["start"]
+            self.swapped = True
         return data
 
 

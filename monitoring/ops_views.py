@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -25,11 +26,43 @@ DELIVERIES_SHOWN = 200
 SECRET_SESSION_KEY = "new_channel_secret"
 
 
+def _style(form: forms.BaseForm) -> None:
+    """Bootstrap classes, as the other forms have them: boxes as wide as their column, checkbox lists as lists."""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
+            widget.attrs["class"] = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            widget.attrs["class"] = "form-select"
+        else:
+            widget.attrs["class"] = "form-control"
+
+
 class ChannelForm(forms.ModelForm):
     class Meta:
         model = AlertChannel
         fields = ["name", "kind", "emails", "url"]
-        widgets = {"emails": forms.Textarea(attrs={"rows": 2})}
+        labels = {"emails": "Email addresses", "url": "Webhook URL"}
+        help_texts = {
+            "name": "How this channel is listed, e.g. “Hydrology on-call”.",
+            "emails": "Email channels: one address per line, or separated by commas.",
+        }
+        widgets = {
+            "emails": forms.Textarea(attrs={"rows": 2, "placeholder": "ops@example.org"}),
+            "url": forms.URLInput(attrs={"placeholder": "https://hooks.example.org/streamflow"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = AlertChannel.Kind.choices  # no "---------": a channel always has a kind
+        self.fields["kind"].initial = AlertChannel.Kind.EMAIL
+        allowed = ", ".join(settings.ALERT_WEBHOOK_ALLOWED_HOSTS)
+        self.fields["url"].help_text = (
+            "Webhook, Slack and Teams channels: the address alerts are POSTed to (http or https). It must resolve "
+            "to a public address"
+            + (f", or be on a host this server allows: {allowed} (ALERT_WEBHOOK_ALLOWED_HOSTS)." if allowed else ".")
+        )
+        _style(self)
 
     def clean(self):
         data = super().clean()
@@ -65,10 +98,22 @@ class RuleForm(forms.Form):
     configurations = forms.ModelMultipleChoiceField(
         queryset=PullConfiguration.objects.order_by("name"),
         required=False,
-        help_text="None chosen: every configuration.",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick the configurations this rule covers; tick none for every configuration (also future ones).",
     )
-    min_failures = forms.IntegerField(min_value=1, max_value=1000, initial=3, label="Failures in a row (at least)")
+    min_failures = forms.IntegerField(
+        min_value=1,
+        max_value=1000,
+        initial=3,
+        label="Failures in a row (at least)",
+        help_text="For “Failures in a row” only.",
+    )
     send_recovery = forms.BooleanField(required=False, initial=True, label="Also send a notice when it clears")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["conditions"].help_text = "Tick one or more."
+        _style(self)
 
 
 def _get_channel(pk: int) -> AlertChannel:

@@ -12,6 +12,10 @@ Host header, the TLS SNI and the certificate check: a name that resolves elsewhe
 changes nothing. Redirects are never followed.
 
 Tests run their receivers on 127.0.0.1: ALERT_WEBHOOK_ALLOW_LOOPBACK=True lets loopback through, nothing else.
+ALERT_WEBHOOK_ALLOWED_HOSTS (empty by default; `make demo` sets it to this machine) names the hosts an operator
+trusts on a loopback or private address — a receiver on this machine or the office network. Only those names (or
+addresses, as written in the URL) pass, and only to loopback or private addresses: link-local (the metadata
+services), multicast, reserved and unspecified addresses stay refused for them too, and so does the app itself.
 """
 
 from __future__ import annotations
@@ -71,11 +75,25 @@ def _public(ip: IPAddress) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def _trusted(ip: IPAddress) -> bool:
+    """An address a host of ALERT_WEBHOOK_ALLOWED_HOSTS may have: loopback or private, never link-local & co."""
+    ip = _embedded_v4(ip) or ip
+    if ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified:
+        return False
+    return ip.is_loopback or ip.is_private or _public(ip)
+
+
 def _addresses(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise ValidationError(f"The host “{host}” could not be resolved ({exc}); check the address.") from exc
+        hint = ""
+        if settings.ALERT_WEBHOOK_ALLOWED_HOSTS:
+            hint = (
+                " Without a network, send to a receiver on one of the hosts this server allows: "
+                f"{', '.join(settings.ALERT_WEBHOOK_ALLOWED_HOSTS)} (ALERT_WEBHOOK_ALLOWED_HOSTS)."
+            )
+        raise ValidationError(f"The host “{host}” could not be resolved ({exc}); check the address.{hint}") from exc
     return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
 
 
@@ -112,8 +130,11 @@ def resolve_webhook(url: str) -> Target:
     if _is_the_app(host, port):
         raise ValidationError("That address is this application itself; alerts must go to another service.")
     addresses = _addresses(host, port)
+    allowed_host = host in {h.lower().strip("[]") for h in settings.ALERT_WEBHOOK_ALLOWED_HOSTS}
     for ip in addresses:
         if ip.is_loopback and settings.ALERT_WEBHOOK_ALLOW_LOOPBACK:
+            continue
+        if allowed_host and _trusted(ip):
             continue
         if not _public(ip):
             raise ValidationError(

@@ -81,9 +81,12 @@ def _start_of_day(day: dt.date) -> dt.datetime:
 
 
 def filter_runs(form: RunFilterForm):
+    """The runs the filter asks for (all of them with no filter); none while it is invalid (the page says why)."""
     runs = PullRun.objects.select_related("configuration")
-    if not form.is_valid():
+    if not form.is_bound:
         return runs
+    if not form.is_valid():
+        return runs.none()
     data = form.cleaned_data
     if data["status"]:
         runs = runs.filter(status=data["status"])
@@ -424,5 +427,5 @@ def run_again(request: HttpRequest, pk: int) -> HttpResponse:
     if not new.is_active:
         messages.error(request, new.message or f"Run #{new.pk} ended at once ({new.status}).")
         return redirect(new)
-    messages.success(request, f"Run #{new.pk} of “{config.name}” was queued.")
+    messages.success(request, f"Run #{new.pk} of “{config.name}” was queued.", extra_tags="run-flash")
     return redirect(new)

@@ -31,15 +31,24 @@ SCHEDULE_TARGETS = ("schedule-fields", "schedule-preview")
 
 
 # --- Helpers ------------------------------------------------------------------------------------------
-def _schedule_context(schedule_type: str | None, expression: str | None, tz_name: str | None) -> dict:
-    """What the schedule part of the form shows: the cron field only for custom, words and next runs always."""
+def _schedule_context(
+    schedule_type: str | None, expression: str | None, tz_name: str | None, typed: str | None = None
+) -> dict:
+    """What the schedule part of the form shows: the cron field only for custom, words and next runs always.
+
+    `typed`: a custom expression typed before switching to a preset, kept in a hidden field so that switching back
+    to Custom brings it back instead of the preset's expression."""
     schedule_type = schedule_type if schedule_type in PullConfiguration.ScheduleType.values else "daily"
     is_custom = schedule_type == PullConfiguration.ScheduleType.CUSTOM
-    effective = (expression or "").strip() if is_custom else SCHEDULE_PRESETS[schedule_type]
+    expression, typed = (expression or "").strip(), (typed or "").strip()
+    if not typed and expression not in SCHEDULE_PRESETS.values():
+        typed = expression  # switching away from Custom: what was typed there
+    effective = (typed or expression) if is_custom else SCHEDULE_PRESETS[schedule_type]
     return {
         "schedule_type": schedule_type,
         "is_custom": is_custom,
         "cron_value": effective,
+        "typed_cron": "" if is_custom else typed,
         "preview": cron.preview(effective, (tz_name or "").strip()),
     }
 
@@ -137,7 +146,9 @@ def _configuration_form(request: HttpRequest, config: PullConfiguration | None) 
     if request.method == "GET" and request.htmx and request.htmx.target in SCHEDULE_TARGETS:
         # Live schedule part: the cron field appears for "custom"; words and next runs follow every keystroke.
         params = request.GET
-        context = _schedule_context(params.get("schedule_type"), params.get("cron_expression"), params.get("timezone"))
+        context = _schedule_context(
+            params.get("schedule_type"), params.get("cron_expression"), params.get("timezone"), params.get("typed_cron")
+        )
         return render(request, f"pulls/form.html#{request.htmx.target}", {**context, "form_url": form_url})
 
     draft = _drafts(request).get(key)
@@ -194,7 +205,12 @@ def _form_context(request, form, config, stations, missing, draft) -> dict:
         "draft_restored": bool(draft) and not form.is_bound,
         "basket_extra": [i for i in basket.get_ids(request) if i not in station_ids] if config else [],
         "timezones": sorted(cron.available_timezones()),
-        **_schedule_context(form["schedule_type"].value(), form["cron_expression"].value(), form["timezone"].value()),
+        **_schedule_context(
+            form["schedule_type"].value(),
+            form["cron_expression"].value(),
+            form["timezone"].value(),
+            request.POST.get("typed_cron"),
+        ),
     }
 
 
@@ -317,7 +333,7 @@ def configuration_run_now(request: HttpRequest, pk: int) -> HttpResponse:
             _skipped_in_a_race(request, run, config)
         elif run.is_active:
             # The run exists from this moment: its page shows the stations waiting, then the live log.
-            messages.success(request, f"Run #{run.pk} of “{config}” was queued.")
+            messages.success(request, f"Run #{run.pk} of “{config}” was queued.", extra_tags="run-flash")
             url = run.get_absolute_url()
         else:
             messages.error(request, run.message or f"Run #{run.pk} ended at once ({run.status}).")
@@ -345,7 +361,9 @@ def configuration_backfill(request: HttpRequest, pk: int) -> HttpResponse:
     if run.status == run.Status.SKIPPED:
         _skipped_in_a_race(request, run, config)
         return redirect(config)
-    messages.success(request, f"Run #{run.pk} was queued to re-pull {start} to {end} for “{config}”.")
+    messages.success(
+        request, f"Run #{run.pk} was queued to re-pull {start} to {end} for “{config}”.", extra_tags="run-flash"
+    )
     return redirect(run)
 
 

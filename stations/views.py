@@ -7,6 +7,7 @@ from it is the pulls app's job (and permission).
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -29,6 +30,8 @@ from . import basket as basket_store
 from .forms import SearchForm
 from .models import MonitoringLocation, TimeSeries
 from .search import SearchResult, run_search, search_queryset, short_words
+
+SITE_NUMBER = re.compile(r"[0-9]{8,15}")
 
 BASKET_PER_PAGE = 100  # the basket page's table
 ADD_ALL_LIMIT = 1000  # "Add all N results" refuses bigger sets: a configuration of thousands is a mistake.
@@ -132,6 +135,11 @@ def _stored_data(series: TimeSeries) -> dict:
 @require_GET
 @permission_required("stations.view_monitoringlocation", raise_exception=True)
 def detail(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
+    if SITE_NUMBER.fullmatch(monitoring_location_id):
+        # A bare USGS site number ("01646500", as NWIS wrote it): the station's page, when the catalog has it.
+        usgs_id = f"USGS-{monitoring_location_id}"
+        if MonitoringLocation.objects.filter(monitoring_location_id=usgs_id).exists():
+            return redirect("stations:detail", monitoring_location_id=usgs_id)
     location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
     series = list(location.series.order_by("kind", "-primary", "time_series_id"))
     stored = [_stored_data(s) for s in series]

@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # With DEBUG on (make run, make demo): the product's 404 page, not Django's list of every URL.
+    "streamflow.not_found.NotFoundPageMiddleware",
     # Last, as axes asks: it turns a lockout flagged during the request into the login page's 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -497,3 +499,7 @@ ALERT_RETRY_BACKOFF_SECONDS = env.float("ALERT_RETRY_BACKOFF_SECONDS", default=3
 # Only tests change this (not read from the environment): it lets webhooks reach receivers on loopback; every other
 # non-public address stays refused.
 ALERT_WEBHOOK_ALLOW_LOOPBACK = False
+# Webhook hosts trusted on a loopback or private address (a receiver on this machine or the office network), as
+# written in the URL: "localhost,127.0.0.1,hooks.internal". Empty: only public addresses (monitoring/outbound.py).
+# `make demo` sets it to this machine, which has no network to resolve anything else.
+ALERT_WEBHOOK_ALLOWED_HOSTS = env.list("ALERT_WEBHOOK_ALLOWED_HOSTS", default=[])

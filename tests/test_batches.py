@@ -278,7 +278,10 @@ def test_the_run_page_says_which_batch_is_being_fetched(viewer_client, big_fake)
     body = viewer_client.get(run.get_absolute_url()).content.decode()
 
     assert "0 of 1 batch done" in body
-    assert "Batch 1 of 1: 3 stations, window 2026-11-19 → now, page 2" in body
+    assert "Batch 1 of 1: 3 stations, window 2026-11-19 → now, 2 pages read" in body
+    PullRunBatch.objects.filter(run=run).update(pages_fetched=0)
+    body = viewer_client.get(run.get_absolute_url()).content.decode()
+    assert "window 2026-11-19 → now, first page loading" in body  # not "page 0" while page 1 loads
 
 
 def test_an_edit_during_the_run_does_not_change_what_the_run_said_it_does(big_fake):

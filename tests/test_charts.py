@@ -124,10 +124,13 @@ def test_the_range_form_re_renders_the_chart_and_keeps_the_url(viewer_client):
 
 
 @pytest.mark.django_db
-def test_a_reversed_range_says_what_to_do(viewer_client):
+def test_a_reversed_range_is_swapped_and_says_so(viewer_client):
     series = daily_series_with_values(10)
-    body = viewer_client.get(_url(series, start="2020-02-10", end="2020-02-01"), **HTMX).content.decode()
-    assert "The start date is after the end date" in body
+    response = viewer_client.get(_url(series, start="2020-01-08", end="2020-01-03"), **HTMX)
+    body = response.content.decode()
+    assert "so the two were swapped: showing 2020-01-03 to 2020-01-08" in body
+    assert response.context["chart"].values == 6
+    assert 'value="2020-01-03"' in body and 'value="2020-01-08"' in body
 
 
 def test_date_ticks_are_readable_for_long_and_short_ranges():

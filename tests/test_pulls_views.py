@@ -224,7 +224,7 @@ def test_the_delete_page_says_what_is_kept(operator_client, config):
     body = operator_client.get(reverse("pulls:delete", args=[config.pk])).content.decode()
     assert "<html" in body
     assert "the observations it pulled stay stored" in body
-    assert "1 run stay in the" in body
+    assert "its 1 run stays in the" in body
 
 
 def test_deleting_removes_the_configuration_and_its_task_and_keeps_runs(operator_client, config):

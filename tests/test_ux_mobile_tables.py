@@ -29,5 +29,5 @@ def test_the_configuration_list_keeps_name_state_and_actions_on_phones(operator_
         body = operator_client.get(reverse("pulls:list"), headers=headers).content.decode()
         assert ("<html" in body) is not bool(headers)
         row = body.split(f'id="config-row-{config.pk}"')[1].split("</tr>")[0]
-        assert f'<td><a href="{config.get_absolute_url()}">' in row
+        assert f'<td data-label="Name"><a href="{config.get_absolute_url()}">' in row
         assert 'class="d-none d-lg-table-cell"' in row and ">Pause</button>" in row

@@ -30,7 +30,7 @@ def _get(client, series, headers=None, **params):
     return client.get(url, query, headers=headers or {})
 
 
-@pytest.mark.parametrize("params", [{"start": "2020-02-10", "end": "2020-02-01"}, {"start": "2020-99-99"}])
+@pytest.mark.parametrize("params", [{"start": "1700-02-01"}, {"start": "2020-99-99"}])
 def test_a_bad_range_shows_the_default_range_in_the_inputs_chart_caption_and_csv_link(viewer_client, params):
     series = daily_series_with_values(500)  # 2020-01-01 .. 2021-05-14
     for headers in ({}, HTMX):

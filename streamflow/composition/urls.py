@@ -9,6 +9,8 @@ from monitoring.metrics_views import metrics_view
 
 from . import views
 
+handler404 = "streamflow.not_found.page_not_found"
+
 urlpatterns = [
     path("", include("monitoring.urls")),
     path("health/", views.health, name="health"),
