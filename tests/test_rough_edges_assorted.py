@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from acquisition.models import PullLogEntry, PullRun, PullRunStation
 from acquisition.runlog import plural
-from acquisition.runs import finalize_run
+from acquisition.run_bookkeeping import finalize_run
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory, PullRunStationFactory
 from tests.test_pulls_form import _form
 
