@@ -35,6 +35,7 @@ def test_back_to_the_configuration_adds_the_basket_s_stations(sized_page, operat
     page.wait_for_url("**/stations/")
     add_from_search(page, new)
     page.goto(reverse("stations:basket"))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # the longer buttons fit
 
     page.get_by_role("button", name="Add this station to “Potomac daily” and go back to it").click()
 
