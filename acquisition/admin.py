@@ -20,18 +20,22 @@ class ObservationAdmin(ReadOnlyAdmin):
     list_per_page = 200
 
 
+# Ordered by the series' id, not by "series" (which sorts through the series' and the station's own orderings:
+# a sort of every row, 0.8-1.5 s at 278k continuous values): -series_id, -time is the unique (series, time) index
+# read backwards, and total, so the admin adds no -pk. No date_hierarchy: its SELECT DISTINCT year over the whole
+# table cost 0.4-0.6 s a page there; search a series or a station, then page from its newest value.
 @admin.register(DailyValue)
 class DailyValueAdmin(ObservationAdmin):
     list_display = ["series", "date", "value", "approval_status", "qualifiers", "last_modified"]
-    date_hierarchy = "date"
-    ordering = ["series", "-date"]
+    ordering = ["-series_id", "-date"]
+    sortable_by = ["date"]
 
 
 @admin.register(ContinuousValue)
 class ContinuousValueAdmin(ObservationAdmin):
     list_display = ["series", "time", "value", "approval_status", "qualifiers", "last_modified"]
-    date_hierarchy = "time"
-    ordering = ["series", "-time"]
+    ordering = ["-series_id", "-time"]
+    sortable_by = ["time"]
 
 
 @admin.register(QualityMonth)

@@ -177,6 +177,19 @@ class PullRun(models.Model):
         return reverse("monitoring:run_detail", args=[self.pk])
 
     @property
+    def current_configuration_name(self) -> str:
+        """The configuration's name now, so a rename shows on its past runs too (pages, API); the name it had at
+        the run once it is deleted. Lists select_related("configuration") to read it without a query per run."""
+        return self.configuration.name if self.configuration is not None else self.configuration_name
+
+    @property
+    def renamed_from(self) -> str:
+        """The name the configuration had when this run was created, if it has been renamed since; else ""."""
+        if self.configuration is not None and self.configuration.name != self.configuration_name:
+            return self.configuration_name
+        return ""
+
+    @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
 

@@ -20,7 +20,6 @@ router = Router(tags=["runs"])
 
 RUN_ID = Path(..., ge=1, le=2**62, example=1)
 RUN_FIELDS = [
-    "configuration_name",
     "trigger",
     "status",
     "data_type",
@@ -75,6 +74,8 @@ def run_json(request: HttpRequest, run: PullRun) -> dict:
     return {
         "id": run.pk,
         "configuration_id": run.configuration_id,
+        "configuration_name": run.current_configuration_name,
+        "configuration_name_at_run": run.configuration_name,
         **{name: getattr(run, name) for name in RUN_FIELDS},
         "url": request.build_absolute_uri(reverse("api:run", args=[run.pk])),
         "log_url": request.build_absolute_uri(reverse("api:run_log", args=[run.pk])),
@@ -120,7 +121,7 @@ def list_runs(
 )
 def get_run(request: HttpRequest, run_id: int = RUN_ID):
     require(request, "acquisition.view_pullrun")
-    run = get_object_or_404(PullRun, pk=run_id)
+    run = get_object_or_404(PullRun.objects.select_related("configuration"), pk=run_id)
     stations = run.stations.select_related("location", "batch", "time_series").order_by("pk")
     return {
         **run_json(request, run),

@@ -157,7 +157,8 @@ class RepullIn(Schema):
 class RunOut(Schema):
     id: int
     configuration_id: int | None
-    configuration_name: str
+    configuration_name: str = Field(description="The configuration's name now (after any rename).")
+    configuration_name_at_run: str = Field(description="Its name when this run was created (kept after a delete).")
     trigger: Literal["schedule", "manual", "backfill"]
     status: Literal["queued", "running", "succeeded", "partial", "failed", "skipped"]
     data_type: str

@@ -29,6 +29,8 @@ CASES = {
     "name words (big creek)": {"q": "big creek"},
     "abbreviations (trinity river)": {"q": "trinity river"},
     "abbreviations (st marys nr)": {"q": "st marys nr"},
+    "directions (northwest branch)": {"q": "northwest branch"},
+    "directions typed short (nw br)": {"q": "nw br"},
     "site-number prefix (0164)": {"q": "0164"},
     "state + HUC prefix (MD, 0207)": {"state": "MD", "huc": "0207"},
     "state only (CA)": {"state": "CA"},

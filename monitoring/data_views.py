@@ -92,6 +92,7 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
     form = RangeForm(request.GET or None)
     series, kinds = _series_for(location, request.GET.get("kind"))
     context = {"location": location, "form": form, "series": series, "kinds": kinds, "scale": scale}
+    context["tabs"] = [(kind, urlencode(_tab_query(form, kind, scale))) for kind in kinds]
     if series is not None:
         daily = series.kind == TimeSeries.Kind.DAILY
         zone = None if daily else station_zone(location)
@@ -153,6 +154,14 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
     if wants_fragment(request):
         template += "#hydrograph"
     return render(request, template, context)
+
+
+def _tab_query(form: RangeForm, kind: str, scale: str) -> dict:
+    """A kind tab keeps the axis and the range the user chose (not the default window, which is the kind's own)."""
+    query = {"kind": kind, "scale": scale}
+    if form.is_valid():
+        query.update({name: form.cleaned_data[name] for name in ("start", "end") if form.cleaned_data.get(name)})
+    return query
 
 
 def _presets(series: TimeSeries, extent, scale: str) -> list[tuple[str, str]]:

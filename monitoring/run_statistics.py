@@ -91,7 +91,7 @@ def dashboard_summary(now: dt.datetime | None = None) -> dict:
     )
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     stale = stale_stations(now)
-    running = list(PullRun.objects.active().order_by("created_at")[:20])
+    running = list(PullRun.objects.active().select_related("configuration").order_by("created_at")[:20])
     progress = progress_by_run(running)
     for run in running:
         run.progress = progress[run.pk]

@@ -106,7 +106,7 @@ def stations_without_series(stations: list[MonitoringLocation], data_type: str) 
 
 class PullConfigurationForm(ConfigurationRulesMixin, forms.ModelForm):
     keep_without_series = forms.BooleanField(
-        required=False, label="Keep them anyway: every run will report them as failed until USGS has such a series"
+        required=False, label="Keep them anyway: every run will skip them (nothing pulled) until USGS has such a series"
     )
     cron_expression = forms.CharField(
         label="Cron expression",
@@ -168,9 +168,8 @@ class PullConfigurationForm(ConfigurationRulesMixin, forms.ModelForm):
             n = len(self.without_series)
             raise forms.ValidationError(
                 f"{n} station{'s have' if n != 1 else ' has'} no {kind} series in the catalog, so every run would "
-                "fail for "
-                f"{'them' if n != 1 else 'it'}: remove {'them' if n != 1 else 'it'} (the button beside the list), "
-                "choose the other data type, or tick “Keep them anyway”."
+                f"skip {'them' if n != 1 else 'it'} (nothing pulled): remove {'them' if n != 1 else 'it'} (the button "
+                "beside the list), choose the other data type, or tick “Keep them anyway”."
             )
         return cleaned
 

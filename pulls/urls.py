@@ -11,6 +11,7 @@ urlpatterns = [
     path("new/", views.configuration_create, name="create"),
     path("<int:pk>/", views.configuration_detail, name="detail"),
     path("<int:pk>/edit/", views.configuration_edit, name="edit"),
+    path("<int:pk>/take-basket/", views.configuration_take_basket, name="take_basket"),
     path("<int:pk>/delete/", views.configuration_delete, name="delete"),
     path("<int:pk>/toggle/", views.configuration_toggle, name="toggle"),
     path("<int:pk>/run/", views.configuration_run_now, name="run_now"),

@@ -167,13 +167,17 @@ def _configuration_form(request: HttpRequest, config: PullConfiguration | None) 
             basket.clear_destination(request)
             if config is None:
                 basket.clear(request)
-                messages.success(request, f"Created “{saved}” with {len(stations)} stations; its schedule is set.")
+                messages.success(
+                    request,
+                    f"Created “{saved}” with {len(stations)} stations; its schedule is set. The basket is empty now: "
+                    "its stations went into this configuration.",
+                )
             else:
                 messages.success(request, f"Saved “{saved}”.")
             return redirect(saved)
     else:
         initial = {}
-        if draft:
+        if draft and draft.get("data") is not None:  # None: only the stations changed (configuration_take_basket)
             initial = dict(draft["data"])
             initial["enabled"] = "enabled" in draft["data"]
         # A plain GET may carry schedule fields (the no-JavaScript twin of the live schedule fragment).
@@ -249,7 +253,7 @@ def _form_action(request: HttpRequest, config, key: str, action: str, station_id
     _save_draft(request, key, data, station_ids if config else None)
     if action == "search":
         if config is not None:
-            basket.set_destination(request, form_url, config.name)
+            basket.set_destination(request, form_url, config.name, reverse("pulls:take_basket", args=[config.pk]))
         messages.info(request, "Your unsaved configuration is kept; add stations, then return to it from the basket.")
         return redirect(reverse("stations:search"))
     if request.htmx:
@@ -263,6 +267,30 @@ def _form_action(request: HttpRequest, config, key: str, action: str, station_id
         )
         return render(request, "pulls/form.html#form-stations", context)
     return redirect(form_url)
+
+
+@require_POST
+@permission_required("pulls.change_pullconfiguration", raise_exception=True)
+def configuration_take_basket(request: HttpRequest, pk: int) -> HttpResponse:
+    """The basket's "Add these stations to …": its stations join the configuration's unsaved form (kept as a draft
+    until Save, like the form's own "Add from the basket") and leave the basket; then back to that form."""
+    config = get_object_or_404(PullConfiguration, pk=pk)
+    key = str(config.pk)
+    draft = _drafts(request).get(key)
+    station_ids = _station_ids(request, config, draft)
+    incoming = basket.get_ids(request)
+    added = [i for i in incoming if i not in station_ids]
+    # The form's values the user left unsaved stay as they were (None: none yet, the saved ones show).
+    _save_draft(request, key, draft["data"] if draft else None, station_ids + added)
+    basket.remove(request, incoming)
+    n = len(added)
+    messages.info(
+        request,
+        f"Moved {n:,} station{'s' if n != 1 else ''} from the basket into “{config.name}”"
+        + (f" ({len(incoming) - n:,} already in it)" if n < len(incoming) else "")
+        + ". They are not saved yet: review the form and press “Save changes”.",
+    )
+    return redirect(_form_url(config))
 
 
 @require_POST

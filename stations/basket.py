@@ -47,16 +47,17 @@ def clear(request: HttpRequest) -> None:
 
 
 # Where the basket's stations are going: set by the configuration form when "Add more from search" leaves a
-# configuration being edited, so the basket can offer the way back to it (not only "Create a configuration").
+# configuration being edited, so the basket can offer the way back to it (not only "Create a configuration"):
+# `take_url` moves the basket's stations into that form (a POST), `url` goes back without them.
 DESTINATION_KEY = "basket_destination"
 
 
-def set_destination(request: HttpRequest, url: str, name: str) -> None:
-    request.session[DESTINATION_KEY] = {"url": url, "name": name}
+def set_destination(request: HttpRequest, url: str, name: str, take_url: str) -> None:
+    request.session[DESTINATION_KEY] = {"url": url, "name": name, "take_url": take_url}
 
 
 def destination(request: HttpRequest) -> dict | None:
-    """{"url", "name"} of the configuration the user left to add stations, or None."""
+    """{"url", "name", "take_url"} of the configuration the user left to add stations, or None."""
     return request.session.get(DESTINATION_KEY)
 
 

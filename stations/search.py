@@ -30,9 +30,10 @@ WORD_COUNT_CAP = 1_000
 MAX_PAGE = 1_000
 SITE_NUMBER_RE = re.compile(r"^\d{1,15}$")
 LOCATION_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,9}-\d*$")
-# A name word is searched only with a run of 3 letters or digits: the trigram index has nothing to look up for
-# shorter ones ("a", "_", "dc"), so each would scan every name (1-1.5 s over 1M stations). They are ignored, and
-# the page says so.
+# A name word is searched only with a run of 3 letters or digits once read as its word (stations.names: "nw" is
+# "northwest", "n" "north"): the trigram index has nothing to look up for shorter ones ("a", "_", "dc"), so each
+# would scan every name (1-1.5 s over 1M stations). They are ignored, and the page says so. One rule for every
+# word: an abbreviation is never ignored, whatever its length, and nothing else under 3 letters is searched.
 USABLE_WORD_RE = re.compile(r"[^\W_]{3}")
 
 

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
@@ -238,9 +238,16 @@ def basket_remove(request: HttpRequest) -> HttpResponse:
     return redirect(safe_next_url(request, reverse("stations:basket")))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @permission_required("stations.view_monitoringlocation", raise_exception=True)
 def basket_clear(request: HttpRequest) -> HttpResponse:
+    """GET asks first (a page saying what emptying does), its POST empties."""
+    if request.method == "GET":
+        size = basket_store.count(request)
+        if not size:
+            messages.info(request, "The basket is already empty.")
+            return redirect("stations:basket")
+        return render(request, "stations/basket_clear.html", {"basket_size": size})
     basket_store.clear(request)
     if wants_fragment(request):
         html = render_to_string("stations/basket.html#basket-list", _basket_context(request), request)

@@ -94,6 +94,25 @@ def test_plain_remove_redirects_to_the_basket(viewer_client, three):
     assert basket_of(viewer_client) == []
 
 
+def test_empty_the_basket_asks_first_and_changes_nothing_until_confirmed(viewer_client, three):
+    for loc in three:
+        viewer_client.post("/stations/basket/add/", {"id": loc.monitoring_location_id})
+    basket_page = viewer_client.get("/stations/basket/").content.decode()
+
+    confirm = viewer_client.get("/stations/basket/clear/")
+
+    assert 'id="basket-clear" href="/stations/basket/clear/"' in basket_page  # a step, not a POST button
+    assert confirm.status_code == 200 and "This removes the 3 stations in your basket" in confirm.content.decode()
+    assert len(basket_of(viewer_client)) == 3
+    viewer_client.post("/stations/basket/clear/")
+    assert basket_of(viewer_client) == []
+
+
+def test_asking_to_empty_an_empty_basket_goes_back_to_it(viewer_client):
+    response = viewer_client.get("/stations/basket/clear/", follow=True)
+    assert response.redirect_chain[-1][0] == "/stations/basket/" and "already empty" in response.content.decode()
+
+
 def test_clear_empties_the_basket(viewer_client, three):
     for loc in three:
         viewer_client.post("/stations/basket/add/", {"id": loc.monitoring_location_id})

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.postgres
 
 SMALL = {
+    "admin_list": ["--rows", "3000", "--repeat", "2"],
     "search": ["--n", "600", "--repeat", "2"],
     "poll": ["--lines", "20000", "--stations", "5", "--repeat", "3"],  # the polled run has 10,000 lines
     "chart": ["--values", "3000", "--repeat", "2"],
@@ -28,6 +29,7 @@ SMALL = {
 }  # fmt: skip
 # What each prints once it has measured everything.
 FIGURES = {
+    "admin_list": "says: ",
     "search": "p95",
     "poll": "p95",
     "chart": "p95",
