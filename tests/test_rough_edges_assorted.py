@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from acquisition.models import PullLogEntry, PullRun, PullRunStation
-from acquisition.runlog import plural
 from acquisition.run_bookkeeping import finalize_run
+from acquisition.runlog import plural
 from tests.factories import MonitoringLocationFactory, PullConfigurationFactory, PullRunFactory, PullRunStationFactory
 from tests.test_pulls_form import _form
 
