@@ -296,7 +296,7 @@ def test_a_hostile_login_is_a_form_error(username, password, db, client):
 
 @pytest.mark.parametrize("after", ["-1", "abc", "9" * 40, "1e9", "", "\x00"])
 def test_a_hostile_poll_cursor_answers_without_a_500(after, world, operator_http):
-    url = reverse("monitoring:run_detail", args=[world["run"].pk])
+    url = reverse("monitoring:run_poll", args=[world["run"].pk])
     response = operator_http.get(url, {"after": after}, HTTP_HX_REQUEST="true")
     assert response.status_code in (200, 286, 400)
 
