@@ -26,12 +26,11 @@ from .staleness import StaleStation, stale_stations
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 MAX_STATIONS_LISTED = 20
 
 
 def absolute_url(path: str) -> str:
-    return (getattr(settings, "SITE_URL", "") or DEFAULT_SITE_URL).rstrip("/") + path
+    return settings.SITE_URL.rstrip("/") + path
 
 
 # --- Entry points -----------------------------------------------------------------------------------------
