@@ -28,7 +28,7 @@ for prefix in ("new/", "<int:pk>/edit/"):
     urlpatterns += [
         path(f"{prefix}discard/", views.form_discard, name="form_discard"),
         path(
-            f"{prefix}stations/<location_id:location_id>/remove/",
+            f"{prefix}stations/<location_id:monitoring_location_id>/remove/",
             views.form_remove_station,
             name="form_remove_station",
         ),

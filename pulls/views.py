@@ -263,12 +263,14 @@ def _discard(request: HttpRequest, config, key: str, station_ids: list[str]) -> 
     return HttpResponseClientRedirect(form_url) if request.htmx else redirect(form_url)
 
 
-def _remove_station(request: HttpRequest, config, key: str, station_ids: list[str], location_id: str) -> HttpResponse:
+def _remove_station(
+    request: HttpRequest, config, key: str, station_ids: list[str], monitoring_location_id: str
+) -> HttpResponse:
     if config is None:
-        basket.remove(request, [location_id])
+        basket.remove(request, [monitoring_location_id])
         station_ids = basket.get_ids(request)
     else:
-        station_ids = [i for i in station_ids if i != location_id]
+        station_ids = [i for i in station_ids if i != monitoring_location_id]
     return _stations_changed(request, config, key, station_ids)
 
 
