@@ -64,6 +64,8 @@ FUZZ = settings(
 # Routes that act on no input at all: a POST to them does its one thing whatever the body says.
 INPUTLESS = {
     "pulls:toggle",
+    "pulls:toggle_row",  # the same pause/resume as pulls:toggle, answering the list's row
+    "pulls:toggle_status",  # … and the configuration page's status
     "pulls:run_now",
     "pulls:delete",
     "monitoring:run_again",
