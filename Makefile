@@ -44,6 +44,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(TEST_ENV) $(PY) -m pytest tests/test_import_graph.py -q
 	$(VENV)/bin/ruff format --check . || echo "(formatting differences are reported, not enforced)"
 
 migrations-check: install

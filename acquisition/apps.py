@@ -11,3 +11,4 @@ class AcquisitionConfig(AppConfig):
 
         # Pulls' "Run now" and backfill reach the engine through this hook, not by importing upward (DESIGN §2).
         run_requests.plug_in(enqueueing)
+        from . import tasks  # noqa: F401  (connects the senders of the janitor's tasks, in every process)

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Max
 from django.db.models.functions import Coalesce
+from django.dispatch import Signal
 from django.utils import timezone
 
 from acquisition import staging
@@ -35,6 +36,7 @@ from acquisition.run_bookkeeping import (
     station_silent_after,
 )
 from acquisition.runlog import ERROR, WARNING, log
+from acquisition.signals import batch_task_due, run_task_due
 
 # A worker writes its heartbeat every 15 s (streamflow/celery.py): two minutes of silence is eight missed beats.
 WORKER_LOST_AFTER = dt.timedelta(minutes=2)
@@ -59,15 +61,18 @@ def _send_interval(pending_silent: dt.timedelta, sends: int) -> dt.timedelta:
 
 
 def _send_batch(run_id: int, number: int) -> None:
-    from acquisition.tasks import run_batch  # tasks imports this module
-
-    run_batch.delay(run_id, number)
+    _ask(batch_task_due, run_id=run_id, number=number)
 
 
 def _send_run(run: PullRun) -> None:
-    from acquisition.tasks import run_configuration
+    _ask(run_task_due, run=run)
 
-    run_configuration.delay(run.configuration_id, run.trigger, run.triggered_by, run_id=run.pk)
+
+def _ask(signal: Signal, **kwargs) -> None:
+    """acquisition.tasks (above this module) sends the task; with nobody listening the resume would be lost."""
+    if not signal.has_listeners():
+        raise RuntimeError("nothing sends the janitor's tasks: acquisition.tasks is not loaded (acquisition.apps)")
+    signal.send(sender=__name__, **kwargs)
 
 
 def _ago(now: dt.datetime, then: dt.datetime | None) -> str:

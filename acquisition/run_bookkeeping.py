@@ -184,7 +184,7 @@ def _record_skipped(fields: dict, active: PullRun) -> PullRun:
 def station_silent_after() -> dt.timedelta:
     """A running station silent this long is presumed lost (its task vanished); every page, retry and quota wait
     moves its heartbeat, and USGS requests time out well within it."""
-    return dt.timedelta(seconds=getattr(settings, "ACQUISITION_STATION_SILENT_SECONDS", 300))
+    return dt.timedelta(seconds=settings.ACQUISITION_STATION_SILENT_SECONDS)
 
 
 def claim_batch(run_id: int, number: int, *, worker: str = "") -> tuple[PullRunBatch, list[PullRunStation]] | None:

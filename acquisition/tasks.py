@@ -15,10 +15,12 @@ import logging
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.dispatch import receiver
 
 from acquisition import janitor as janitor_module
 from acquisition import run_bookkeeping, smart_append, tallies
 from acquisition.models import PullRun, QualityBacklog
+from acquisition.signals import batch_task_due, run_task_due
 from pulls.models import PullConfiguration
 from pulls.schedules import should_run_scheduled
 
@@ -132,3 +134,14 @@ def janitor() -> list[int]:
     ended = janitor_module.janitor()
     _refresh_quality_soon()
     return ended
+
+
+# The janitor (a plain module below this one) asks for tasks to be sent again; they are sent from here.
+@receiver(batch_task_due, dispatch_uid="acquisition.tasks.send_batch")
+def _send_batch(sender, run_id: int, number: int, **kwargs) -> None:
+    run_batch.delay(run_id, number)
+
+
+@receiver(run_task_due, dispatch_uid="acquisition.tasks.send_run")
+def _send_run(sender, run: PullRun, **kwargs) -> None:
+    run_configuration.delay(run.configuration_id, run.trigger, run.triggered_by, run_id=run.pk)

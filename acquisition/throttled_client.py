@@ -85,8 +85,7 @@ def build_client(
         "user_agent": USER_AGENT,
         "throttle": DatabaseTokenBucket(settings.USGS_REQUESTS_PER_HOUR, on_wait=on_throttle_wait),
         "on_event": on_event,
-        # Not in settings.py: only tests shorten the retry backoff (the fake answers 500s on purpose).
-        "backoff_base": getattr(settings, "USGS_BACKOFF_BASE", 0.5),
+        "backoff_base": settings.USGS_BACKOFF_BASE,  # tests shorten it (the fake answers 500s on purpose)
         "max_body_bytes": settings.USGS_MAX_BODY_MB * 2**20,
         "deadline": settings.USGS_REQUEST_DEADLINE_SECONDS,
         "max_pages": settings.USGS_MAX_PAGES,

@@ -10,13 +10,11 @@ stream (`resource.getrusage`) beside the bytes and rows received. Goal (issue 15
 
 from __future__ import annotations
 
-import argparse
-import os
 import resource
 import sys
 import time
 
-from common import ensure_database, setup_django
+from common import bench_parser, start, viewer
 
 GOAL_MB = 50
 
@@ -26,29 +24,16 @@ def peak_mb() -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__, "sf_api_bench")
     parser.add_argument("--values", type=int, default=1_000_000)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sf_api_bench"),
-    )
-    args = parser.parse_args()
-    if not args.database_url.startswith("postgres"):
-        parser.error("the benchmark needs PostgreSQL (--database-url postgres://…)")
-    ensure_database(args.database_url)
-    setup_django(args.database_url)
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
+    args = start(parser)
     from django.db import connection
     from django.test import Client
 
     from acquisition.models import ContinuousValue
     from stations.models import MonitoringLocation, TimeSeries
     from streamflow.models import ApiToken
-    from streamflow.roles import VIEWERS
 
-    call_command("migrate", verbosity=0)
     location, _ = MonitoringLocation.objects.get_or_create(
         monitoring_location_id="USGS-01646500", defaults={"site_number": "01646500", "name": "POTOMAC RIVER"}
     )
@@ -63,9 +48,7 @@ def main() -> int:
             "'[]'::jsonb, 'Approved' FROM generate_series(0, %s - 1) AS n",
             [series.pk, args.values],
         )
-    user, _ = get_user_model().objects.get_or_create(username="bench-api")
-    user.groups.add(Group.objects.get(name=VIEWERS))
-    _, token = ApiToken.issue(user, f"bench {time.time()}")
+    _, token = ApiToken.issue(viewer("bench-api"), f"bench {time.time()}")
     client = Client()
 
     before = peak_mb()

@@ -9,18 +9,14 @@ Reports the number of points in the SVG. Goal (issue 6): < 300 ms, at most a few
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import re
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from common import ensure_database, percentiles, setup_django  # noqa: E402
+from common import bench_parser, percentiles, start, viewer_client
 
 SITE = "USGS-99000099"
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -57,36 +53,16 @@ def load(count: int):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__, "sf_mon_bench")
     parser.add_argument("--values", type=int, default=105_000)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sf_mon_bench"),
-    )
     parser.add_argument("--repeat", type=int, default=20)
-    args = parser.parse_args()
-    if not args.database_url.startswith("postgres"):
-        parser.error("the benchmark needs PostgreSQL (--database-url postgres://…)")
-
-    ensure_database(args.database_url)
-    setup_django(args.database_url)
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
-    from django.test import Client
-
+    args = start(parser)
     from monitoring import charts
     from monitoring.export import chart_data
-    from streamflow.roles import VIEWERS
 
-    call_command("migrate", verbosity=0)
     series = load(args.values)
     end_day = (START + dt.timedelta(minutes=5 * (args.values + 300))).date()
-    user, _ = get_user_model().objects.get_or_create(username="bench-chart")
-    # A Viewer, so the timings include the permission checks every real request pays.
-    user.groups.add(Group.objects.get(name=VIEWERS))
-    client = Client()
-    client.force_login(user)
+    client = viewer_client("bench-chart")
     params = {"kind": "continuous", "start": START.date().isoformat(), "end": end_day.isoformat()}
 
     view_times, cpu_times, read_times, svg_times = [], [], [], []

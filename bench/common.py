@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -26,6 +27,52 @@ def setup_django(database_url: str) -> None:
     import django
 
     django.setup()
+
+
+def bench_parser(doc: str | None, database: str) -> argparse.ArgumentParser:
+    """A benchmark's argument parser: its docstring as the help, and --database-url (PostgreSQL; by default
+    BENCH_DATABASE_URL, else the benchmark's own `database` on the local server)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{database}"),
+    )
+    return parser
+
+
+def start(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """What every benchmark does first: read its arguments, create its database if needed, set Django up on it and
+    migrate it. Refuses anything but PostgreSQL."""
+    args = parser.parse_args()
+    if not args.database_url.startswith("postgres"):
+        parser.error("the benchmark needs PostgreSQL (--database-url postgres://…)")
+    ensure_database(args.database_url)
+    setup_django(args.database_url)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return args
+
+
+def viewer(username: str):
+    """A user in the Viewers group, so the timings include the permission checks every real request pays."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from streamflow.roles import VIEWERS
+
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    user.groups.add(Group.objects.get(name=VIEWERS))
+    return user
+
+
+def viewer_client(username: str):
+    """A test client logged in as a Viewer (`viewer`): the requests go through Django's whole stack, in process."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(viewer(username))
+    return client
 
 
 def ensure_database(database_url: str) -> None:

@@ -12,19 +12,15 @@ Goal (DESIGN §9, issue 6): p95 < 20 ms. --reuse keeps a table that already hold
 
 from __future__ import annotations
 
-import argparse
 import html
 import os
 import re
 import statistics
 import sys
 import time
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from common import ensure_database, percentiles, setup_django  # noqa: E402
+from common import bench_parser, percentiles, start, viewer_client
 
 RUNS = 100
 
@@ -98,32 +94,17 @@ def load(lines: int, stations: int):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__, "sf_mon_bench")
     parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sf_mon_bench"),
-    )
     parser.add_argument("--stations", type=int, default=40, help="stations of the polled run")
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--reuse", action="store_true", help="keep the table if it already holds --lines rows")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the new-lines query")
-    args = parser.parse_args()
-    if not args.database_url.startswith("postgres"):
-        parser.error("the benchmark needs PostgreSQL (--database-url postgres://…)")
-
-    ensure_database(args.database_url)
-    setup_django(args.database_url)
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
+    args = start(parser)
     from django.db import connection
-    from django.test import Client
 
     from acquisition.models import PullLogEntry, PullRun
-    from streamflow.roles import VIEWERS
 
-    call_command("migrate", verbosity=0)
     active = PullRun.objects.filter(configuration_name="bench-poll", status=PullRun.Status.RUNNING).first()
     if not (
         args.reuse
@@ -133,16 +114,14 @@ def main() -> int:
     ):
         active = load(args.lines, args.stations)
 
-    user, _ = get_user_model().objects.get_or_create(username="bench-poll")
-    # A Viewer, so the timings include the permission checks every real request pays.
-    user.groups.add(Group.objects.get(name=VIEWERS))
-    client = Client()
-    client.force_login(user)
+    client = viewer_client("bench-poll")
     url = f"/monitoring/runs/{active.pk}/"
     page = client.get(url)
     # The poller's own URL (older pages polled with ?after= alone): its extra parameters say what the page shows.
     found = re.search(r'id="run-live"[^>]* hx-get="([^"]+)"', page.content.decode())
-    query = dict(parse_qsl(urlsplit(html.unescape(found.group(1))).query)) if found else {}
+    poller = urlsplit(html.unescape(found.group(1))) if found else None
+    query = dict(parse_qsl(poller.query)) if poller else {}
+    poll_url = poller.path if poller else f"/monitoring/runs/{active.pk}/poll/"
     ids = list(PullLogEntry.objects.filter(run=active).order_by("-pk").values_list("pk", flat=True)[:6])
     cases = {"5 new lines": ids[5], "nothing new": ids[0]}
     total = PullLogEntry.objects.count()
@@ -162,7 +141,7 @@ def main() -> int:
         view_times, cpu_times = [], []
         for i in range(args.repeat + 10):
             started, cpu_started = time.perf_counter(), time.process_time()
-            response = client.get(url, {**query, "after": after}, headers={"HX-Request": "true"})
+            response = client.get(poll_url, {**query, "after": after}, headers={"HX-Request": "true"})
             if i >= 10:
                 view_times.append((time.perf_counter() - started) * 1000)
                 cpu_times.append((time.process_time() - cpu_started) * 1000)

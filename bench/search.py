@@ -10,17 +10,13 @@ that already holds N rows.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from common import ensure_database, percentiles, setup_django  # noqa: E402
+from common import ROOT, bench_parser, percentiles, start, viewer_client
 
 GAGES2 = ROOT.parent / "shared" / "fixtures" / "stations" / "gages2_9322.tsv"
 CASES = {
@@ -123,40 +119,21 @@ def search_sql(params: dict) -> list[tuple[str, tuple]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser(__doc__, "sf_stations_bench")
     parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sf_stations_bench"),
-    )
     parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--reuse", action="store_true", help="keep the table if it already holds --n rows")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each query")
-    args = parser.parse_args()
-    if not args.database_url.startswith("postgres"):
-        parser.error("the benchmark needs PostgreSQL (--database-url postgres://…)")
-
-    ensure_database(args.database_url)
-    setup_django(args.database_url)
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
+    args = start(parser)
     from django.db import connection
-    from django.test import Client
 
     from stations.models import MonitoringLocation
     from stations.search import run_search
-    from streamflow.roles import VIEWERS
 
-    call_command("migrate", verbosity=0)
     if not (args.reuse and MonitoringLocation.objects.count() == args.n):
         load(args.n)
 
-    user, _ = get_user_model().objects.get_or_create(username="bench-search")
-    # A Viewer, so the timings include the permission checks every real request pays.
-    user.groups.add(Group.objects.get(name=VIEWERS))
-    client = Client()
-    client.force_login(user)
+    client = viewer_client("bench-search")
 
     print(f"\n{args.n:,} locations, {args.repeat} requests per kind (after 5 warm-ups); times in ms")
     print(f"Load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (other work inflates wall times)")

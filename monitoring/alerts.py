@@ -20,18 +20,17 @@ from django.utils import timezone
 from acquisition.models import PullRun, PullRunStation
 from pulls.models import PullConfiguration
 
-from . import channels
+from . import channels, signals
 from .models import AlertCondition, AlertState
 from .staleness import StaleStation, stale_stations
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 MAX_STATIONS_LISTED = 20
 
 
 def absolute_url(path: str) -> str:
-    return (getattr(settings, "SITE_URL", "") or DEFAULT_SITE_URL).rstrip("/") + path
+    return settings.SITE_URL.rstrip("/") + path
 
 
 # --- Entry points -----------------------------------------------------------------------------------------
@@ -53,7 +52,7 @@ def check_stale_stations() -> dict[str, int]:
     silent = {s.key: s for s in stale if not s.failing}
     opened = 0
     for key, station in silent.items():
-        if _open(
+        if open_alert(
             key,
             AlertState.Kind.STALE_STATION,
             _stale_subject(station),
@@ -65,7 +64,7 @@ def check_stale_stations() -> dict[str, int]:
     for state in AlertState.objects.filter(kind=AlertState.Kind.STALE_STATION, active=True).exclude(
         key__in=list(silent)
     ):
-        cleared += _clear(state.key)
+        cleared += clear_alert(state.key)
     return {"stale": len(silent), "opened": opened, "cleared": cleared}
 
 
@@ -80,13 +79,15 @@ def _run_finished(run: PullRun) -> None:
     run_key, streak_key = f"run:{config.pk}", f"streak:{config.pk}"
 
     if run.status in (PullRun.Status.FAILED, PullRun.Status.PARTIAL):
-        _open(run_key, AlertState.Kind.RUN_FAILED, _run_subject(run), lambda: _run_body(run), config=config, run=run)
+        open_alert(
+            run_key, AlertState.Kind.RUN_FAILED, _run_subject(run), lambda: _run_body(run), config=config, run=run
+        )
     else:
-        _clear(run_key)
+        clear_alert(run_key)
 
     if run.status == PullRun.Status.FAILED and _failed_in_a_row(config):
         disabled = _auto_disable(config, run)
-        _open(
+        open_alert(
             streak_key,
             AlertState.Kind.CONSECUTIVE_FAILURES,
             f"[Streamflow] {config.name} failed {settings.ALERT_CONSECUTIVE_FAILURES} runs in a row"
@@ -96,7 +97,7 @@ def _run_finished(run: PullRun) -> None:
             run=run,
         )
     elif run.status != PullRun.Status.FAILED:
-        _clear(streak_key)
+        clear_alert(streak_key)
 
 
 def _failed_in_a_row(config: PullConfiguration) -> bool:
@@ -217,7 +218,7 @@ def _stale_body(station: StaleStation) -> str:
 # --- Alert state --------------------------------------------------------------------------------------------
 
 
-def _open(key: str, kind: str, subject: str, body: Callable[[], str], **links) -> bool:
+def open_alert(key: str, kind: str, subject: str, body: Callable[[], str], **links) -> bool:
     """Turn the condition on; alert only if it was off. Returns True when an alert was due.
 
     Nothing is sent here, inside the caller's task and transaction: once it commits, the ALERT_EMAILS email goes
@@ -232,8 +233,8 @@ def _open(key: str, kind: str, subject: str, body: Callable[[], str], **links) -
                 return False
             state.active, state.subject, state.opened_at, state.cleared_at = True, subject, now, None
             for name, value in links.items():
-                # `config` is stored as the row's configuration: the recovery notice (_clear) needs it to reach the
-                # channel rules that name the configuration.
+                # `config` is stored as the row's configuration: the recovery notice (clear_alert) needs it to reach
+                # the channel rules that name the configuration.
                 setattr(state, "configuration" if name == "config" else name, value)
             state.save()
     except IntegrityError:
@@ -275,10 +276,8 @@ def _to_channels(condition: str, subject: str, body: str, config, *, recovered: 
 
 
 def _enqueue(state_id: int, subject: str, body: str) -> None:
-    from .tasks import send_alert_email  # the task module imports this one
-
     try:
-        send_alert_email.delay(state_id, subject, body)
+        signals.ask(signals.alert_email_due, state_id=state_id, subject=subject, body=body)
     except Exception:  # noqa: BLE001 - a broker outage must not fail the run that raised the alert
         give_up(state_id, subject)
 
@@ -295,7 +294,7 @@ def give_up(state_id: int, subject: str) -> None:
     logger.exception("Could not send the alert %r", subject)
 
 
-def _clear(key: str) -> int:
+def clear_alert(key: str) -> int:
     """Turn the condition off; each channel with recovery notices enabled is told it cleared."""
     cleared = 0
     for state in AlertState.objects.filter(key=key, active=True).select_related("configuration", "run"):

@@ -8,6 +8,8 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         from acquisition.signals import run_finished
 
+        from . import tasks  # noqa: F401  (connects the senders of the tasks the plain modules ask for)
+
         run_finished.connect(_alert_on_run_finished, dispatch_uid="monitoring.alerts.run_finished")
         run_finished.connect(_quality_alerts_on_run_finished, dispatch_uid="monitoring.quality_alerts.run_finished")
 

@@ -32,7 +32,7 @@ from django.utils import timezone
 from pulls.models import PullConfiguration
 from streamflow.logs import register_secret
 
-from . import outbound
+from . import outbound, signals
 from .models import AlertChannel, AlertCondition, AlertDelivery, AlertRule
 
 logger = logging.getLogger(__name__)
@@ -119,10 +119,8 @@ def _queue(channels: Iterable[AlertChannel], condition: str, *, subject: str, bo
 
 
 def _enqueue(delivery_pk: int) -> None:
-    from .tasks import deliver_alert
-
     try:
-        deliver_alert.delay(delivery_pk)
+        signals.ask(signals.delivery_due, delivery_id=delivery_pk)
     except Exception:  # a broker outage must not fail the run that raised the alert; the row stays queued
         logger.warning("could not queue alert delivery %s", delivery_pk, exc_info=True)
 

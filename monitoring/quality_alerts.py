@@ -43,7 +43,8 @@ from acquisition.models import PullRun, PullRunStation
 from pulls.models import PullConfiguration, PullConfigurationStation
 from stations.models import MonitoringLocation, TimeSeries
 
-from .alerts import _clear, _open, absolute_url
+from . import signals
+from .alerts import absolute_url, clear_alert, open_alert
 from .models import AlertState
 from .quality import Flag, Gap, Quality, Thresholds, extent, series_quality
 
@@ -107,10 +108,8 @@ def run_finished(run: PullRun) -> None:
 
 
 def _enqueue(run_id: int) -> None:
-    from .tasks import check_quality_alerts  # the task module imports this one
-
     try:
-        check_quality_alerts.delay(run_id)
+        signals.ask(signals.quality_check_due, run_id=run_id)
     except Exception:  # noqa: BLE001 - a broker outage must not fail the run; the hourly recheck still clears
         logger.exception("Could not queue the quality alert check of run %s", run_id)
 
@@ -147,7 +146,7 @@ def recheck_active(now: dt.datetime | None = None) -> dict[str, int]:
     for pk, series_states in by_series.items():
         s = series.get(pk)
         if s is None or (s.location_id, _data_type(s.kind)) not in in_scope:
-            cleared += sum(_clear(state.key) for state in series_states)
+            cleared += sum(clear_alert(state.key) for state in series_states)
         else:
             targets.append((s, series_states[0].configuration))
     result = _check_all(targets, Windows.from_settings(now))
@@ -220,7 +219,7 @@ def _check(series: TimeSeries, config: PullConfiguration | None, windows: Window
     if windows.gap_days:
         key = f"{AlertState.Kind.NEW_GAP}:{series.pk}"
         if gaps:
-            opened += _open(
+            opened += open_alert(
                 key,
                 AlertState.Kind.NEW_GAP,
                 _gap_subject(location, gaps[0]),
@@ -229,12 +228,12 @@ def _check(series: TimeSeries, config: PullConfiguration | None, windows: Window
                 location=location,
             )
         else:
-            cleared += _clear(key)
+            cleared += clear_alert(key)
     if windows.flat_days:
         key = f"{AlertState.Kind.FLAT_LINE}:{series.pk}"
         if flat is not None:
             clipped = _day(flat.start) <= windows.scan_start(daily, th)
-            opened += _open(
+            opened += open_alert(
                 key,
                 AlertState.Kind.FLAT_LINE,
                 _flat_subject(series, flat, clipped),
@@ -243,7 +242,7 @@ def _check(series: TimeSeries, config: PullConfiguration | None, windows: Window
                 location=location,
             )
         else:
-            cleared += _clear(key)
+            cleared += clear_alert(key)
     return opened, cleared
 
 

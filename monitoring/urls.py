@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("monitoring/runs/", views.run_list, name="runs"),
     path("monitoring/runs/<int:pk>/", views.run_detail, name="run_detail"),
+    path("monitoring/runs/<int:pk>/poll/", views.run_poll, name="run_poll"),
     path("monitoring/runs/<int:pk>/log.txt", views.run_log_download, name="run_log_download"),
     path("monitoring/runs/<int:pk>/run-again/", views.run_again, name="run_again"),
     path(

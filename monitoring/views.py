@@ -150,13 +150,38 @@ def _filtered_log(run: PullRun, filters: dict):
 @vary_on_headers("HX-Request")
 @permission_required("acquisition.view_pullrun", raise_exception=True)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The run page. Its live fragment polls this same URL with ?after=<cursor> while the run is active."""
+    """The run page, or (htmx) its log or station table redrawn after a filter or a page change. Its live part
+    polls run_poll while the run is active."""
+    if request.htmx and "after" in request.GET:
+        # The poll's old address (a page loaded before the poll had its own URL polls here): sent on, query and all.
+        return redirect(f"{reverse('monitoring:run_poll', args=[pk])}?{request.GET.urlencode()}")
+    run = get_object_or_404(PullRun.objects.select_related("configuration"), pk=pk)
+    context = _run_context(request, run, _log_filters(request, run), polling=False)
+    template = "monitoring/run_detail.html"
+    if wants_fragment(request) and request.htmx.target == "run-stations":
+        return render(request, template + "#run-stations", context)
+    if wants_fragment(request):
+        return render(request, template + "#run-log", context)
+    return render(request, template, context)
+
+
+@require_GET
+@permission_required("acquisition.view_pullrun", raise_exception=True)
+def run_poll(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run page's poller (htmx, every 2 s, ?after=<cursor>): the #run-live fragment with what moved; once the
+    run is over, the last answer redraws the tail and the header and stops the poller (286)."""
     run = get_object_or_404(PullRun.objects.select_related("configuration"), pk=pk)
     filters = _log_filters(request, run)
-    if request.htmx and "after" in request.GET and run.is_active:
+    if run.is_active:
         return _poll(request, run, filters)
+    response = render(request, "monitoring/run_detail.html#run-live", _run_context(request, run, filters, polling=True))
+    response.status_code = HTMX_STOP_POLLING
+    return response
+
+
+def _run_context(request: HttpRequest, run: PullRun, filters: dict, *, polling: bool) -> dict:
+    """What the run page shows (polling: the final poll's redraw of it, once the run is over)."""
     entries_qs = _filtered_log(run, filters)
-    polling = request.htmx and "after" in request.GET
     # Lines first, station rows second: a station's progress is written before the line saying so, so rows read
     # after the cursor's line already show everything that line (and every earlier one) announced.
     if _is_filtered(filters) and not polling:
@@ -172,7 +197,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     stations = list(shown["page"])
     _name_stations(entries, stations)
     progress = tally.progress
-    context = {
+    return {
         "run": run,
         "stations": stations,
         "shown": shown,
@@ -184,23 +209,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "poll_url": _poll_url(run, filters, cursor, _totals_signature(run, progress, tally)),
         "polling": polling,
         # The final poll and a filter change redraw header and progress: the page may be behind on both.
-        "refresh": bool(request.htmx),
+        "refresh": polling or bool(request.htmx),
         "truncated": not polling and len(entries) >= LOG_TAIL,
         "batches": batch_summary(run),
         "quota": quota_left(),
         "can_run": request.user.has_perm("pulls.run_pullconfiguration"),
         "revisions": _revision_counts(run),
     }
-    template = "monitoring/run_detail.html"
-    if polling:
-        response = render(request, template + "#run-live", context)
-        response.status_code = HTMX_STOP_POLLING
-        return response
-    if wants_fragment(request) and request.htmx.target == "run-stations":
-        return render(request, template + "#run-stations", context)
-    if wants_fragment(request):
-        return render(request, template + "#run-log", context)
-    return render(request, template, context)
 
 
 # Failed stations first (what an operator comes for), then those still moving, then the rest.
@@ -368,7 +383,7 @@ def _poll_url(run: PullRun, filters: dict, last_id: int, signature: str, since: 
     if since is not None and since != last_id:
         params += f"&since={since}"
     params += f"&state={run.status}&v={signature}"
-    return f"{reverse('monitoring:run_detail', args=[run.pk])}?{params}"
+    return f"{reverse('monitoring:run_poll', args=[run.pk])}?{params}"
 
 
 @require_GET

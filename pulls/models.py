@@ -6,6 +6,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.dispatch import Signal
 from django.urls import reverse
 
 from stations.models import MonitoringLocation, TimeSeries
@@ -17,6 +18,10 @@ SCHEDULE_PRESETS = {
     "daily": "0 0 * * *",
     "weekly": "0 0 * * 0",
 }
+
+# Sent, with `configuration`, for each configuration a bulk `update()` changed the schedule of: a bulk update sends
+# no post_save, and the schedule sync (pulls.schedules, above this module) listens to this instead (pulls.signals).
+schedule_changed = Signal()
 
 
 class PullConfigurationQuerySet(models.QuerySet):
@@ -42,10 +47,8 @@ class PullConfigurationQuerySet(models.QuerySet):
         ids = list(self.values_list("pk", flat=True))
         count = super().update(**kwargs)
         if ids and {"enabled", "schedule_type", "cron_expression", "timezone"} & kwargs.keys():
-            from .schedules import sync_configuration
-
             for config in PullConfiguration.objects.filter(pk__in=ids):
-                sync_configuration(config)
+                schedule_changed.send(sender=PullConfiguration, configuration=config)
         return count
 
 

@@ -6,7 +6,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from . import schedules
-from .models import PullConfiguration, PullConfigurationStation, StationProgress
+from .models import PullConfiguration, PullConfigurationStation, StationProgress, schedule_changed
 
 
 @receiver(post_save, sender=PullConfiguration, dispatch_uid="pulls.sync_schedule")
@@ -14,6 +14,11 @@ def sync_schedule(sender, instance: PullConfiguration, raw: bool = False, **kwar
     if raw:  # loaddata: the fixture may not hold the whole picture yet; sync_schedules reconciles afterwards
         return
     schedules.sync_configuration(instance)
+
+
+@receiver(schedule_changed, sender=PullConfiguration, dispatch_uid="pulls.sync_schedule_after_update")
+def sync_schedule_after_update(sender, configuration: PullConfiguration, **kwargs) -> None:
+    schedules.sync_configuration(configuration)
 
 
 @receiver(post_delete, sender=PullConfiguration, dispatch_uid="pulls.remove_schedule")

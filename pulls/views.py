@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from stations import basket
@@ -141,22 +144,18 @@ def configuration_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _configuration_form(request: HttpRequest, config: PullConfiguration | None) -> HttpResponse:
+    """The form page (GET) and saving it (POST). Its other buttons post to views of their own (below)."""
     key = str(config.pk) if config else "new"
-    form_url = _form_url(config)
     if request.method == "GET" and request.htmx and request.htmx.target in SCHEDULE_TARGETS:
-        # Live schedule part: the cron field appears for "custom"; words and next runs follow every keystroke.
-        params = request.GET
-        context = _schedule_context(
-            params.get("schedule_type"), params.get("cron_expression"), params.get("timezone"), params.get("typed_cron")
-        )
-        return render(request, f"pulls/form.html#{request.htmx.target}", {**context, "form_url": form_url})
+        # Pages drawn before the schedule part had its own URLs ask here: the same fragment.
+        return _schedule_fragment(request, request.htmx.target)
 
     draft = _drafts(request).get(key)
     station_ids = _station_ids(request, config, draft)
     if request.method == "POST":
         action = request.POST.get("action", "save")
         if action != "save":
-            return _form_action(request, config, key, action, station_ids)
+            return _legacy_action(request, config, key, action, station_ids)
         stations, missing = _locations(station_ids)
         form = PullConfigurationForm(request.POST, instance=config, stations=stations)
         if form.is_valid():
@@ -197,6 +196,15 @@ def _without_series_context(stations: list[MonitoringLocation], data_type: str |
     }
 
 
+def _action_urls(config: PullConfiguration | None) -> dict[str, str]:
+    """Where each of the form's secondary buttons posts (the remove button's URL names its station: the template)."""
+    args = [config.pk] if config else []
+    names = ["discard", "refresh_stations", "drop_without_series", "search_stations"]
+    if config is not None:
+        names.append("add_basket")
+    return {name: reverse(f"pulls:form_{name}", args=args) for name in names}
+
+
 def _form_context(request, form, config, stations, missing, draft) -> dict:
     station_ids = {s.monitoring_location_id for s in stations}
     return {
@@ -204,6 +212,7 @@ def _form_context(request, form, config, stations, missing, draft) -> dict:
         "form": form,
         "config": config,
         "form_url": _form_url(config),
+        "actions": _action_urls(config),
         "stations": stations,
         "missing": missing,
         "draft_restored": bool(draft) and not form.is_bound,
@@ -218,47 +227,123 @@ def _form_context(request, form, config, stations, missing, draft) -> dict:
     }
 
 
-def _form_action(request: HttpRequest, config, key: str, action: str, station_ids: list[str]) -> HttpResponse:
-    """The form's secondary buttons: remove a station, take in the basket, go searching, discard changes."""
+# --- The form's live schedule part: the cron field appears for "custom"; words and next runs follow each key --
+def _schedule_fragment(request: HttpRequest, target: str) -> HttpResponse:
+    params = request.GET
+    context = _schedule_context(
+        params.get("schedule_type"), params.get("cron_expression"), params.get("timezone"), params.get("typed_cron")
+    )
+    return render(request, f"pulls/form.html#{target}", context)
+
+
+def _may_edit_a_configuration(user) -> bool:
+    return user.has_perm("pulls.add_pullconfiguration") or user.has_perm("pulls.change_pullconfiguration")
+
+
+@require_GET
+def configuration_schedule_fields(request: HttpRequest) -> HttpResponse:
+    """The schedule part redrawn when its type changes (the cron field only for "custom")."""
+    if not _may_edit_a_configuration(request.user):
+        raise PermissionDenied
+    return _schedule_fragment(request, "schedule-fields")
+
+
+@require_GET
+def configuration_schedule_preview(request: HttpRequest) -> HttpResponse:
+    """The schedule's words and next runs, redrawn as the cron expression or the time zone is typed."""
+    if not _may_edit_a_configuration(request.user):
+        raise PermissionDenied
+    return _schedule_fragment(request, "schedule-preview")
+
+
+# --- The form's secondary buttons: one view each, on the new configuration's URLs and an existing one's -------
+FormAction = Callable[..., HttpResponse]
+
+
+def _form_action(action: FormAction) -> Callable[..., HttpResponse]:
+    """The view of one button: POST only; the add permission under new/, the change permission under <pk>/edit/.
+    `action(request, config, key, station_ids, **url_kwargs)`: config is None for a new configuration."""
+
+    @require_POST
+    @wraps(action)
+    def view(request: HttpRequest, pk: int | None = None, **kwargs) -> HttpResponse:
+        if not request.user.has_perm("pulls.add_pullconfiguration" if pk is None else "pulls.change_pullconfiguration"):
+            raise PermissionDenied
+        config = None if pk is None else get_object_or_404(PullConfiguration, pk=pk)
+        key = str(config.pk) if config else "new"
+        return action(request, config, key, _station_ids(request, config, _drafts(request).get(key)), **kwargs)
+
+    return view
+
+
+def _discard(request: HttpRequest, config, key: str, station_ids: list[str]) -> HttpResponse:
+    _drop_draft(request, key)
+    basket.clear_destination(request)
     form_url = _form_url(config)
-    if action == "discard":
-        _drop_draft(request, key)
-        basket.clear_destination(request)
-        return HttpResponseClientRedirect(form_url) if request.htmx else redirect(form_url)
-    if action.startswith("remove:"):
-        location_id = action.removeprefix("remove:")
-        if config is None:
-            basket.remove(request, [location_id])
-            station_ids = basket.get_ids(request)
-        else:
-            station_ids = [i for i in station_ids if i != location_id]
-    elif action == "refresh_stations":
-        pass  # the data type changed: the list is drawn again with the stations lacking it marked
-    elif action == "drop_without_series":
-        stations, _ = _locations(station_ids)
-        lacking = {s.monitoring_location_id for s in stations_without_series(stations, request.POST.get("data_type"))}
-        if config is None:
-            basket.remove(request, list(lacking))
-            station_ids = basket.get_ids(request)
-        else:
-            station_ids = [i for i in station_ids if i not in lacking]
-    elif action == "add_basket" and config is not None:
-        incoming = basket.get_ids(request)
-        station_ids = station_ids + [i for i in incoming if i not in station_ids]
-        basket.remove(request, incoming)  # they moved into this configuration's form
-    elif action != "search":
-        messages.error(request, "That button is not known; reload the form and try again.")
-        return redirect(form_url)
+    return HttpResponseClientRedirect(form_url) if request.htmx else redirect(form_url)
+
+
+def _remove_station(
+    request: HttpRequest, config, key: str, station_ids: list[str], monitoring_location_id: str
+) -> HttpResponse:
+    if config is None:
+        basket.remove(request, [monitoring_location_id])
+        station_ids = basket.get_ids(request)
+    else:
+        station_ids = [i for i in station_ids if i != monitoring_location_id]
+    return _stations_changed(request, config, key, station_ids)
+
+
+def _refresh_stations(request: HttpRequest, config, key: str, station_ids: list[str]) -> HttpResponse:
+    """The data type changed: the list is drawn again with the stations lacking it marked."""
+    return _stations_changed(request, config, key, station_ids)
+
+
+def _drop_without_series(request: HttpRequest, config, key: str, station_ids: list[str]) -> HttpResponse:
+    stations, _ = _locations(station_ids)
+    lacking = {s.monitoring_location_id for s in stations_without_series(stations, request.POST.get("data_type"))}
+    if config is None:
+        basket.remove(request, list(lacking))
+        station_ids = basket.get_ids(request)
+    else:
+        station_ids = [i for i in station_ids if i not in lacking]
+    return _stations_changed(request, config, key, station_ids)
+
+
+def _add_basket(request: HttpRequest, config, key: str, station_ids: list[str]) -> HttpResponse:
+    incoming = basket.get_ids(request)
+    station_ids = station_ids + [i for i in incoming if i not in station_ids]
+    basket.remove(request, incoming)  # they moved into this configuration's form
+    return _stations_changed(request, config, key, station_ids)
+
+
+def _search_stations(request: HttpRequest, config, key: str, station_ids: list[str]) -> HttpResponse:
+    _keep_draft(request, config, key, station_ids)
+    if config is not None:
+        basket.set_destination(request, _form_url(config), config.name, reverse("pulls:take_basket", args=[config.pk]))
+    messages.info(request, "Your unsaved configuration is kept; add stations, then return to it from the basket.")
+    return redirect(reverse("stations:search"))
+
+
+def _keep_draft(request: HttpRequest, config, key: str, station_ids: list[str]) -> None:
     data = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "action")}
     _save_draft(request, key, data, station_ids if config else None)
-    if action == "search":
-        if config is not None:
-            basket.set_destination(request, form_url, config.name, reverse("pulls:take_basket", args=[config.pk]))
-        messages.info(request, "Your unsaved configuration is kept; add stations, then return to it from the basket.")
-        return redirect(reverse("stations:search"))
+
+
+def _stations_changed(request: HttpRequest, config, key: str, station_ids: list[str]) -> HttpResponse:
+    """The form is kept as a draft; htmx gets the station list redrawn, a plain post the form again."""
+    _keep_draft(request, config, key, station_ids)
+    form_url = _form_url(config)
     if request.htmx:
         stations, missing = _locations(station_ids)
-        context = {"stations": stations, "missing": missing, "config": config, "form_url": form_url, "oob_basket": True}
+        context = {
+            "stations": stations,
+            "missing": missing,
+            "config": config,
+            "form_url": form_url,
+            "actions": _action_urls(config),
+            "oob_basket": True,
+        }
         context.update(_without_series_context(stations, request.POST.get("data_type")))
         context["basket_extra"] = (
             [i for i in basket.get_ids(request) if i not in {s.monitoring_location_id for s in stations}]
@@ -293,9 +378,34 @@ def configuration_take_basket(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_form_url(config))
 
 
-@require_POST
-@permission_required("pulls.change_pullconfiguration", raise_exception=True)
-def configuration_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+form_discard = _form_action(_discard)
+form_remove_station = _form_action(_remove_station)
+form_refresh_stations = _form_action(_refresh_stations)
+form_drop_without_series = _form_action(_drop_without_series)
+form_add_basket = _form_action(_add_basket)
+form_search_stations = _form_action(_search_stations)
+
+
+def _legacy_action(request: HttpRequest, config, key: str, action: str, station_ids: list[str]) -> HttpResponse:
+    """A button of a form drawn before each had its own URL posts `action=<name>` to the form's URL: the same."""
+    if action.startswith("remove:"):
+        return _remove_station(request, config, key, station_ids, action.removeprefix("remove:"))
+    actions = {
+        "discard": _discard,
+        "refresh_stations": _refresh_stations,
+        "drop_without_series": _drop_without_series,
+        "search": _search_stations,
+    }
+    if config is not None:
+        actions["add_basket"] = _add_basket
+    if action not in actions:
+        messages.error(request, "That button is not known; reload the form and try again.")
+        return redirect(_form_url(config))
+    return actions[action](request, config, key, station_ids)
+
+
+# --- Pausing and resuming: the list's row, the detail page's status, or (without JavaScript) a redirect -------
+def _toggle(request: HttpRequest, pk: int) -> PullConfiguration:
     config = get_object_or_404(PullConfiguration, pk=pk)
     # The button says which state it asks for, so a double click does not undo itself.
     wanted = request.POST.get("enabled")
@@ -304,14 +414,38 @@ def configuration_toggle(request: HttpRequest, pk: int) -> HttpResponse:
         config.auto_disabled_reason = ""
     config.updated_by = request.user
     config.save(update_fields=["enabled", "auto_disabled_reason", "updated_by", "updated_at"])  # post_save syncs
-    state = "active again" if config.enabled else "paused"
+    return config
+
+
+@require_POST
+@permission_required("pulls.change_pullconfiguration", raise_exception=True)
+def configuration_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pause or resume, then back to where the button was (a message says which)."""
     if request.htmx:
+        # Pages drawn before the row and the status had their own URLs ask here: the same fragments.
         if (request.htmx.target or "").startswith("config-row"):
-            row = _schedule_summary(PullConfiguration.objects.with_station_count().with_last_run().get(pk=pk))
-            return render(request, "pulls/list.html#config-row", {"config": row})
-        return render(request, "pulls/detail.html#config-status", {"config": _schedule_summary(config)})
+            return configuration_toggle_row(request, pk)
+        return configuration_toggle_status(request, pk)
+    config = _toggle(request, pk)
+    state = "active again" if config.enabled else "paused"
     messages.success(request, f"“{config}” is now {state}.")
     return redirect(safe_next_url(request, reverse("pulls:list")))
+
+
+@require_POST
+@permission_required("pulls.change_pullconfiguration", raise_exception=True)
+def configuration_toggle_row(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pause or resume from the list: its row, redrawn."""
+    _toggle(request, pk)
+    row = _schedule_summary(PullConfiguration.objects.with_station_count().with_last_run().get(pk=pk))
+    return render(request, "pulls/list.html#config-row", {"config": row})
+
+
+@require_POST
+@permission_required("pulls.change_pullconfiguration", raise_exception=True)
+def configuration_toggle_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pause or resume from the configuration's page: its status, redrawn."""
+    return render(request, "pulls/detail.html#config-status", {"config": _schedule_summary(_toggle(request, pk))})
 
 
 def already_running(request: HttpRequest, config: PullConfiguration):

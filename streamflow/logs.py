@@ -126,8 +126,11 @@ def _secrets() -> list[str]:
     from django.conf import settings
 
     values = [
-        getattr(settings, name, "")
-        for name in ("USGS_API_KEY", "METRICS_TOKEN", "SENTRY_DSN", "EMAIL_HOST_PASSWORD", "SECRET_KEY")
+        settings.USGS_API_KEY,
+        settings.METRICS_TOKEN,
+        settings.SENTRY_DSN,
+        settings.EMAIL_HOST_PASSWORD,
+        settings.SECRET_KEY,
     ]
     found = [v for v in values if isinstance(v, str) and len(v) >= 6]
     return sorted({*found, *_extra_secrets}, key=len, reverse=True)
@@ -239,7 +242,7 @@ _TASK_CONTEXT = {
 def _on_logger_setup(logger=None, **kwargs) -> None:
     from django.conf import settings
 
-    adopt_handlers(logger, getattr(settings, "LOG_FORMAT", "plain"))
+    adopt_handlers(logger, settings.LOG_FORMAT)
 
 
 def _on_task_prerun(task_id=None, task=None, args=None, kwargs=None, **extra) -> None:

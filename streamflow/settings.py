@@ -331,7 +331,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="streamflow@localhost
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
 # Absolute links in alert emails (no request at hand in a worker).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL = (env.str("SITE_URL", default="") or "http://127.0.0.1:8000").rstrip("/")  # set but empty: the default
 ALERT_CONSECUTIVE_FAILURES = env.int("ALERT_CONSECUTIVE_FAILURES", default=3)
 ALERT_AUTO_DISABLE = env.bool("ALERT_AUTO_DISABLE", default=False)
 STALE_DAILY_HOURS = env.int("STALE_DAILY_HOURS", default=72)

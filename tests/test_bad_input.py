@@ -64,6 +64,8 @@ FUZZ = settings(
 # Routes that act on no input at all: a POST to them does its one thing whatever the body says.
 INPUTLESS = {
     "pulls:toggle",
+    "pulls:toggle_row",  # the same pause/resume as pulls:toggle, answering the list's row
+    "pulls:toggle_status",  # … and the configuration page's status
     "pulls:run_now",
     "pulls:delete",
     "monitoring:run_again",
@@ -296,7 +298,7 @@ def test_a_hostile_login_is_a_form_error(username, password, db, client):
 
 @pytest.mark.parametrize("after", ["-1", "abc", "9" * 40, "1e9", "", "\x00"])
 def test_a_hostile_poll_cursor_answers_without_a_500(after, world, operator_http):
-    url = reverse("monitoring:run_detail", args=[world["run"].pk])
+    url = reverse("monitoring:run_poll", args=[world["run"].pk])
     response = operator_http.get(url, {"after": after}, HTTP_HX_REQUEST="true")
     assert response.status_code in (200, 286, 400)
 

@@ -101,3 +101,24 @@ def test_removing_a_station_from_the_form_keeps_what_was_typed(operator_page):
     expect(page.locator("#station-list")).to_contain_text(second.monitoring_location_id)
     expect(page.locator("#basket-count")).to_have_text("1")
     expect(page.locator("#id_name")).to_have_value("Typed before removing")
+
+
+def test_the_forms_plain_buttons_post_to_their_own_urls_and_keep_or_drop_the_draft(operator_page):
+    """The buttons "Add more from search" and "Discard them" are plain submits (formaction, issue 27): the browser
+    posts the whole form to each button's own URL."""
+    page = operator_page
+    location = MonitoringLocationFactory()
+    _put_in_basket(page, location)
+    page.goto("/pulls/new/")
+    page.fill("#id_name", "Kept while searching")
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/pulls/new/search-stations/")):
+        page.get_by_role("button", name="Add more from search").click()
+    expect(page).to_have_url(re.compile(r"/stations/"))
+
+    page.goto("/pulls/new/")
+    expect(page.locator("#id_name")).to_have_value("Kept while searching")
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/pulls/new/discard/")):
+        page.get_by_role("button", name="Discard them").click()
+    expect(page).to_have_url(re.compile(r"/pulls/new/$"))
+    expect(page.locator("#id_name")).to_have_value("")
+    assert not PullConfiguration.objects.exists()

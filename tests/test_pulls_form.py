@@ -68,8 +68,9 @@ def test_the_create_form_lists_the_basket_with_remove_buttons(operator_client, t
     body = operator_client.get(reverse("pulls:create")).content.decode()
     assert "<html" in body
     for station in two_stations:
-        assert f'value="remove:{station.monitoring_location_id}"' in body
-    assert 'value="search"' in body
+        remove = reverse("pulls:form_remove_station", args=[station.monitoring_location_id])
+        assert f'formaction="{remove}"' in body and f'hx-post="{remove}"' in body
+    assert f'formaction="{reverse("pulls:form_search_stations")}"' in body
     assert 'id="schedule-preview"' in body
     assert 'type="hidden" name="cron_expression"' in body  # daily preset: no visible cron field
 

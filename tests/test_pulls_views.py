@@ -45,7 +45,7 @@ def test_the_list_shows_each_configuration_with_its_schedule_and_last_run(operat
     assert ">Failed</a>" in body
     assert f'id="config-row-{config.pk}"' in body
     assert "<time datetime=" in body  # next run
-    for button in ("New configuration", "Run now", ">Edit<", ">Delete<", f'hx-post="/pulls/{config.pk}/toggle/"'):
+    for button in ("New configuration", "Run now", ">Edit<", ">Delete<", f'hx-post="/pulls/{config.pk}/toggle/row/"'):
         assert button in body
 
 

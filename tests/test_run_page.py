@@ -16,9 +16,14 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-def _url(run, **params):
+def _url(run, view="monitoring:run_detail", **params):
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    return reverse("monitoring:run_detail", args=[run.pk]) + (f"?{query}" if query else "")
+    return reverse(view, args=[run.pk]) + (f"?{query}" if query else "")
+
+
+def _poll(run, **params):
+    """The poller's own URL (it polled the page's URL, run_detail, until it had one: that one redirects here)."""
+    return _url(run, "monitoring:run_poll", **params)
 
 
 def _line_ids(body: str) -> list[int]:
@@ -49,7 +54,7 @@ def test_the_poll_returns_only_lines_after_the_last_id_among_10000(viewer_client
     other_run = running_run(stations=1)
     add_log_lines(other_run, 5, prefix="other")
 
-    response = viewer_client.get(_url(run, after=last_old), **HTMX)
+    response = viewer_client.get(_poll(run, after=last_old), **HTMX)
     body = response.content.decode()
 
     assert response.status_code == 200
@@ -67,7 +72,7 @@ def test_the_poll_with_nothing_new_returns_no_lines_and_keeps_polling(viewer_cli
     run = running_run(stations=1)
     add_log_lines(run, 20)
     last = PullLogEntry.objects.filter(run=run).order_by("-pk").first().pk
-    response = viewer_client.get(_url(run, after=last), **HTMX)
+    response = viewer_client.get(_poll(run, after=last), **HTMX)
     body = response.content.decode()
     assert response.status_code == 200
     assert _line_ids(body) == []
@@ -83,7 +88,7 @@ def test_the_poll_stops_with_286_and_no_trigger_once_the_run_ended(viewer_client
     run.status = PullRun.Status.SUCCEEDED
     run.save()
 
-    response = viewer_client.get(_url(run, after=last), **HTMX)
+    response = viewer_client.get(_poll(run, after=last), **HTMX)
     body = response.content.decode()
 
     assert response.status_code == 286
@@ -92,6 +97,21 @@ def test_the_poll_stops_with_286_and_no_trigger_once_the_run_ended(viewer_client
     # The final answer redraws the whole tail, so a late-committed line still shows.
     assert len(_line_ids(body)) == 6
     assert 'id="log-lines"' in body and 'hx-swap-oob="true"' in body
+
+
+def test_the_pages_old_poll_address_redirects_to_the_poll_with_its_query(viewer_client):
+    run = running_run(stations=1)
+    add_log_lines(run, 3, prefix="line")
+    first = PullLogEntry.objects.filter(run=run).order_by("pk").first().pk
+
+    response = viewer_client.get(_url(run, after=first, level=0, state="running"), **HTMX)
+
+    assert response.status_code == 302
+    assert response["Location"] == _poll(run, after=first, level=0, state="running")
+    followed = viewer_client.get(response["Location"], **HTMX).content.decode()
+    assert "line 1" in followed and "line 2" in followed and "line 0" not in followed
+    # Without htmx the page's URL with ?after= is still the page.
+    assert "<html" in viewer_client.get(_url(run, after=first)).content.decode()
 
 
 def test_the_full_page_of_a_finished_run_has_no_poller(viewer_client):
@@ -125,7 +145,7 @@ def test_the_filtered_poll_returns_only_matching_new_lines(viewer_client):
     run = running_run(stations=1)
     add_log_lines(run, 3, level=PullLogEntry.Level.INFO, prefix="info")
     add_log_lines(run, 1, level=PullLogEntry.Level.WARNING, prefix="warn")
-    response = viewer_client.get(_url(run, after=0, level=30), **HTMX)
+    response = viewer_client.get(_poll(run, after=0, level=30), **HTMX)
     body = response.content.decode()
     assert "warn 0" in body and "info" not in body
 
