@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 
 from streamflow import __version__
 
-from . import configurations, errors, runs, stations, values
+from . import configurations, errors, percentiles, runs, stations, values
 from .auth import RateLimited, TokenOrSession
 from .parser import RejectNulParser
 
@@ -54,6 +54,7 @@ api.add_router("/", stations.router)
 api.add_router("/", configurations.router)
 api.add_router("/", runs.router)
 api.add_router("/", values.router)
+api.add_router("/", percentiles.router)
 
 
 def _api_login_not_required(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:

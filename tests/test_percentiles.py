@@ -1,0 +1,184 @@
+"""How unusual is today (issue 24): a station whose newest value the fake puts at the 5th percentile shows "much
+below normal" on its page, in its configuration's table, on the percentile maps and in the API; a short record is
+not ranked and says why."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from acquisition import normals
+from acquisition.models import NormalsFetch, SeriesNormal
+from acquisition.smart_append import run_inline
+from monitoring.percentiles import class_of, percentile_of, rank
+from stations.models import MonitoringLocation, TimeSeries
+from tests.acquisition_factories import FAST_QUOTA, make_configuration
+from tests.api_helpers import bearer
+from tests.fakeusgs import FakeUSGS
+from tests.fakeusgs.data import FakeStation
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 20)
+LOW, HIGH, SHORT = "USGS-52000001", "USGS-52000002", "USGS-52000003"
+
+
+def catalog() -> list[FakeStation]:
+    return [
+        FakeStation(LOW, "LOW CREEK NR SOMEWHERE MD", daily_begin=dt.date(1996, 10, 1), continuous_interval=None,
+                    latitude=39.1, longitude=-77.1),
+        FakeStation(HIGH, "HIGH CREEK NR SOMEWHERE MD", daily_begin=dt.date(2000, 10, 1), continuous_interval=None,
+                    latitude=39.2, longitude=-77.2),
+        FakeStation(SHORT, "SHORT CREEK NR SOMEWHERE MD", daily_begin=dt.date(2019, 10, 1), continuous_interval=None,
+                    latitude=39.3, longitude=-77.3),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def fake(settings):
+    fake = FakeUSGS(stations=catalog(), today=TODAY)
+    settings.USGS_API_URL = fake.start()
+    settings.USGS_STATISTICS_URL = fake.statistics_url
+    settings.USGS_API_KEY = ""
+    settings.USGS_REQUESTS_PER_HOUR = FAST_QUOTA
+    settings.USGS_BACKOFF_BASE = 0.01
+    yield fake
+    fake.stop()
+
+
+def place(fake: FakeUSGS, site: str, pct: float, day: dt.date = TODAY) -> float:
+    """The fake's value of `site` on `day` moved to the `pct` percentile of its day of the year."""
+    value = fake.value_at_percentile(site, day, pct)
+    fake.revise(site, day, value, last_modified=dt.datetime.combine(day, dt.time(9), dt.UTC))
+    return value
+
+
+@pytest.fixture
+def ranked(fake):
+    place(fake, LOW, 5)
+    place(fake, HIGH, 95)
+    config = make_configuration(fake, [LOW, HIGH, SHORT], start_date=dt.date(2026, 10, 1))
+    for st in fake.stations:  # placed on the maps
+        MonitoringLocation.objects.filter(monitoring_location_id=st.monitoring_location_id).update(
+            latitude=st.latitude, longitude=st.longitude
+        )
+    assert run_inline(config).status == "succeeded"
+    normals.refresh_normals(normals.mirrored_daily_series())
+    return config
+
+
+def test_the_5th_percentile_shows_much_below_normal_on_the_station_page(ranked, viewer_client):
+    html = viewer_client.get(reverse("stations:detail", args=[LOW])).content.decode()
+    section = html.split('id="station-percentile"')[1].split("</section>")[0]
+    assert 'data-class="much_below"' in section and "Much below normal" in section
+    assert "2026-11-20" in section  # the date it is for
+    assert "percentile" in section
+    high = viewer_client.get(reverse("stations:detail", args=[HIGH])).content.decode()
+    assert 'data-class="much_above"' in high.split('id="station-percentile"')[1].split("</section>")[0]
+
+
+def test_a_short_record_is_not_ranked_and_says_why(ranked, viewer_client):
+    html = viewer_client.get(reverse("stations:detail", args=[SHORT])).content.decode()
+    section = html.split('id="station-percentile"')[1].split("</section>")[0]
+    assert 'data-class="not_ranked"' in section
+    assert "fewer than 10" in section or "nan" in section
+
+
+def test_the_percentile_maps_colour_the_station_by_its_class(ranked, viewer_client):
+    for url in (reverse("monitoring:percentile_map"), reverse("monitoring:configuration_percentile_map",
+                                                              args=[ranked.pk])):  # fmt: skip
+        data = viewer_client.get(url).json()
+        by_site = {p[0]: p for p in data["points"]}
+        assert by_site[LOW][4] == "much_below" and by_site[HIGH][4] == "much_above"
+        assert by_site[SHORT][4] == "not_ranked"
+        counts = {s["key"]: s["count"] for s in data["states"]}
+        assert counts["much_below"] == 1 and counts["much_above"] == 1 and counts["not_ranked"] == 1
+        much_below = next(s for s in data["states"] if s["key"] == "much_below")
+        assert much_below["color"] == "#b12121" and "<10" in much_below["label"]
+        assert "2026-11-20" in data["note"]
+        assert "percentile" in by_site[LOW][5]
+
+
+def test_the_configuration_table_shows_each_class(ranked, viewer_client):
+    html = viewer_client.get(ranked.get_absolute_url()).content.decode()
+    table = html.split('id="config-stations"')[1].split("</table>")[0]
+    low_row = next(row for row in table.split("<tr>") if LOW in row)
+    assert 'data-class="much_below"' in low_row
+    assert 'id="percentile-map"' in html
+
+
+def test_the_api_gives_the_class_and_the_normals(ranked, viewer, client):
+    headers = bearer(viewer)
+    body = client.get(f"/api/v1/stations/{LOW}/percentile", headers=headers).json()
+    assert body["class"] == "much_below" and body["label"] == "Much below normal"
+    assert body["date"] == "2026-11-20" and 0 <= body["percentile"] < 10
+    short = client.get(f"/api/v1/stations/{SHORT}/percentile", headers=headers).json()
+    assert short["class"] == "not_ranked" and short["reason"]
+
+    series_id = TimeSeries.objects.get(location__monitoring_location_id=LOW).time_series_id
+    normals_body = client.get(f"/api/v1/series/{series_id}/normals", headers=headers).json()
+    assert len(normals_body["days"]) == 366
+    day = next(d for d in normals_body["days"] if d["day"] == "11-20")
+    stored = SeriesNormal.objects.get(series__time_series_id=series_id, month=11, day=20)
+    assert (day["p05"], day["p95"], day["sample_count"]) == (stored.p05, stored.p95, stored.sample_count)
+    assert client.get("/api/v1/series/nope/normals", headers=headers).status_code == 404
+    assert client.get("/api/v1/stations/USGS-00000000/percentile", headers=headers).status_code == 404
+
+
+def test_an_operator_refreshes_normals_and_a_viewer_cannot(fake, operator, viewer):
+    operator_client, viewer_client = Client(), Client()
+    operator_client.force_login(operator)
+    viewer_client.force_login(viewer)
+    config = make_configuration(fake, [LOW], start_date=dt.date(2026, 10, 1))
+    assert run_inline(config).status == "succeeded"
+    page = operator_client.get(reverse("stations:detail", args=[LOW])).content.decode()
+    assert "Normals not fetched yet" in page and 'id="refresh-normals"' in page
+    assert 'id="refresh-normals"' not in viewer_client.get(reverse("stations:detail", args=[LOW])).content.decode()
+    url = reverse("monitoring:refresh_station_normals", args=[LOW])
+    assert viewer_client.post(url).status_code == 403
+    assert not SeriesNormal.objects.exists()
+    response = operator_client.post(url, follow=True)
+    assert "Normals refreshed: 366 days" in response.content.decode()
+    assert SeriesNormal.objects.count() == 366
+
+
+def test_refresh_failure_says_so_and_changes_nothing(fake, operator_client):
+    config = make_configuration(fake, [LOW], start_date=dt.date(2026, 10, 1))
+    assert run_inline(config).status == "succeeded"
+    fake.faults.error_next = 100  # every request fails
+    response = operator_client.post(reverse("monitoring:refresh_station_normals", args=[LOW]), follow=True)
+    assert "USGS did not answer" in response.content.decode()
+    assert not SeriesNormal.objects.exists()
+
+
+# --- the ranking itself --------------------------------------------------------------------------------------
+
+
+def normal(**values) -> SeriesNormal:
+    base = {"p05": 10.0, "p10": 20.0, "p25": 40.0, "p50": 60.0, "p75": 80.0, "p90": 100.0, "p95": 120.0,
+            "minimum": 5.0, "maximum": 200.0, "sample_count": 30, "month": 11, "day": 20}  # fmt: skip
+    return SeriesNormal(**{**base, **values})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(5.0, 0.0), (10.0, 5.0), (15.0, 7.5), (30.0, 17.5), (60.0, 50.0), (90.0, 82.5), (160.0, 97.5), (200.0, 100.0)],
+)
+def test_the_percentile_is_linear_between_usgs_points(value, expected):
+    assert percentile_of(value, normal()) == pytest.approx(expected)
+
+
+def test_classes_follow_waterwatch_boundaries():
+    assert [class_of(p) for p in (0, 9, 10, 24, 25, 75, 76, 90, 91, 100)] == [
+        "much_below", "much_below", "below", "below", "normal", "normal", "above", "above", "much_above",
+        "much_above",
+    ]  # fmt: skip
+    series = TimeSeries(kind="daily", unit="ft^3/s")
+    fetched = NormalsFetch(days=366)
+    assert rank(series, TODAY, 4.0, normal(), fetched).key == "record_low"
+    assert rank(series, TODAY, 201.0, normal(), fetched).key == "record_high"
+    assert rank(series, TODAY, 60.0, normal(sample_count=9), fetched).key == "not_ranked"
+    assert rank(series, TODAY, 60.0, normal(p25=None), fetched).key == "not_ranked"
