@@ -182,3 +182,46 @@ def test_classes_follow_waterwatch_boundaries():
     assert rank(series, TODAY, 201.0, normal(), fetched).key == "record_high"
     assert rank(series, TODAY, 60.0, normal(sample_count=9), fetched).key == "not_ranked"
     assert rank(series, TODAY, 60.0, normal(p25=None), fetched).key == "not_ranked"
+
+
+# --- the hydrograph's bands ----------------------------------------------------------------------------------
+
+
+def test_the_daily_hydrograph_draws_the_bands_of_the_days_shown(ranked, viewer_client):
+    url = reverse("monitoring:station_data", args=[LOW]) + "?kind=daily&start=2026-10-01&end=2026-11-20"
+    response = viewer_client.get(url)
+    svg = str(response.context["svg"])
+    assert svg.count('class="band-p10_p90"') == 1 and svg.count('class="band-p25_p75"') == 1
+    assert 'class="band-median"' in svg and 'class="legend-p10_p90"' in svg
+    assert "chart-band-note" in response.content.decode()
+    assert 'class="band-p10_p90"' in str(response.context["phone_svg"])
+    # The median line passes through each day's stored median: 51 days, 51 points.
+    median = svg.split('class="band-median"')[1].split('points="')[1].split('"')[0].split()
+    assert len(median) == 51
+
+
+def test_a_short_record_draws_no_band_and_says_why(ranked, viewer_client):
+    url = reverse("monitoring:station_data", args=[SHORT]) + "?kind=daily&start=2026-10-01&end=2026-11-20"
+    response = viewer_client.get(url)
+    assert "band-p10_p90" not in str(response.context["svg"])
+    note = response.content.decode().split('id="chart-band-note">')[1].split("</p>")[0]
+    assert "No percentile band on 51 of 51 days" in note and "fewer than 10" in note
+
+
+def test_bands_stretch_the_axis_and_sit_where_their_values_are():
+    from monitoring import charts, normal_bands
+
+    day0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC).timestamp()
+    rows = [(day0 + i * 86400, 50.0, False) for i in range(5)]
+    days = [normal_bands.Day(day0 + i * 86400, 20.0, 40.0, 60.0, 80.0, 400.0) for i in range(5)]
+    spec = charts.HydrographSpec(start=day0, end=day0 + 4 * 86400, daily=True, unit="ft^3/s", normals=days)
+    svg = charts.hydrograph(rows, spec).svg
+    plain = charts.hydrograph(rows, charts.HydrographSpec(start=day0, end=day0 + 4 * 86400, daily=True, unit="ft^3/s"))
+    assert "band-p10_p90" not in plain.svg and "p10–p90" not in plain.svg
+    # The y axis reaches the p90 of 400 (ticks up to 400), though every value is 50.
+    assert ">400<" in svg and ">400<" not in plain.svg
+    # The data line (50) lies inside the p10–p90 band (20 to 400): between its upper and lower edge.
+    data_y = float(svg.split('class="series approved"')[1].split('points="')[1].split(",")[1].split()[0])
+    outer = svg.split('class="band-p10_p90"')[1].split('points="')[1].split('"')[0].split()
+    top_y, bottom_y = float(outer[0].split(",")[1]), float(outer[-1].split(",")[1])
+    assert top_y < data_y < bottom_y
