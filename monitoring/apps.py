@@ -7,9 +7,13 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         from acquisition.signals import run_finished
+        from monitoring import percentile_alerts  # noqa: F401 - registers its Celery tasks
 
         run_finished.connect(_alert_on_run_finished, dispatch_uid="monitoring.alerts.run_finished")
         run_finished.connect(_quality_alerts_on_run_finished, dispatch_uid="monitoring.quality_alerts.run_finished")
+        run_finished.connect(
+            _percentile_alerts_on_run_finished, dispatch_uid="monitoring.percentile_alerts.run_finished"
+        )
 
 
 def _alert_on_run_finished(sender, run, **kwargs) -> None:
@@ -22,3 +26,9 @@ def _quality_alerts_on_run_finished(sender, run, **kwargs) -> None:
     from monitoring import quality_alerts
 
     quality_alerts.run_finished(run)
+
+
+def _percentile_alerts_on_run_finished(sender, run, **kwargs) -> None:
+    from monitoring import percentile_alerts
+
+    percentile_alerts.run_finished(run)

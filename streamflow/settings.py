@@ -459,6 +459,8 @@ CELERY_BEAT_SCHEDULE = {
     # Day-of-year normals of every mirrored daily series, fetched again when older than NORMALS_REFRESH_DAYS, and
     # USGS's revision notes of the mirrored stations (acquisition/normals.py).
     "acquisition-refresh-normals": {"task": "acquisition.normal_tasks.refresh_normals", "schedule": 6 * 3600.0},
+    # Drought-watch / high-flow alerts on the newest daily values' classes (PERCENTILE_ALERT_*); runs also queue it.
+    "monitoring-percentile-alerts": {"task": "monitoring.percentile_alerts.check", "schedule": 3600.0},
 }
 
 # --- Logging --------------------------------------------------------------------------------------------
