@@ -27,7 +27,7 @@ run: install
 # catalog and two configurations on two-minute schedules. Log in as demo / demo. Real use: `make run` + the real API.
 DEMO_PORT ?= 8765
 DEMO_ENV := $(RUN_ENV) DATABASE_URL=$${DEMO_DATABASE_URL:-sqlite:///$(CURDIR)/var/demo.sqlite3} \
-	USGS_API_URL=http://127.0.0.1:$(DEMO_PORT)/ogcapi/v1 USGS_API_KEY= \
+	USGS_API_URL=http://127.0.0.1:$(DEMO_PORT)/ogcapi/v1 USGS_API_KEY= USGS_STATISTICS_URL=http://127.0.0.1:$(DEMO_PORT)/statistics/v0 \
 	DJANGO_SUPERUSER_USERNAME=$${DJANGO_SUPERUSER_USERNAME:-demo} DJANGO_SUPERUSER_PASSWORD=$${DJANGO_SUPERUSER_PASSWORD:-demo} \
 	DJANGO_SUPERUSER_EMAIL=$${DJANGO_SUPERUSER_EMAIL:-demo@localhost}
 demo: install

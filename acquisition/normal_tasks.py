@@ -1,4 +1,4 @@
-"""The slow schedule of the normals and revision notes (acquisition/normals.py); beat runs it every 6 hours and
+"""The slow schedule of the normals and revision notes (acquisition/normals.py); beat runs it every hour and
 it refreshes only what is older than NORMALS_REFRESH_DAYS."""
 
 from __future__ import annotations

@@ -456,9 +456,9 @@ CELERY_BEAT_SCHEDULE = {
     "monitoring-quality-alerts": {"task": "monitoring.tasks.recheck_quality_alerts", "schedule": 3600.0},
     # Repairs (and logs) PeriodicTasks that drifted from their configurations, as `manage.py sync_schedules` does.
     "pulls-reconcile-schedules": {"task": "pulls.tasks.reconcile_schedules", "schedule": 600.0},
-    # Day-of-year normals of every mirrored daily series, fetched again when older than NORMALS_REFRESH_DAYS, and
-    # USGS's revision notes of the mirrored stations (acquisition/normals.py).
-    "acquisition-refresh-normals": {"task": "acquisition.normal_tasks.refresh_normals", "schedule": 6 * 3600.0},
+    # Day-of-year normals of the mirrored daily series never fetched or older than NORMALS_REFRESH_DAYS, and USGS's
+    # revision notes of their stations (acquisition/normals.py); a database check when nothing is due.
+    "acquisition-refresh-normals": {"task": "acquisition.normal_tasks.refresh_normals", "schedule": 3600.0},
     # Drought-watch / high-flow alerts on the newest daily values' classes (PERCENTILE_ALERT_*); runs also queue it.
     "monitoring-percentile-alerts": {"task": "monitoring.percentile_alerts.check", "schedule": 3600.0},
 }
