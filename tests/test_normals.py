@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from acquisition import normals
 from acquisition.models import NormalsFetch, RevisionNote, SeriesNormal
@@ -215,3 +216,27 @@ def test_revision_notes_are_stored_per_series(fake, mirrored):
     daily = rows.get(time_series_id=fake.primary_series_id(MID), note__contains="new rating")
     assert daily.series is not None and "new rating" in daily.note
     assert daily.begin == dt.datetime(2026, 10, 5, tzinfo=dt.UTC)
+
+
+def test_normals_requests_draw_on_the_shared_usgs_bucket_and_record_the_quota(fake, mirrored, settings):
+    from acquisition.client import BUCKET_NAME
+    from acquisition.models import RateLimitBucket
+
+    settings.USGS_REQUESTS_PER_HOUR = 36  # a token per 100 s, one in the bucket: the refresh's take shows
+    RateLimitBucket.objects.filter(name=BUCKET_NAME).update(tokens=1.0, updated_at=timezone.now())
+    fake.clear_requests()
+    result = normals.refresh_normals(normals.mirrored_daily_series())
+    bucket = RateLimitBucket.objects.get(name=BUCKET_NAME)
+    assert result.requests == len(stat_requests(fake)) == 1
+    assert bucket.tokens < 0.5  # the token came out of the pulls' bucket, not a bucket of its own
+    assert RateLimitBucket.objects.count() == 1
+    assert bucket.quota_remaining == fake.ratelimit_remaining  # X-RateLimit-Remaining of the statistics answer
+
+
+def test_the_refresh_tasks_are_registered_and_scheduled(settings):
+    from streamflow.celery import app as celery_app
+
+    celery_app.autodiscover_tasks(force=True)
+    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    for name in ("acquisition.normal_tasks.refresh_normals", "monitoring.percentile_alerts.check"):
+        assert name in schedule and name in celery_app.tasks
