@@ -19,12 +19,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 
 from acquisition.models import DailyValue, NormalsFetch, SeriesNormal
 from stations.models import TimeSeries
 
 DISCHARGE = "00060"
+CHUNK = 2000  # series ids a query names
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def station_series(location_ids: list[int]) -> dict[int, TimeSeries]:
 
 
 def newest_rankings(series_list: list[TimeSeries]) -> dict[int, Ranking]:
-    """Series pk → the ranking of its newest stored daily value: three queries however many series."""
+    """Series pk → the ranking of its newest stored daily value: a few queries however many series."""
     if not series_list:
         return {}
     newest = DailyValue.objects.filter(series=OuterRef("pk"), value__isnull=False).order_by("-date")
@@ -190,15 +191,23 @@ def newest_rankings(series_list: list[TimeSeries]) -> dict[int, Ranking]:
         newest_date=Subquery(newest.values("date")[:1]), newest_value=Subquery(newest.values("value")[:1])
     )
     latest = {r.pk: (r.newest_date, r.newest_value) for r in rows}
-    wanted = Q(pk__in=[])
+    # One query per calendar day needed (the newest values are mostly of one or two days), series in chunks.
+    needed: dict[tuple[int, int], list[int]] = {}
     for s in series_list:
         day = latest.get(s.pk, (None, None))[0]
-        for month, dom in _day_keys(day) if day else ():
-            wanted |= Q(series=s, month=month, day=dom)
+        for key in _day_keys(day) if day else ():
+            needed.setdefault(key, []).append(s.pk)
     normals: dict[int, dict[tuple[int, int], SeriesNormal]] = {}
-    for normal in SeriesNormal.objects.filter(wanted):
-        normals.setdefault(normal.series_id, {})[(normal.month, normal.day)] = normal
-    fetches = NormalsFetch.objects.in_bulk([s.pk for s in series_list], field_name="series")
+    for (month, dom), ids in needed.items():
+        for i in range(0, len(ids), CHUNK):
+            for normal in SeriesNormal.objects.filter(series__in=ids[i : i + CHUNK], month=month, day=dom):
+                normals.setdefault(normal.series_id, {})[(normal.month, normal.day)] = normal
+    pks = [s.pk for s in series_list]
+    fetches = {
+        f.series_id: f
+        for i in range(0, len(pks), CHUNK)
+        for f in NormalsFetch.objects.filter(series__in=pks[i : i + CHUNK])
+    }
     out = {}
     for s in series_list:
         day, value = latest.get(s.pk, (None, None))

@@ -15,6 +15,7 @@ from django.utils import timezone
 from acquisition import normals
 from acquisition.models import NormalsFetch, RevisionNote, SeriesNormal
 from acquisition.smart_append import run_inline
+from acquisition.usgs import USGSError
 from acquisition.usgs.statistics import StatisticsClient, parse_normals_page
 from stations.models import MonitoringLocation, TimeSeries
 from tests.acquisition_factories import FAST_QUOTA, make_configuration
@@ -138,6 +139,18 @@ def test_the_client_pages_with_next_token_and_repeated_keys(fake):
     assert all(r.headers.get("X-Api-Key") == "test-key" for r in asked)
     assert {n.monitoring_location_id for n in got} == set(sites)
     assert all(n.kind == "day_of_year" for n in got)
+
+
+def test_the_client_pages_through_an_empty_page_and_stops_on_a_repeated_token(fake):
+    client = StatisticsClient(fake.statistics_url, "test-key", page_size=2, backoff_base=0.01)
+    fake.statistics_empty_first_page = True
+    got = [n for page in client.normals_pages([LONG, MID, SHORT], parameter_codes=["00060"]) for n in page]
+    assert {n.monitoring_location_id for n in got} == {LONG, MID, SHORT}
+    assert len(stat_requests(fake)) == 3  # the empty page, then two pages of two and one
+    fake.statistics_stuck_token = True
+    with pytest.raises(USGSError, match="twice") as caught:
+        list(client.normals_pages([LONG, MID, SHORT]))
+    assert caught.value.code == "CURSOR_REPEATED"
 
 
 def test_nan_percentiles_parse_to_none():

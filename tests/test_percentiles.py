@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from acquisition import normals
 from acquisition.models import NormalsFetch, SeriesNormal
@@ -225,3 +226,38 @@ def test_bands_stretch_the_axis_and_sit_where_their_values_are():
     outer = svg.split('class="band-p10_p90"')[1].split('points="')[1].split('"')[0].split()
     top_y, bottom_y = float(outer[0].split(",")[1]), float(outer[-1].split(",")[1])
     assert top_y < data_y < bottom_y
+
+
+def test_the_map_ranks_a_large_network_in_a_few_queries(django_assert_max_num_queries):
+    from acquisition.models import DailyValue
+    from monitoring.percentile_views import percentile_points
+    from pulls.models import PullConfiguration, PullConfigurationStation
+
+    n = 1500
+    config = PullConfiguration.objects.create(name="Big", data_type="daily_mean", start_date=TODAY)
+    locations = MonitoringLocation.objects.bulk_create(
+        MonitoringLocation(monitoring_location_id=f"USGS-9{i:07d}", site_number=f"9{i:07d}", name=f"G {i}",
+                           latitude=30 + i / 1000, longitude=-90)
+        for i in range(n)
+    )  # fmt: skip
+    PullConfigurationStation.objects.bulk_create(
+        PullConfigurationStation(configuration=config, location=loc) for loc in locations
+    )
+    series = TimeSeries.objects.bulk_create(
+        TimeSeries(location=loc, kind="daily", time_series_id=f"{i:032x}", primary=True)
+        for i, loc in enumerate(locations)
+    )
+    DailyValue.objects.bulk_create(DailyValue(series=s, date=TODAY, value=float(i % 100)) for i, s in enumerate(series))
+    SeriesNormal.objects.bulk_create(
+        SeriesNormal(series=s, month=11, day=20, minimum=0.0, p05=5, p10=10, p25=25, p50=50, p75=75, p90=90, p95=95,
+                     maximum=99.5, sample_count=20)
+        for s in series
+    )  # fmt: skip
+    NormalsFetch.objects.bulk_create(NormalsFetch(series=s, fetched_at=timezone.now(), days=1) for s in series)
+    with django_assert_max_num_queries(12):
+        data = percentile_points()
+    counts = {s["key"]: s["count"] for s in data["states"]}
+    # Values 0..99 against percentiles equal to themselves: 0-9 much below, 10-24 below, 25-75 normal, ...
+    assert counts == {"record_high": 0, "much_above": 9 * 15, "above": 15 * 15, "normal": 51 * 15, "below": 15 * 15,
+                      "much_below": 10 * 15, "record_low": 0, "not_ranked": 0}  # fmt: skip
+    assert len(data["points"]) == n

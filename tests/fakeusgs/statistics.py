@@ -224,6 +224,8 @@ class StatisticsMixin:
         return {**super().collection_handlers(), "time-series-revisions": self._revisions}  # type: ignore[misc]
 
     # -- observationNormals -------------------------------------------------------------------------------------
+    # Faults a test may switch on: statistics_empty_first_page (the first page is empty but has a next token),
+    # statistics_stuck_token (every next page sends back the token it was asked with).
 
     @property
     def statistics_url(self: FakeUSGS) -> str:
@@ -278,6 +280,11 @@ class StatisticsMixin:
         pcodes = set(multi.get("parameter_code") or ())
         parents = set(multi.get("parent_time_series_id") or ())
         after = q.decode_cursor(single["next_token"]) if single.get("next_token") else ""
+        if getattr(self, "statistics_empty_first_page", False) and not single.get("next_token"):
+            # "a real mid-pagination shape" (§A.5): no features yet, but a token to go on with.
+            return {"type": "FeatureCollection", "next": q.encode_cursor(" "), "features": []}
+        if getattr(self, "statistics_stuck_token", False) and single.get("next_token"):
+            return {"type": "FeatureCollection", "next": single["next_token"], "features": []}
 
         def wanted_doy(doy: str) -> bool:
             return start <= doy <= end if start <= end else (doy >= start or doy <= end)
