@@ -7,7 +7,17 @@ from django.utils.html import format_html, format_html_join
 
 from streamflow.admin import ReadOnlyAdmin
 
-from .models import ContinuousValue, DailyValue, QualityEvent, QualityMonth, RateLimitBucket, RevisionSet
+from .models import (
+    ContinuousValue,
+    DailyValue,
+    NormalsFetch,
+    QualityEvent,
+    QualityMonth,
+    RateLimitBucket,
+    RevisionNote,
+    RevisionSet,
+    SeriesNormal,
+)
 
 
 class ObservationAdmin(ReadOnlyAdmin):
@@ -101,3 +111,31 @@ class RevisionSetAdmin(ReadOnlyAdmin):
             "<table><tr><th>Time</th><th>Change</th><th>Value</th><th>Approval</th><th>Qualifiers</th></tr>{}</table>",
             rows,
         )
+
+
+# --- Normals and USGS's revision notes (issue 24; acquisition/normals.py writes them) -------------------------
+
+
+@admin.register(SeriesNormal)
+class SeriesNormalAdmin(ReadOnlyAdmin):
+    list_display = ["series", "month", "day", "p10", "p50", "p90", "minimum", "maximum", "sample_count"]
+    list_select_related = ["series__location"]
+    search_fields = ["=series__time_series_id", "=series__location__monitoring_location_id"]
+    raw_id_fields = ["series"]
+    ordering = ["series", "month", "day"]
+
+
+@admin.register(NormalsFetch)
+class NormalsFetchAdmin(ReadOnlyAdmin):
+    list_display = ["series", "fetched_at", "days", "message"]
+    list_select_related = ["series__location"]
+    search_fields = ["=series__time_series_id", "=series__location__monitoring_location_id"]
+    raw_id_fields = ["series"]
+
+
+@admin.register(RevisionNote)
+class RevisionNoteAdmin(ReadOnlyAdmin):
+    list_display = ["location", "time_series_id", "begin", "end", "note"]
+    list_select_related = ["location"]
+    search_fields = ["=time_series_id", "=location__monitoring_location_id"]
+    raw_id_fields = ["location", "series"]

@@ -11,4 +11,6 @@ class AcquisitionConfig(AppConfig):
 
         # Pulls' "Run now" and backfill reach the engine through this hook, not by importing upward (DESIGN §2).
         run_requests.plug_in(enqueueing)
+        from acquisition import normal_tasks  # noqa: F401 - registers the normals refresh task (not in tasks.py)
+
         from . import tasks  # noqa: F401  (connects the senders of the janitor's tasks, in every process)

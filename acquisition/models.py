@@ -508,4 +508,5 @@ class ValueRevision:
         return RevisionSet.Change(self.change).label
 
 
+from acquisition.normal_models import NormalsFetch, RevisionNote, SeriesNormal  # noqa: E402, F401 - own module
 from acquisition.tally_models import QualityBacklog, QualityEvent, QualityMonth  # noqa: E402, F401 - in their own module

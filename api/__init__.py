@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 
 from streamflow import __version__
 
-from . import configuration_endpoints, errors, run_endpoints, station_endpoints, value_endpoints
+from . import configuration_endpoints, errors, percentile_endpoints, run_endpoints, station_endpoints, value_endpoints
 from .auth import RateLimited, TokenOrSession
 from .parser import RejectNulParser
 
@@ -70,6 +70,7 @@ api.add_router("/", station_endpoints.router)
 api.add_router("/", configuration_endpoints.router)
 api.add_router("/", run_endpoints.router)
 api.add_router("/", value_endpoints.router)
+api.add_router("/", percentile_endpoints.router)
 
 
 def _api_login_not_required(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:

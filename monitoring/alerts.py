@@ -263,6 +263,8 @@ def _condition(state: AlertState) -> str:
         return AlertCondition.NEW_GAP
     if state.kind == AlertState.Kind.FLAT_LINE:
         return AlertCondition.FLAT_LINE
+    if state.kind in (AlertState.Kind.DROUGHT_WATCH, AlertState.Kind.HIGH_FLOW):
+        return AlertCondition(state.kind)  # the percentile alerts (percentile_alerts.py): the same names
     return AlertCondition.STATION_STALE
 
 

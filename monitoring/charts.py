@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from django.utils.html import escape
 
+from . import normal_bands
 from .hydrograph_mark_drawing import MARK_STYLE, STRIP, Mark, Plot, bands
 
 APPROVED_STYLE = 'stroke="#1f6feb" stroke-width="1.5"'
@@ -115,6 +116,7 @@ class HydrographSpec:
     marks: Sequence[Mark] = ()
     log: bool = False  # a log axis, unless no value is above 0 (then linear, and the result says `log=False`)
     stored: Stored = Stored()
+    normals: Sequence[normal_bands.Day] = ()  # daily charts: the percentile bands of the days shown (issue 24)
 
 
 def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: HydrographSpec) -> Hydrograph:
@@ -134,9 +136,9 @@ def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: Hydrograp
     if log:  # drawn in log10 space from here on; a value <= 0 is a break in the line, like a missing one
         rows = [(t, math.log10(v) if v is not None and v > 0 else None, p) for t, v, p in rows]
         known = [v for _, v, _ in rows if v is not None]
-        ymin, ymax = _log_range(known)
+        ymin, ymax = _log_range(known + normal_bands.values(spec.normals, True))
     else:
-        ymin, ymax = _y_range(known)
+        ymin, ymax = _y_range(known + normal_bands.values(spec.normals, False))
     xscale, yscale = plot_w / span, plot_h / (ymax - ymin)
 
     gap = stored.gap or _gap_threshold(rows, spec.daily)
@@ -162,6 +164,7 @@ def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: Hydrograp
     for mark in spec.marks:
         by_kind.setdefault(mark.kind, []).append(mark)
     parts += bands(plot, by_kind.get("gap", []))
+    parts += normal_bands.draw(plot, spec.normals)
     drawn = 0
     for segment in segments:
         style = PROVISIONAL_STYLE if segment.provisional else APPROVED_STYLE
@@ -180,7 +183,9 @@ def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: Hydrograp
         )
     for kind in ("qualified", "negative", "zero", "flat", "spike"):
         parts += bands(plot, by_kind.get(kind, []))
-    parts += _legend(left + 8, top + STRIP + 4, [kind for kind in MARK_STYLE if kind in by_kind], plot_w - 16, layout)
+    kinds = [kind for kind in MARK_STYLE if kind in by_kind]
+    kinds += list(normal_bands.BAND_LEGEND) if spec.normals else []
+    parts += _legend(left + 8, top + STRIP + 4, kinds, plot_w - 16, layout)
     parts.append("</svg>")
     parts[0] = parts[0].replace("{points}", str(drawn))
     provisional = sum(1 for _, _, p in rows if p) if stored.provisional is None else stored.provisional
@@ -397,7 +402,9 @@ def _legend(x: int, y: int, kinds: Sequence[str] = (), room: float = 900, layout
     swatch_w = 22
     entries, at, row, widest = [], 0.0, 0, 0.0
     for kind in ("approved", "provisional", *kinds):
-        label = {"approved": "Approved", "provisional": "Provisional"}.get(kind) or MARK_STYLE[kind][0]
+        band = normal_bands.BAND_LEGEND.get(kind)
+        label = {"approved": "Approved", "provisional": "Provisional"}.get(kind)
+        label = label or (band[1] if band else MARK_STYLE[kind][0])
         width = swatch_w + 4 + layout.char_w * len(label)
         if at and at + width > room:
             at, row = 0.0, row + 1
@@ -406,6 +413,8 @@ def _legend(x: int, y: int, kinds: Sequence[str] = (), room: float = 900, layout
             swatch = f'<line x1="{at}" x2="{at + swatch_w}" y1="{mid}" y2="{mid}" {APPROVED_STYLE}/>'
         elif kind == "provisional":
             swatch = f'<line x1="{at}" x2="{at + swatch_w}" y1="{mid}" y2="{mid}" {PROVISIONAL_STYLE}/>'
+        elif kind in normal_bands.BAND_LEGEND:
+            swatch = normal_bands.legend_swatch(kind, at, mid)
         elif kind == "spike":
             color = MARK_STYLE[kind][1]
             swatch = f'<circle cx="{at + 11}" cy="{mid}" r="4" fill="none" stroke="{color}" stroke-width="1.5"/>'
@@ -413,7 +422,8 @@ def _legend(x: int, y: int, kinds: Sequence[str] = (), room: float = 900, layout
             color, opacity = MARK_STYLE[kind][1], ' fill-opacity="0.4"' if kind == "gap" else ""
             swatch = f'<rect x="{at + 5}" y="{mid - 5}" width="12" height="10" fill="{color}"{opacity}/>'
         text = f'<text x="{at + swatch_w + 4}" y="{top + layout.font}">{label}</text>'
-        entries.append(f'<g class="legend-{kind}">{swatch}{text}</g>' if kind in MARK_STYLE else swatch + text)
+        marked = kind in MARK_STYLE or kind in normal_bands.BAND_LEGEND
+        entries.append(f'<g class="legend-{kind}">{swatch}{text}</g>' if marked else swatch + text)
         at += width + 12
         widest = max(widest, at)
     return [

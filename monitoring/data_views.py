@@ -15,14 +15,16 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from acquisition.models import NormalsFetch
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
 from streamflow.htmx import wants_fragment
 from streamflow.responses import plain_error
 
-from . import charts, export_limits, streams
+from . import charts, export_limits, normal_bands, streams
 from .export import chart_data, csv_chunks, data_extent
 from .hydrograph_screening import screen, slices_to_read
+from .percentiles import series_normals, unusable
 from .run_statistics import configuration_statistics as compute_statistics
 
 DEFAULT_WINDOW = {TimeSeries.Kind.DAILY: dt.timedelta(days=365), TimeSeries.Kind.CONTINUOUS: dt.timedelta(days=30)}
@@ -131,6 +133,7 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
                 zone_label=zone_label,
                 marks=[*screening.gaps, *data.qualified, *screening.flags],
                 log=log,
+                normals=_band_days(series, lo, hi, context) if daily else (),
                 stored=charts.Stored(
                     values=data.values, provisional=data.provisional, nonpositive=data.nonpositive, gap=data.gap
                 ),
@@ -162,6 +165,38 @@ def _tab_query(form: RangeForm, kind: str, scale: str) -> dict:
     if form.is_valid():
         query.update({name: form.cleaned_data[name] for name in ("start", "end") if form.cleaned_data.get(name)})
     return query
+
+
+def _band_days(series: TimeSeries, lo: dt.date, hi: dt.date, context: dict) -> list[normal_bands.Day]:
+    """The percentile bands of the days drawn (issue 24), and `band_note`: why some or all are missing."""
+    if (hi - lo).days + 1 > normal_bands.MAX_BAND_DAYS:
+        context["band_note"] = (
+            f"Percentile bands are drawn for ranges of up to {normal_bands.MAX_BAND_DAYS} days; pick a shorter range "
+            "to see them."
+        )
+        return []
+    rows = series_normals(series, lo, hi)
+    days, missing, reason = [], 0, ""
+    for day, normal in rows:
+        why = unusable(normal)
+        if why:
+            missing += 1
+            reason = reason or why
+            days.append(normal_bands.Day(_epoch(day, dt.UTC), None, None, None, None, None))
+        else:
+            days.append(
+                normal_bands.Day(_epoch(day, dt.UTC), normal.p10, normal.p25, normal.p50, normal.p75, normal.p90)
+            )
+    if missing == len(rows) and not series.normals.exists():
+        fetched = NormalsFetch.objects.filter(series=series).first()
+        context["band_note"] = "No percentile bands: " + (
+            fetched.message if fetched and fetched.message else "the normals of this series are not fetched yet."
+        )
+        return []
+    if missing:
+        context["band_note"] = f"No percentile band on {missing} of {len(rows)} days: {reason}"
+    context["band_days"] = len(rows) - missing
+    return days if missing < len(rows) else []
 
 
 def _presets(series: TimeSeries, extent, scale: str) -> list[tuple[str, str]]:

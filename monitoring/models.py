@@ -20,6 +20,8 @@ class AlertState(models.Model):
         STALE_STATION = "stale", "Station stale (silent gage)"
         NEW_GAP = "new_gap", "New gap in recent data"
         FLAT_LINE = "flat_line", "Flat line in recent data"
+        DROUGHT_WATCH = "drought", "Drought watch (below the 10th percentile)"
+        HIGH_FLOW = "high_flow", "High flow (above the 90th percentile)"
 
     key = models.CharField(
         max_length=200, unique=True, help_text='e.g. "run:12", "streak:12", "stale:34:daily", "new_gap:56" (a series)'
@@ -58,6 +60,8 @@ class AlertCondition(models.TextChoices):
     STATION_STALE = "station_stale", "Station stale"
     NEW_GAP = "new_gap", "New gap in recent data"
     FLAT_LINE = "flat_line", "Flat line in recent data"
+    DROUGHT_WATCH = "drought", "Drought watch (below the 10th percentile)"
+    HIGH_FLOW = "high_flow", "High flow (above the 90th percentile)"
     TEST = "test", "Test alert"
 
 

@@ -17,6 +17,7 @@ from streamflow.htmx import wants_fragment
 from streamflow.responses import plain_error
 
 from .csv_safe import csv_stream
+from .revision_notes import notes_for
 
 REVISIONS_SHOWN = 200  # rows on the page; the CSV has them all
 
@@ -86,7 +87,8 @@ def configuration_revisions(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "configuration": config,
         "filters": filters,
-        "revisions": list(islice(revisions, REVISIONS_SHOWN)),
+        "revisions": (shown := list(islice(revisions, REVISIONS_SHOWN))),
+        "usgs_notes": notes_for(shown),  # USGS's own notes on what changed, where their periods overlap
         "limit": REVISIONS_SHOWN,
         "kinds": RevisionSet.Change.choices,
         "stations": config.stations.order_by("monitoring_location_id").values_list("monitoring_location_id", flat=True),

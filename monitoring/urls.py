@@ -4,7 +4,7 @@ from django.urls import path
 
 import stations.converters  # noqa: F401  (registers <location_id:>)
 
-from . import data_views, map_views, ops_views, quality_views, revision_views, views
+from . import data_views, map_views, ops_views, percentile_views, quality_views, revision_views, views
 
 app_name = "monitoring"
 
@@ -66,5 +66,16 @@ urlpatterns = [
     path("monitoring/channels/<int:pk>/rules/", ops_views.rule_create, name="rule_create"),
     path("monitoring/channels/<int:pk>/rules/<int:rule_pk>/delete/", ops_views.rule_delete, name="rule_delete"),
     path("monitoring/deliveries/", ops_views.delivery_list, name="deliveries"),
+    path("monitoring/percentile-map.json", percentile_views.percentile_map, name="percentile_map"),
+    path(
+        "monitoring/configurations/<int:pk>/percentile-map.json",
+        percentile_views.configuration_percentile_map,
+        name="configuration_percentile_map",
+    ),
+    path(
+        "monitoring/stations/<location_id:monitoring_location_id>/normals/refresh/",
+        percentile_views.refresh_station_normals,
+        name="refresh_station_normals",
+    ),
     path("monitoring/workers/", ops_views.worker_list, name="workers"),
 ]

@@ -383,6 +383,21 @@ USGS_MAX_PAGES = env.int("USGS_MAX_PAGES", default=1000)
 if USGS_MAX_BODY_MB < 1 or USGS_REQUEST_DEADLINE_SECONDS <= 0 or USGS_MAX_PAGES < 1:
     raise ImproperlyConfigured("USGS_MAX_BODY_MB, USGS_REQUEST_DEADLINE_SECONDS and USGS_MAX_PAGES must be positive.")
 
+# The Statistics API (day-of-year percentiles, issue 24): its own base URL, the same key and request budget.
+USGS_STATISTICS_URL = env.str("USGS_STATISTICS_URL", default="https://api.waterdata.usgs.gov/statistics/v0").rstrip("/")
+# Percentiles (acquisition/normals.py): a day's normals with fewer years than this draw no band and rank nothing;
+# the weekly refresh re-fetches every mirrored daily series' normals (they change when USGS approves a water year).
+PERCENTILE_MIN_SAMPLES = env.int("PERCENTILE_MIN_SAMPLES", default=10)
+NORMALS_REFRESH_DAYS = env.int("NORMALS_REFRESH_DAYS", default=7)
+# Alerts on WaterWatch classes (monitoring/percentile_alerts.py): the newest N daily values all below the 10th
+# percentile (drought watch) / all above the 90th (high flow). 0 turns the alert off.
+PERCENTILE_ALERT_LOW_DAYS = env.int("PERCENTILE_ALERT_LOW_DAYS", default=3)
+PERCENTILE_ALERT_HIGH_DAYS = env.int("PERCENTILE_ALERT_HIGH_DAYS", default=1)
+if PERCENTILE_MIN_SAMPLES < 1 or NORMALS_REFRESH_DAYS < 1:
+    raise ImproperlyConfigured("PERCENTILE_MIN_SAMPLES and NORMALS_REFRESH_DAYS must be 1 or more.")
+if PERCENTILE_ALERT_LOW_DAYS < 0 or PERCENTILE_ALERT_HIGH_DAYS < 0:
+    raise ImproperlyConfigured("PERCENTILE_ALERT_LOW_DAYS and PERCENTILE_ALERT_HIGH_DAYS must be 0 (off) or more.")
+
 # --- Celery -------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -445,6 +460,11 @@ CELERY_BEAT_SCHEDULE = {
     "monitoring-quality-alerts": {"task": "monitoring.tasks.recheck_quality_alerts", "schedule": 3600.0},
     # Repairs (and logs) PeriodicTasks that drifted from their configurations, as `manage.py sync_schedules` does.
     "pulls-reconcile-schedules": {"task": "pulls.tasks.reconcile_schedules", "schedule": 600.0},
+    # Day-of-year normals of the mirrored daily series never fetched or older than NORMALS_REFRESH_DAYS, and USGS's
+    # revision notes of their stations (acquisition/normals.py); a database check when nothing is due.
+    "acquisition-refresh-normals": {"task": "acquisition.normal_tasks.refresh_normals", "schedule": 3600.0},
+    # Drought-watch / high-flow alerts on the newest daily values' classes (PERCENTILE_ALERT_*); runs also queue it.
+    "monitoring-percentile-alerts": {"task": "monitoring.percentile_alerts.check", "schedule": 3600.0},
 }
 
 # --- Logging --------------------------------------------------------------------------------------------

@@ -69,3 +69,19 @@ def test_a_revision_set_shows_its_newest_entries_read_only(admin_client):
     assert "<td>2026-01-02</td><td>Value</td><td>1.0 → 7.25</td>" in html
     assert "&lt;b&gt;" in html and "<b>" not in html.split("Newest entries")[1]
     assert reverse("admin:acquisition_revisionset_add") not in listing.content.decode()
+
+
+def test_normals_and_revision_notes_are_listed_read_only(admin_client):
+    from django.utils import timezone
+
+    from acquisition.models import NormalsFetch, RevisionNote, SeriesNormal
+
+    series = TimeSeriesFactory()
+    SeriesNormal.objects.create(series=series, month=2, day=29, p50=321.5, sample_count=12)
+    NormalsFetch.objects.create(series=series, fetched_at=timezone.now(), days=1)
+    RevisionNote.objects.create(location=series.location, time_series_id="abc", note="Revised on Aug. 16, 2024",
+                                fetched_at=timezone.now())  # fmt: skip
+    for model, text in (("seriesnormal", b"321.5"), ("normalsfetch", b"1"), ("revisionnote", b"Aug. 16, 2024")):
+        response = admin_client.get(reverse(f"admin:acquisition_{model}_changelist"))
+        assert response.status_code == 200 and text in response.content
+        assert reverse(f"admin:acquisition_{model}_add").encode() not in response.content

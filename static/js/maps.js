@@ -204,12 +204,14 @@
             radius: 6, weight: 1, color: "#333", fillColor: state.color, fillOpacity: 0.9,
           });
           marker.bindTooltip(element("span", "", `${point[0]}: ${state.label}`));
+          const detail = point[5] ? element("span", "d-block small", point[5]) : ""; // the percentile map's value
           marker.on("click", () => {
             const box = element("div", "map-popup");
             box.append(
               element("strong", "d-block", point[1]),
               element("span", "d-block small text-muted", point[0]),
               element("span", "d-block small", state.label),
+              detail,
               stationLink(data.detail_prefix, point[0]),
             );
             L.popup().setLatLng(marker.getLatLng()).setContent(box).openOn(map);
@@ -228,6 +230,7 @@
             return item;
           }));
           if (data.unplaced) legend.append(element("li", "list-inline-item text-muted", `${data.unplaced} without coordinates`));
+          if (data.note) legend.append(element("li", "d-block text-muted map-note", data.note)); // e.g. the date ranked
         }
         ready(el, markers.length);
       })

@@ -33,6 +33,7 @@ from tests.fakeusgs.data import (
     default_catalog,
     utc_midnight,
 )
+from tests.fakeusgs.statistics import StatisticsMixin
 
 logger = logging.getLogger("tests.fakeusgs")
 
@@ -146,7 +147,7 @@ class Response:
     drop_mid_body: bool = False
 
 
-class FakeUSGS(CollectionsMixin):
+class FakeUSGS(StatisticsMixin, CollectionsMixin):
     def __init__(
         self,
         stations: list[FakeStation] | None = None,
@@ -436,6 +437,8 @@ class FakeUSGS(CollectionsMixin):
 
     def _respond(self, record: RequestRecord, ordered: list[tuple[str, str]], host: str) -> Response:
         parts = record.path.rstrip("/").split("/")
+        if len(parts) >= 3 and parts[1] == "statistics":
+            return self._statistics(record, ordered)  # tests/fakeusgs/statistics.py
         if len(parts) < 3 or parts[1] != "ogcapi" or parts[2] not in ("v0", "v1"):
             return _json(404, q.NOT_FOUND_BODY)
         gate = self._gateway(record)
