@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from streamflow.admin import ReadOnlyAdmin
 
-from .models import ContinuousValue, DailyValue, QualityEvent, QualityMonth, RateLimitBucket, RevisionSet
+from .models import DailyValue, QualityEvent, QualityMonth, RateLimitBucket, RevisionSet
 
 
 class ObservationAdmin(ReadOnlyAdmin):
@@ -27,11 +27,8 @@ class DailyValueAdmin(ObservationAdmin):
     ordering = ["series", "-date"]
 
 
-@admin.register(ContinuousValue)
-class ContinuousValueAdmin(ObservationAdmin):
-    list_display = ["series", "time", "value", "approval_status", "qualifiers", "last_modified"]
-    date_hierarchy = "time"
-    ordering = ["series", "-time"]
+# No ContinuousValue admin: Django's admin refuses a model keyed on (series, time) (models.ContinuousValue, whose
+# partitioned table has no surrogate id); its values are read on the station and data pages.
 
 
 @admin.register(QualityMonth)

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from acquisition import janitor as janitor_module
-from acquisition import runs, smart_append, tallies
+from acquisition import partitions, runs, smart_append, tallies
 from acquisition.models import PullRun, QualityBacklog
 from pulls.models import PullConfiguration
 from pulls.schedules import should_run_scheduled
@@ -123,6 +123,16 @@ def _refresh_quality_soon() -> None:
 def refresh_quality() -> int:
     """Refresh the quality tallies the set commits left in the backlog (acquisition.tallies.refresh_backlog)."""
     return tallies.refresh_backlog()
+
+
+@shared_task(name="acquisition.tasks.ensure_partitions", acks_late=True, soft_time_limit=120, time_limit=150)
+def ensure_partitions() -> list[str]:
+    """PostgreSQL: create the monthly partitions of continuous values for this month and the next
+    CONTINUOUS_PARTITIONS_AHEAD (acquisition.partitions); /health/ fails when the coming month has none."""
+    created = partitions.ensure_ahead()
+    if created:
+        logger.info("Created partitions %s", ", ".join(created))
+    return created
 
 
 @shared_task(name="acquisition.tasks.janitor", acks_late=True, soft_time_limit=50, time_limit=55)
