@@ -11,7 +11,10 @@ rows would have to be moved out of the default first, under a lock of the whole 
   2008's months on the way. Creating one is `CREATE TABLE … (LIKE …)` plus `ATTACH PARTITION`, which takes only a
   SHARE UPDATE EXCLUSIVE lock on the parent, so pages reading other months are never blocked by it.
 
-SQLite (`make run`) keeps one plain table; every function here does nothing there.
+Retention (`CONTINUOUS_RETENTION_YEARS`): `drop_expired` drops the partitions of whole months older than the last N
+years (rows on SQLite), never a daily value.
+
+SQLite (`make run`) keeps one plain table; every function here but `drop_expired` does nothing there.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from acquisition.models import ContinuousValue
 
@@ -145,6 +148,48 @@ def ensure_ahead(now: dt.datetime | None = None) -> list[str]:
     for _ in range(settings.CONTINUOUS_PARTITIONS_AHEAD):
         last = next_month(last)
     return ensure(months(first, last))
+
+
+def retention_horizon(now: dt.datetime | None = None) -> dt.date | None:
+    """The first month kept under CONTINUOUS_RETENTION_YEARS (None: every value is kept): the month N years before
+    the current one. Whole months before it are dropped, so a value is kept N years at least and a month longer at
+    most."""
+    years = settings.CONTINUOUS_RETENTION_YEARS
+    if not years:
+        return None
+    this = month_start(now or dt.datetime.now(dt.UTC))
+    return dt.date(this.year - years, this.month, 1)
+
+
+def drop_expired(now: dt.datetime | None = None) -> list[str]:
+    """Retention: drop the continuous values of the months before `retention_horizon` — whole partitions on
+    PostgreSQL (no row-by-row delete, no vacuum after), rows on SQLite — with their quality tallies and events.
+    Daily values are never touched. Returns what went (partition names, or "N rows" on SQLite)."""
+    from acquisition.tally_models import QualityEvent, QualityMonth
+    from stations.models import TimeSeries
+
+    horizon = retention_horizon(now)
+    if horizon is None:
+        return []
+    cutoff = dt.datetime.combine(horizon, dt.time(0), dt.UTC)
+    continuous = TimeSeries.objects.filter(kind=TimeSeries.Kind.CONTINUOUS).values("pk")
+    with transaction.atomic():
+        if is_partitioned():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_SPACE])
+                # A table with deferred foreign-key checks pending (rows written earlier in the same transaction)
+                # cannot be dropped: run them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                gone = [name for month, name in sorted(existing(cursor).items()) if month < horizon]
+                for name in gone:
+                    cursor.execute(f'DROP TABLE "{name}"')
+        else:
+            deleted, _ = ContinuousValue.objects.filter(time__lt=cutoff).delete()
+            gone = [f"{deleted} rows"] if deleted else []
+        if gone:
+            QualityMonth.objects.filter(series__in=continuous, month__lt=horizon).delete()
+            QualityEvent.objects.filter(series__in=continuous, end_t__lt=cutoff.timestamp()).delete()
+    return gone
 
 
 def missing_ahead(now: dt.datetime | None = None) -> list[dt.date]:

@@ -132,6 +132,9 @@ def ensure_partitions() -> list[str]:
     created = partitions.ensure_ahead()
     if created:
         logger.info("Created partitions %s", ", ".join(created))
+    dropped = partitions.drop_expired()
+    if dropped:
+        logger.info("Dropped continuous values older than %s: %s", partitions.retention_horizon(), ", ".join(dropped))
     return created
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
@@ -118,6 +119,7 @@ def _detail_context(pk: int, backfill_form: BackfillForm | None = None, stations
         "recent_runs": config.runs.all()[:10],
         "preview": cron.preview(config.cron_expression, config.timezone),
         "backfill_form": backfill_form or BackfillForm(),
+        "retention_years": settings.CONTINUOUS_RETENTION_YEARS,
     }
 
 

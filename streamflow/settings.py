@@ -429,6 +429,11 @@ if ACQUISITION_DEEP_REVISION_HOURS < 0:
 CONTINUOUS_PARTITIONS_AHEAD = env.int("CONTINUOUS_PARTITIONS_AHEAD", default=3)
 if not 1 <= CONTINUOUS_PARTITIONS_AHEAD <= 24:
     raise ImproperlyConfigured("CONTINUOUS_PARTITIONS_AHEAD must be between 1 and 24 (months).")
+# Keep only the last N years of continuous values (0: keep them all). Older ones are dropped a whole month's partition
+# at a time on PostgreSQL (rows on SQLite) by the same hourly beat task; daily values are never dropped.
+CONTINUOUS_RETENTION_YEARS = env.int("CONTINUOUS_RETENTION_YEARS", default=0)
+if CONTINUOUS_RETENTION_YEARS < 0:
+    raise ImproperlyConfigured("CONTINUOUS_RETENTION_YEARS must be 0 (keep every value) or more.")
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True

@@ -195,3 +195,55 @@ def test_every_bounded_read_of_values_reads_only_its_months(viewer_client):
         assert store_readings("continuous", series.pk, readings).updated == 2
     merges = [sql for sql in _reads(captured.captured_queries) if "ON CONFLICT" in sql]
     assert merges and all(_partitions_read(sql) == {dt.date(2025, 3, 1)} for sql in merges)
+
+
+@pytest.mark.django_db
+def test_retention_drops_whole_months_of_continuous_values_never_daily_ones(settings):
+    from acquisition.models import DailyValue
+    from acquisition.tally_models import QualityMonth
+
+    now = dt.datetime(2026, 12, 7, 10, tzinfo=dt.UTC)
+    series = TimeSeriesFactory(kind=TimeSeries.Kind.CONTINUOUS)
+    daily = TimeSeriesFactory(location=series.location)
+    instants = [dt.datetime(2025, 11, 30, 23, 45, tzinfo=dt.UTC), dt.datetime(2025, 12, 1, tzinfo=dt.UTC), now]
+    store_readings("continuous", series.pk, [Reading("ts", t, 1.5, [], "Approved", None) for t in instants])
+    store_readings("daily", daily.pk, [Reading("ts", dt.date(2000, 1, 1), 2.5, [], "Approved", None)])
+    for month in (dt.date(2025, 11, 1), dt.date(2025, 12, 1)):
+        QualityMonth.objects.create(series=series, month=month, stored=1, present=1)
+    QualityMonth.objects.create(series=daily, month=dt.date(2000, 1, 1), stored=1, present=1)
+
+    settings.CONTINUOUS_RETENTION_YEARS = 0
+    assert partitions.drop_expired(now) == [] and ContinuousValue.objects.count() == 3  # 0: every value kept
+
+    settings.CONTINUOUS_RETENTION_YEARS = 1
+    gone = partitions.drop_expired(now)
+
+    assert gone
+    assert sorted(ContinuousValue.objects.values_list("time", flat=True)) == instants[1:]
+    assert DailyValue.objects.filter(series=daily).count() == 1  # the daily record is never dropped
+    assert sorted(QualityMonth.objects.values_list("series_id", "month")) == sorted(
+        [(series.pk, dt.date(2025, 12, 1)), (daily.pk, dt.date(2000, 1, 1))]
+    )
+    if partitions.is_partitioned():  # by partition, not row by row
+        assert partitions.partition_name(dt.date(2025, 11, 1)) in gone
+        assert dt.date(2025, 11, 1) not in partitions.existing()
+        assert dt.date(2025, 12, 1) in partitions.existing()
+    assert partitions.drop_expired(now) == []  # nothing left to drop
+
+
+@pytest.mark.django_db
+def test_the_configuration_page_says_how_long_continuous_values_are_kept(viewer_client, settings):
+    from tests.factories import PullConfigurationFactory
+
+    continuous = PullConfigurationFactory(data_type="continuous")
+    daily = PullConfigurationFactory()
+
+    settings.CONTINUOUS_RETENTION_YEARS = 2
+    kept = viewer_client.get(reverse("pulls:detail", args=[continuous.pk])).content.decode()
+    settings.CONTINUOUS_RETENTION_YEARS = 0
+    forever = viewer_client.get(reverse("pulls:detail", args=[continuous.pk])).content.decode()
+    daily_page = viewer_client.get(reverse("pulls:detail", args=[daily.pk])).content.decode()
+
+    assert "The last 2 years of continuous values" in kept and "daily values are always kept" in kept
+    assert "Every value, however old" in forever and "The last" not in forever
+    assert 'id="retention"' not in daily_page
