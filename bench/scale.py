@@ -34,7 +34,6 @@ import argparse
 import datetime as dt
 import multiprocessing
 import os
-import resource
 import statistics
 import sys
 import time
@@ -158,6 +157,13 @@ def timed(fn, repeat: int) -> tuple[float, float]:
     return percentiles(samples)
 
 
+def _peak_rss_kb() -> int:
+    """This process's peak RSS (VmHWM): unlike getrusage's ru_maxrss, it starts afresh at exec, so a spawned child
+    does not report its parent's peak."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
 def _export(database_url: str, url: str, out) -> None:
     setup_django(database_url)
     from django.contrib.auth import get_user_model
@@ -165,12 +171,12 @@ def _export(database_url: str, url: str, out) -> None:
 
     client = Client()
     client.force_login(get_user_model().objects.get(username="bench-scale"))
-    start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start_rss = _peak_rss_kb()
     started = time.perf_counter()
     response = client.get(url)
     size = sum(len(chunk) for chunk in response.streaming_content)
     out.put((response.status_code, time.perf_counter() - started, size, start_rss,
-             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))  # fmt: skip
+             _peak_rss_kb()))  # fmt: skip
 
 
 def export(database_url: str, url: str) -> tuple[float, int, float, float]:
