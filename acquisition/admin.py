@@ -8,7 +8,6 @@ from django.utils.html import format_html, format_html_join
 from streamflow.admin import ReadOnlyAdmin
 
 from .models import (
-    ContinuousValue,
     DailyValue,
     NormalsFetch,
     QualityEvent,
@@ -41,11 +40,8 @@ class DailyValueAdmin(ObservationAdmin):
     sortable_by = ["date"]
 
 
-@admin.register(ContinuousValue)
-class ContinuousValueAdmin(ObservationAdmin):
-    list_display = ["series", "time", "value", "approval_status", "qualifiers", "last_modified"]
-    ordering = ["-series_id", "-time"]
-    sortable_by = ["time"]
+# No ContinuousValue admin: Django's admin refuses a model keyed on (series, time) (models.ContinuousValue, whose
+# partitioned table has no surrogate id); its values are read on the station and data pages.
 
 
 @admin.register(QualityMonth)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from acquisition import partitions
 from acquisition.fetching import Member
 from acquisition.models import PullRun, PullRunStation
 from acquisition.staging import BatchStage
@@ -97,7 +98,10 @@ def commit_set(run: PullRun, members: list[Member], stage: BatchStage, started: 
         received = {sid: (n, newest) for sid, n, newest, _ in rows}
         oldest = {sid: low for sid, _, _, low in rows}
         counts = {sid: StoreCounts(received=received.get(sid, (0, None))[0]) for sid in series}
-        _upsert(cursor, key, table, stage, mine, series, run.pk, counts)
+        span = (min(oldest.values()), max(n for _, n in received.values())) if rows else None
+        if span and key == "time":
+            partitions.ensure_for(cursor, *span)  # the months written must have their partitions
+        _upsert(cursor, key, table, stage, mine, series, run.pk, counts, span)
         replacing = [m for m in ready if m.plan.replace]
         if replacing:
             _replace(cursor, key, table, stage, replacing, run.pk, cutoff, counts)
@@ -139,7 +143,11 @@ def _owned(cursor, members: list[Member]) -> list[Member]:
     return [m for m in members if m.run_station.pk in owned]
 
 
-def _upsert(cursor, key: str, table: str, stage: BatchStage, mine: str, series: list[int], run_id, counts) -> None:
+def _upsert(
+    cursor, key: str, table: str, stage: BatchStage, mine: str, series: list[int], run_id, counts, span
+) -> None:
+    """`span`: the stage's oldest and newest key, constants that prune the join to those months' partitions."""
+    bounded = f" AND cur.{key} BETWEEN %s AND %s" if span else ""
     columns = ", ".join(c.format(key=key) for c in COLUMNS)
     history = history_cte(key, CHANGED_AGGREGATES, many=True) if RECORD_REVISIONS else ""
     cursor.execute(
@@ -149,11 +157,11 @@ def _upsert(cursor, key: str, table: str, stage: BatchStage, mine: str, series: 
               FROM {stage.name} WHERE {mine} AND series_id = ANY(%s) ORDER BY series_id, {key}, id DESC
         ), changed AS (
             SELECT s.series_id, s.{key}, s.value, s.qualifiers, s.approval_status, s.last_modified,
-                   cur.id AS cur_id, cur.value AS old_value, cur.qualifiers AS old_qualifiers,
+                   cur.series_id AS cur_id, cur.value AS old_value, cur.qualifiers AS old_qualifiers,
                    cur.approval_status AS old_approval
               FROM latest s
-              LEFT JOIN {table} cur ON cur.series_id = s.series_id AND cur.{key} = s.{key}
-             WHERE cur.id IS NULL
+              LEFT JOIN {table} cur ON cur.series_id = s.series_id AND cur.{key} = s.{key}{bounded}
+             WHERE cur.series_id IS NULL
                 OR ((cur.value, cur.qualifiers, cur.approval_status)
                     IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
                     AND NOT coalesce(cur.last_modified > s.last_modified, false))
@@ -167,13 +175,18 @@ def _upsert(cursor, key: str, table: str, stage: BatchStage, mine: str, series: 
              WHERE (t.value, t.qualifiers, t.approval_status)
                    IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.qualifiers, EXCLUDED.approval_status)
                AND NOT coalesce(t.last_modified > EXCLUDED.last_modified, false)
-            RETURNING t.series_id, (xmax = 0) AS inserted
-        ){history}
-        SELECT series_id, count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
-          FROM ups GROUP BY series_id
+            RETURNING t.series_id
+        ){history}, written AS (
+            SELECT series_id, count(*) AS n FROM ups GROUP BY series_id
+        ), fresh AS (
+            SELECT series_id, count(*) AS n FROM changed WHERE cur_id IS NULL GROUP BY series_id
+        )
+        SELECT w.series_id, coalesce(f.n, 0), w.n - coalesce(f.n, 0) FROM written w LEFT JOIN fresh f USING (series_id)
         """,
-        [series, *([run_id, timezone.now()] if history else [])],
+        [series, *(span or ()), *([run_id, timezone.now()] if history else [])],
     )
+    # Inserted: changed rows with no stored row (the series' locks keep other writers out); the rest of what the
+    # upsert wrote was updated (a partitioned table returns no `xmax` to tell them apart).
     for sid, inserted, updated in cursor.fetchall():
         counts[sid].inserted, counts[sid].updated = inserted, updated
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from django.db import connection
 from django.db.models import Q
 
+from acquisition import partitions
 from acquisition.models import PullRunBatch, StagedContinuousValue, StagedDailyValue
 from acquisition.storage import (
     COLUMNS,
@@ -118,6 +119,8 @@ class BatchStage:
         )
         cursor.execute(f"SELECT count(*), min({key}), max({key}) FROM {latest} s")
         received, low, high = cursor.fetchone()
+        if received and key == "time":
+            partitions.ensure_for(cursor, low, high)  # the months written must have their partitions
         if received and replace is None and not any_stored(cursor, table, key, series_pk, low, high):
             # Nothing stored in this range yet: no row can conflict.
             cursor.execute(f"INSERT INTO {table} ({self.columns}) SELECT {self.columns} FROM {latest} s")
@@ -135,6 +138,7 @@ class BatchStage:
                 run_id,
                 present=present,
                 answered_at=answered_at,
+                span=(low, high) if received else None,
             )
         counts.oldest, counts.newest = low, high
         return counts

@@ -29,6 +29,7 @@ from typing import Literal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from acquisition import partitions
 from acquisition.models import ContinuousValue, DailyValue, RevisionSet
 
 Kind = Literal["daily", "continuous"]
@@ -221,6 +222,9 @@ def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, repla
     columns = ", ".join(c.format(key=key) for c in COLUMNS)
     with connection.cursor() as cursor:
         lock_series(cursor, key, series_pk)
+        span = (min(by_time), max(by_time)) if by_time else None
+        if span and key == "time":
+            partitions.ensure_for(cursor, *span)  # the months written must have their partitions
         if by_time and replace is None and not any_stored(cursor, table, key, series_pk, min(by_time), max(by_time)):
             # Nothing stored in this range yet (first load, backfill of a gap): no row can conflict, so the rows
             # go straight into the table, at COPY's own rate.
@@ -229,7 +233,7 @@ def _store_postgresql(table: str, key: str, series_pk: int, by_time: dict, repla
         stage = _ensure_stage_pg(cursor, key)
         if by_time:
             copy_into(cursor, stage, columns, series_pk, by_time.values())
-        return merge_pg(cursor, table, key, series_pk, stage, len(by_time), replace, run_id)
+        return merge_pg(cursor, table, key, series_pk, stage, len(by_time), replace, run_id, span=span)
 
 
 def lock_series(cursor, key: str, series_pk: int) -> None:
@@ -255,6 +259,7 @@ def merge_pg(
     *,
     present=None,
     answered_at=None,
+    span=None,
 ) -> StoreCounts:
     """Upsert the commit stage (one series' distinct rows) into the table; delete what `replace` says.
 
@@ -270,6 +275,9 @@ def merge_pg(
     The changed rows are selected once (`changed`: the stage joined to the current rows); the upsert and the
     history insert both read that CTE, and every sub-statement of one WITH sees the table as it was before the
     statement, so `old_*` is the row the upsert replaces (the series' advisory lock keeps other writers out).
+
+    `span` (the stage's oldest and newest key) bounds the join with the table by constants, so that the planner
+    reads only the partitions of those months (acquisition/partitions.py) rather than probing every one.
     """
     counts = StoreCounts(received=received)
     columns = ", ".join(c.format(key=key) for c in COLUMNS)
@@ -279,15 +287,16 @@ def merge_pg(
         # The join drops rows that came back identical before the upsert sees them: ON CONFLICT would lock
         # (and so write) every conflicting row even when its WHERE then skips the update.
         changed_cte = history_cte(key, CHANGED_AGGREGATES) if history else ""
+        bounded = f" AND cur.{key} BETWEEN %s AND %s" if span else ""
         cursor.execute(
             f"""
             WITH changed AS (
                 SELECT s.series_id, s.{key}, s.value, s.qualifiers, s.approval_status, s.last_modified,
-                       cur.id AS cur_id, cur.value AS old_value, cur.qualifiers AS old_qualifiers,
+                       cur.series_id AS cur_id, cur.value AS old_value, cur.qualifiers AS old_qualifiers,
                        cur.approval_status AS old_approval
                   FROM {stage} s
-                  LEFT JOIN {table} cur ON cur.series_id = %s AND cur.{key} = s.{key}
-                 WHERE cur.id IS NULL
+                  LEFT JOIN {table} cur ON cur.series_id = %s AND cur.{key} = s.{key}{bounded}
+                 WHERE cur.series_id IS NULL
                     OR ((cur.value, cur.qualifiers, cur.approval_status)
                         IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
                         AND NOT coalesce(cur.last_modified > s.last_modified, false))
@@ -301,13 +310,17 @@ def merge_pg(
                  WHERE (t.value, t.qualifiers, t.approval_status)
                        IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.qualifiers, EXCLUDED.approval_status)
                    AND NOT coalesce(t.last_modified > EXCLUDED.last_modified, false)
-                RETURNING (xmax = 0) AS inserted
+                RETURNING 1
             ){changed_cte}
-            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM ups
+            SELECT (SELECT count(*) FROM changed WHERE cur_id IS NULL), (SELECT count(*) FROM ups)
             """,
-            [series_pk, series_pk, run_id, now] if history else [series_pk],
+            [series_pk, *(span or ()), *([series_pk, run_id, now] if history else [])],
         )
-        counts.inserted, counts.updated = cursor.fetchone()
+        # Inserted: the changed rows that had no stored row (the series' lock keeps anyone else from adding one
+        # meanwhile); the rest of what the upsert wrote was updated. Not `RETURNING xmax = 0`: a partitioned
+        # table has no system columns to return.
+        fresh, written = cursor.fetchone()
+        counts.inserted, counts.updated = fresh, written - fresh
         counts.unchanged = counts.received - counts.inserted - counts.updated
     if replace is not None:
         removed_cte = history_cte(key, REMOVED_AGGREGATES) if history else ""

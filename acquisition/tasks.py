@@ -18,7 +18,7 @@ from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
 
 from acquisition import janitor as janitor_module
-from acquisition import run_bookkeeping, smart_append, tallies
+from acquisition import partitions, run_bookkeeping, smart_append, tallies
 from acquisition.models import PullRun, QualityBacklog
 from acquisition.signals import batch_task_due, run_task_due
 from pulls.models import PullConfiguration
@@ -125,6 +125,19 @@ def _refresh_quality_soon() -> None:
 def refresh_quality() -> int:
     """Refresh the quality tallies the set commits left in the backlog (acquisition.tallies.refresh_backlog)."""
     return tallies.refresh_backlog()
+
+
+@shared_task(name="acquisition.tasks.ensure_partitions", acks_late=True, soft_time_limit=120, time_limit=150)
+def ensure_partitions() -> list[str]:
+    """PostgreSQL: create the monthly partitions of continuous values for this month and the next
+    CONTINUOUS_PARTITIONS_AHEAD (acquisition.partitions); /health/ fails when the coming month has none."""
+    created = partitions.ensure_ahead()
+    if created:
+        logger.info("Created partitions %s", ", ".join(created))
+    dropped = partitions.drop_expired()
+    if dropped:
+        logger.info("Dropped continuous values older than %s: %s", partitions.retention_horizon(), ", ".join(dropped))
+    return created
 
 
 @shared_task(name="acquisition.tasks.janitor", acks_late=True, soft_time_limit=50, time_limit=55)

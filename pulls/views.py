@@ -4,6 +4,7 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -130,6 +131,7 @@ def _detail_context(pk: int, backfill_form: BackfillForm | None = None, stations
         "recent_runs": config.runs.all()[:10],
         "preview": cron.preview(config.cron_expression, config.timezone),
         "backfill_form": backfill_form or BackfillForm(),
+        "retention_years": settings.CONTINUOUS_RETENTION_YEARS,
     }
 
 

@@ -128,7 +128,7 @@ def _stored_data(series: TimeSeries) -> dict:
         values, field = series.daily_values, "date"
     else:
         values, field = series.continuous_values, "time"
-    summary = values.aggregate(count=Count("pk"), first=Min(field), last=Max(field))
+    summary = values.aggregate(count=Count("*"), first=Min(field), last=Max(field))
     return {"series": series, **summary}
 
 

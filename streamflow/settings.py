@@ -443,6 +443,16 @@ if ACQUISITION_BATCH_SERIES < 1 or ACQUISITION_BATCH_VALUES < 1:
 ACQUISITION_DEEP_REVISION_HOURS = env.int("ACQUISITION_DEEP_REVISION_HOURS", default=168)
 if ACQUISITION_DEEP_REVISION_HOURS < 0:
     raise ImproperlyConfigured("ACQUISITION_DEEP_REVISION_HOURS must be 0 (every run) or more.")
+# PostgreSQL partitions continuous values by month (acquisition/partitions.py); beat keeps this many months ahead
+# of the current one created.
+CONTINUOUS_PARTITIONS_AHEAD = env.int("CONTINUOUS_PARTITIONS_AHEAD", default=3)
+if not 1 <= CONTINUOUS_PARTITIONS_AHEAD <= 24:
+    raise ImproperlyConfigured("CONTINUOUS_PARTITIONS_AHEAD must be between 1 and 24 (months).")
+# Keep only the last N years of continuous values (0: keep them all). Older ones are dropped a whole month's partition
+# at a time on PostgreSQL (rows on SQLite) by the same hourly beat task; daily values are never dropped.
+CONTINUOUS_RETENTION_YEARS = env.int("CONTINUOUS_RETENTION_YEARS", default=0)
+if CONTINUOUS_RETENTION_YEARS < 0:
+    raise ImproperlyConfigured("CONTINUOUS_RETENTION_YEARS must be 0 (keep every value) or more.")
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
@@ -454,6 +464,9 @@ CELERY_BEAT_SCHEDULE = {
     # Resumes stations whose worker was lost (worker heartbeats are 15 s apart) and re-sends tasks the broker lost;
     # a station lost three times fails. Never "running" forever.
     "acquisition-janitor": {"task": "acquisition.tasks.janitor", "schedule": 60.0},
+    # PostgreSQL: continuous values' monthly partitions, this month and CONTINUOUS_PARTITIONS_AHEAD more (/health/
+    # fails when next month's is missing). Hourly: a missed tick or two costs nothing with months ahead.
+    "acquisition-partitions": {"task": "acquisition.tasks.ensure_partitions", "schedule": 3600.0},
     # Alerts for stations whose newest value is older than STALE_*_HOURS.
     "monitoring-stale-stations": {"task": "monitoring.tasks.check_stale_stations", "schedule": 1800.0},
     # Clears quality alerts (QUALITY_ALERT_*) whose gap or flat line has left the window; runs open them.

@@ -6,6 +6,7 @@ STREAMFLOW_REQUIRE_ALL=1 (set by .ci/run) an absent part is an error in the test
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 
@@ -32,6 +33,24 @@ def pytest_configure(config):
 
     # Tests have no network: the maps draw the state outlines shipped in static/map/, never tiles.
     override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], MAP_TILE_URL="").enable()
+
+
+# PostgreSQL partitions continuous values by month and has no default partition (acquisition/partitions.py): the
+# engine creates the months it writes, but tests that bulk_create values directly need theirs to exist.
+TEST_PARTITIONS_FROM = dt.date(2015, 1, 1)
+
+
+def ensure_test_partitions() -> None:
+    from acquisition import partitions
+
+    if partitions.is_partitioned():
+        partitions.ensure(partitions.months(TEST_PARTITIONS_FROM, dt.date.today() + dt.timedelta(days=2 * 366)))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        ensure_test_partitions()
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from acquisition.models import ContinuousValue
+from acquisition.models import DailyValue
 from streamflow import admin as shared_admin
 from tests.conftest import log_in
 from tests.factories import TimeSeriesFactory, UserFactory
@@ -21,21 +21,21 @@ def test_the_values_list_says_how_many_honestly(sized_page, monkeypatch):
     from playwright.sync_api import expect
 
     monkeypatch.setattr(shared_admin, "COUNT_CAP", 5)  # the live server runs in this process
-    series = TimeSeriesFactory(kind="continuous")
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    ContinuousValue.objects.bulk_create(
-        ContinuousValue(series=series, time=start + dt.timedelta(minutes=15 * i), value=1.0, qualifiers=[])
+    series = TimeSeriesFactory(kind="daily")
+    start = dt.date(2026, 1, 1)
+    DailyValue.objects.bulk_create(
+        DailyValue(series=series, date=start + dt.timedelta(days=i), value=1.0, qualifiers=[])
         for i in range(12)
     )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE acquisition_continuousvalue")
+            cursor.execute("ANALYZE acquisition_dailyvalue")
     page = sized_page
     log_in(page, UserFactory(username="root", is_staff=True, is_superuser=True))
 
-    page.goto("/admin/acquisition/continuousvalue/")
+    page.goto("/admin/acquisition/dailyvalue/")
 
     shown = "about 12" if connection.vendor == "postgresql" else "more than 5"
-    expect(page.locator("#result-count")).to_have_text(f"{shown} continuous values")
+    expect(page.locator("#result-count")).to_have_text(f"{shown} daily values")
     expect(page.locator("#result-count-note")).to_contain_text("these pages reach the first 5")
-    expect(page.locator(".paginator")).not_to_contain_text("6 continuous values")
+    expect(page.locator(".paginator")).not_to_contain_text("6 daily values")

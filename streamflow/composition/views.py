@@ -8,6 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from acquisition import partitions
 from monitoring.heartbeats import recent_heartbeats
 from streamflow import __version__
 from streamflow.celery import WORKER_HEARTBEAT_SECONDS, app
@@ -51,10 +52,23 @@ def _check_heartbeats(prefix: str, what: str) -> dict:
     return result
 
 
+def _check_partitions() -> dict:
+    """PostgreSQL: this month and the next have their continuous values partition (a write there would fail)."""
+    try:
+        missing = partitions.missing_ahead()
+    except Exception as exc:
+        return {"ok": False, "error": f"cannot read partitions: {exc}"}
+    if missing:
+        months = ", ".join(f"{m:%Y-%m}" for m in missing)
+        return {"ok": False, "error": f"no partition of continuous values for {months} (beat creates them ahead)"}
+    return {"ok": True}
+
+
 @login_not_required
 @never_cache
 def health(request: HttpRequest) -> JsonResponse:
-    """200 when the database, the broker, beat and at least one worker are alive; 503 when not.
+    """200 when the database, the broker, beat and at least one worker are alive (and, on PostgreSQL, the coming
+    month has its partition of continuous values); 503 when not.
 
     Staff get each check (what fails and why, worker host names, the version); anyone else the status alone, which
     is all a load balancer needs and tells an outsider nothing about the hosts or their errors.
@@ -63,6 +77,8 @@ def health(request: HttpRequest) -> JsonResponse:
     if checks["database"]["ok"]:
         checks["beat"] = _check_heartbeats("beat", "beat tick")
         checks["workers"] = _check_heartbeats("worker:", "live worker")
+        if connection.vendor == "postgresql":
+            checks["partitions"] = _check_partitions()
     failing = [name for name, check in checks.items() if not check["ok"]]
     body = {"status": "ok" if not failing else "failing"}
     if request.user.is_staff:
