@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
+from stations.parameters import DISCHARGE, MEAN
 from streamflow.htmx import wants_fragment
 from streamflow.responses import plain_error
 
@@ -54,12 +55,48 @@ class RangeForm(forms.Form):
         return data
 
 
-def _series_for(location: MonitoringLocation, kind: str | None) -> tuple[TimeSeries | None, list[str]]:
-    series = list(TimeSeries.objects.filter(location=location).order_by("kind", "-primary", "pk"))
+def _series_for(
+    location: MonitoringLocation, kind: str | None, parameter: str | None = None, statistic: str | None = None
+) -> tuple[TimeSeries | None, list[str]]:
+    """The series drawn: of `parameter` (discharge where the station has it, else its first), `kind` (daily where
+    it has it) and `statistic` (the parameter's usual one by default); and the kinds that parameter has."""
+    series = sorted(TimeSeries.objects.filter(location=location), key=lambda s: s.sort_key)
+    codes = list(dict.fromkeys(s.parameter_code for s in series))
+    if parameter not in codes:
+        parameter = DISCHARGE if DISCHARGE in codes else (codes[0] if codes else None)
+    series = [s for s in series if s.parameter_code == parameter]
     kinds = sorted({s.kind for s in series})
     wanted = kind if kind in kinds else (TimeSeries.Kind.DAILY if TimeSeries.Kind.DAILY in kinds else None)
     wanted = wanted or (kinds[0] if kinds else None)
-    return next((s for s in series if s.kind == wanted), None), kinds
+    of_kind = [s for s in series if s.kind == wanted]
+    chosen = next((s for s in of_kind if statistic and s.statistic_id == statistic), None)
+    return chosen or next(iter(of_kind), None), kinds
+
+
+def series_query(series: TimeSeries) -> dict[str, str]:
+    """The query that names `series` on the data pages: its kind, and its parameter and statistic where they are not
+    discharge's daily mean (so discharge keeps the short addresses it always had)."""
+    query = {"kind": series.kind}
+    if series.parameter_code != DISCHARGE:
+        query["parameter"] = series.parameter_code
+    if series.kind == TimeSeries.Kind.DAILY and series.statistic_id not in ("", MEAN):
+        query["statistic"] = series.statistic_id
+    return query
+
+
+def _series_choices(location: MonitoringLocation, scale: str) -> list[tuple[str, str, TimeSeries]]:
+    """Every series of the station as (label, query, series), one per parameter, kind and statistic (the data page's
+    tabs); the log scale is carried only to parameters that offer it."""
+    seen, out = set(), []
+    for s in sorted(TimeSeries.objects.filter(location=location), key=lambda s: s.sort_key):
+        query = series_query(s)
+        key = tuple(sorted(query.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        offers_log = s.parameter is not None and s.parameter.log_axis
+        out.append((s.label, urlencode({**query, "scale": scale if offers_log else "linear"}), s))
+    return out
 
 
 def _chosen_range(form: RangeForm, series: TimeSeries, extent) -> tuple[dt.date, dt.date]:
@@ -86,8 +123,19 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
     if scale not in SCALES:
         return plain_error(f"Unknown scale “{scale}”: use log or linear.")
     form = RangeForm(request.GET or None)
-    series, kinds = _series_for(location, request.GET.get("kind"))
-    context = {"location": location, "form": form, "series": series, "kinds": kinds, "scale": scale}
+    series, kinds = _series_for(
+        location, request.GET.get("kind"), request.GET.get("parameter"), request.GET.get("statistic")
+    )
+    parameter = series.parameter if series is not None else None
+    offers_log = parameter is None or parameter.log_axis
+    if scale == "log" and not offers_log:
+        return plain_error(
+            f"A log axis is offered for discharge only, not for {series.parameter_name.lower()}: use scale=linear."
+        )
+    context = {
+        "location": location, "form": form, "series": series, "kinds": kinds, "scale": scale,
+        "choices": _series_choices(location, scale), "offers_log": offers_log,
+    }  # fmt: skip
     if series is not None:
         daily = series.kind == TimeSeries.Kind.DAILY
         zone = None if daily else station_zone(location)
@@ -120,8 +168,9 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
                 end=end_epoch,
                 daily=daily,
                 unit=series.unit,
+                axis_label=series.parameter_name,
                 width=CHART_WIDTH,
-                title=f"{location.monitoring_location_id} {series.get_kind_display().lower()} discharge, {lo} to {hi}",
+                title=f"{location.monitoring_location_id} {series.label.lower()}, {lo} to {hi}",
                 tz=tz,
                 zone_label=zone_label,
                 marks=[*screening.gaps, *data.qualified, *screening.flags],
@@ -141,10 +190,14 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
                 }
             )
             context["presets"] = _presets(series, extent, scale)
-            context["scales"] = [
-                (name, urlencode({"kind": series.kind, "start": lo, "end": hi, "scale": name})) for name in SCALES
-            ]
-            context["csv_query"] = urlencode({"kind": series.kind, "start": lo.isoformat(), "end": hi.isoformat()})
+            named = series_query(series)
+            context["series_query"] = urlencode(named)
+            context["scales"] = (
+                [(name, urlencode({**named, "start": lo, "end": hi, "scale": name})) for name in SCALES]
+                if offers_log
+                else []
+            )
+            context["csv_query"] = urlencode({**named, "start": lo.isoformat(), "end": hi.isoformat()})
     template = "monitoring/station_data.html"
     if wants_fragment(request):
         template += "#hydrograph"
@@ -154,17 +207,16 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
 def _presets(series: TimeSeries, extent, scale: str) -> list[tuple[str, str]]:
     first, last = extent
     options = [("Last 7 days", 7), ("Last 30 days", 30), ("Last year", 365), ("Last 10 years", 3650)]
+    named = series_query(series)
     presets = [
         (
             label,
-            urlencode(
-                {"kind": series.kind, "start": max(first, last - dt.timedelta(days=days)), "end": last, "scale": scale}
-            ),
+            urlencode({**named, "start": max(first, last - dt.timedelta(days=days)), "end": last, "scale": scale}),
         )
         for label, days in options
         if last - dt.timedelta(days=days) > first or days == 7
     ]
-    presets.append(("Full record", urlencode({"kind": series.kind, "start": first, "end": last, "scale": scale})))
+    presets.append(("Full record", urlencode({**named, "start": first, "end": last, "scale": scale})))
     return presets
 
 
@@ -175,16 +227,21 @@ def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpR
     form = RangeForm(request.GET or None)
     if request.GET and not form.is_valid():
         return plain_error("Those dates are not valid: use YYYY-MM-DD, start before end.")
-    series, _ = _series_for(location, request.GET.get("kind"))
+    series, _ = _series_for(
+        location, request.GET.get("kind"), request.GET.get("parameter"), request.GET.get("statistic")
+    )
     if series is None:
-        return plain_error("This station has no stored discharge series to export.", status=404)
+        return plain_error("This station has no stored series to export.", status=404)
     data = form.cleaned_data if form.is_bound else {}
     start, end = data.get("start"), data.get("end")
     daily = series.kind == TimeSeries.Kind.DAILY
     # Days are the station's local days (as on the page); the times in the file are UTC, as its name says.
     tz = (None if daily else station_zone(location)) or dt.UTC
     suffix = "" if daily else "_times_utc"
-    name = f"{location.monitoring_location_id}_{series.kind}_{start or 'first'}_{end or 'last'}{suffix}.csv"
+    what = series.kind if series.parameter_code == DISCHARGE else f"{series.parameter_code}_{series.kind}"
+    if series.kind == TimeSeries.Kind.DAILY and series.statistic_id not in ("", MEAN):
+        what += f"_{series.statistic_id}"
+    name = f"{location.monitoring_location_id}_{what}_{start or 'first'}_{end or 'last'}{suffix}.csv"
     # A web worker thread per running export: each user gets a few at once, across all web processes.
     limit = export_limits.exports_per_user()
     slot = export_limits.acquire(request.user.pk, limit)

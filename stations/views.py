@@ -133,7 +133,7 @@ def _stored_data(series: TimeSeries) -> dict:
 @permission_required("stations.view_monitoringlocation", raise_exception=True)
 def detail(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
     location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
-    series = list(location.series.order_by("kind", "-primary", "time_series_id"))
+    series = sorted(location.series.all(), key=lambda s: s.sort_key)
     stored = [_stored_data(s) for s in series]
     return render(
         request,
