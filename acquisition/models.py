@@ -341,10 +341,20 @@ class PullRunStation(models.Model):
 
     @property
     def label(self) -> str:
-        """The series it pulls in words ("Water temperature, daily maximum")."""
-        return parameters.selection_label(
-            self.parameter_code, self.statistic_id, daily=self.run.data_type == PullConfiguration.DataType.DAILY_MEAN
-        )
+        """The series it pulls in words ("Gage height", "Water temperature, daily maximum": a statistic other than
+        the usual one is a daily one)."""
+        return parameters.selection_label(self.parameter_code, self.statistic_id, daily=True)
+
+    @property
+    def is_discharge(self) -> bool:
+        return self.parameter_code == parameters.DISCHARGE and not self.statistic_id
+
+    @property
+    def dom_id(self) -> str:
+        """Its row's id on the run page: the station's id alone for discharge (as before parameters), else with the
+        series named, so the live poll's out-of-band rows of one station's several series never collide."""
+        site = self.location.monitoring_location_id
+        return f"station-{site}" if self.is_discharge else f"station-{site}-{self.parameter_code}{self.statistic_id}"
 
     # Written from its batch on every page (acquisition.runlog.BatchEvents), so a member's bar moves with its
     # batch's pages without a join: 0-99 while it runs.

@@ -216,3 +216,19 @@ def test_the_discharge_chart_is_still_the_default_with_its_log_axis(viewer_clien
     assert ">Discharge (ft³/s)</text>" in body
     assert 'id="scale-toggle"' in body
     assert "Water temperature, daily mean" in body  # its tab
+
+
+def test_the_run_page_shows_one_row_per_series_with_distinct_ids(viewer_client):
+    from tests.factories import PullRunFactory, PullRunStationFactory
+
+    station = MonitoringLocationFactory()
+    run = PullRunFactory()
+    for code, stat in [("00060", ""), ("00010", ""), ("00010", "00001")]:
+        PullRunStationFactory(run=run, location=station, parameter_code=code, statistic_id=stat)
+
+    body = viewer_client.get(reverse("monitoring:run_detail", args=[run.pk])).content.decode()
+
+    site = station.monitoring_location_id
+    assert body.count(f'<tr id="station-{site}"') == 1
+    assert f'<tr id="station-{site}-00010"' in body and f'<tr id="station-{site}-0001000001"' in body
+    assert ">Water temperature, daily maximum</span>" in body and ">Water temperature</span>" in body
