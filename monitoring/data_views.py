@@ -189,6 +189,7 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
                     "phone_svg": mark_safe(phone.svg),  # noqa: S308 - built with escape()
                 }
             )
+            context.update(_companion(request, location, series, spec, lo, hi, read))
             context["presets"] = _presets(series, extent, scale)
             named = series_query(series)
             context["series_query"] = urlencode(named)
@@ -202,6 +203,54 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
     if wants_fragment(request):
         template += "#hydrograph"
     return render(request, template, context)
+
+
+# Parameters drawn together on one time axis: stage beside discharge and discharge beside stage.
+COMPANIONS = {DISCHARGE: "00065", "00065": DISCHARGE}
+
+
+def _companion(request, location, series: TimeSeries, spec, lo: dt.date, hi: dt.date, read: dict) -> dict:
+    """The companion chart (`with=<code>`: gage height under discharge, or discharge under gage height): the same
+    range, width and margins, so the two time axes line up pixel for pixel. Also the link that asks for it."""
+    code = COMPANIONS.get(series.parameter_code)
+    if code is None:
+        return {}
+    candidates = TimeSeries.objects.filter(location=location, kind=series.kind, parameter_code=code)
+    other = min(candidates, key=lambda s: s.sort_key, default=None)
+    if other is None:
+        return {}
+    query = request.GET.copy()
+    shown = query.get("with") == code
+    if shown:
+        query.pop("with")
+    else:
+        query["with"] = code
+    out = {"companion_name": other.parameter_name.lower(), "companion_shown": shown, "companion_code": code}
+    out["companion_query"] = query.urlencode()
+    if not shown:
+        return out
+    daily = series.kind == TimeSeries.Kind.DAILY
+    data = chart_data(other, lo, hi, **read)
+    end = spec.end + (86400 if daily else 0)
+    slices = slices_to_read(data.columns, read["span"] / CHART_WIDTH, daily) if data.bucketed else None
+    screening = screen(other, spec.start, end, slices=slices)
+    other_spec = replace(
+        spec,
+        unit=other.unit,
+        axis_label=other.parameter_name,
+        title=f"{location.monitoring_location_id} {other.label.lower()}, {lo} to {hi}",
+        marks=[*screening.gaps, *data.qualified, *screening.flags],
+        log=False,
+        stored=charts.Stored(values=data.values, provisional=data.provisional, nonpositive=0, gap=data.gap),
+    )
+    chart = charts.hydrograph(data.rows, other_spec)
+    phone = charts.hydrograph(data.rows, replace(other_spec, width=charts.PHONE_WIDTH, height=charts.PHONE_HEIGHT))
+    return {
+        **out,
+        "companion_chart": chart,
+        "companion_svg": mark_safe(chart.svg),  # noqa: S308 - built with escape()
+        "companion_phone_svg": mark_safe(phone.svg),  # noqa: S308 - built with escape()
+    }
 
 
 def _presets(series: TimeSeries, extent, scale: str) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ the station page, units in words, and a chart and screening of each parameter by
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -232,3 +233,27 @@ def test_the_run_page_shows_one_row_per_series_with_distinct_ids(viewer_client):
     assert body.count(f'<tr id="station-{site}"') == 1
     assert f'<tr id="station-{site}-00010"' in body and f'<tr id="station-{site}-0001000001"' in body
     assert ">Water temperature, daily maximum</span>" in body and ">Water temperature</span>" in body
+
+
+def test_stage_is_drawn_under_discharge_on_the_same_time_axis(viewer_client):
+    discharge = TimeSeriesFactory(unit="ft^3/s")
+    stage = TimeSeriesFactory(location=discharge.location, parameter_code="00065", unit="ft")
+    _winter(discharge, [10.0, 12.0, 30.0, 11.0, 9.0, 9.5, 10.0, 10.5, 11.0, 12.0])
+    _winter(stage, [2.1, 2.2, 3.4, 2.2, 2.0, 2.0, 2.1, 2.1, 2.2, 2.2])
+    url = reverse("monitoring:station_data", args=[discharge.location.monitoring_location_id])
+
+    alone = viewer_client.get(url, {"start": "2026-01-01", "end": "2026-01-10"}).content.decode()
+    both = viewer_client.get(url, {"start": "2026-01-01", "end": "2026-01-10", "with": "00065"}).content.decode()
+
+    assert "Show gage height below, on the same time axis" in alone and 'id="companion-chart"' not in alone
+    figure = both[both.index('id="companion-chart"') :]
+    companion = figure[figure.index("<svg") : figure.index("</svg>")]
+    main = both[both.index("<svg") : both.index("</svg>")]
+    assert ">Gage height (ft)</text>" in companion and ">Discharge (ft³/s)</text>" in main
+
+    def x_ticks(svg: str) -> list[str]:  # the time labels under the plot, with their x positions
+        return re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle"[^>]*>(\d{4}-\d\d-\d\d)</text>', svg)
+
+    assert x_ticks(main) and x_ticks(main) == x_ticks(companion)
+    assert 'name="with" value="00065"' in both  # the range form keeps the companion
+    assert "Hide gage height" in both
