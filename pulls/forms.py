@@ -235,6 +235,18 @@ class PullConfigurationAdminForm(ConfigurationRulesMixin, forms.ModelForm):
     cron_expression = forms.CharField(
         required=False, max_length=120, help_text=PullConfigurationForm.base_fields["cron_expression"].help_text
     )
+    parameters = forms.MultipleChoiceField(
+        required=False,
+        choices=parameter_choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: discharge (or, when editing, the parameters it had).",
+    )
+
+    def clean_parameters(self) -> list[str]:
+        chosen = set(self.cleaned_data.get("parameters") or [])
+        if not chosen:
+            return self.instance.parameter_codes if self.instance.pk else [parameters.DISCHARGE]
+        return [code for code in parameters.PARAMETERS if code in chosen]
 
     class Meta:
         model = PullConfiguration

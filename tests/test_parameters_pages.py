@@ -257,3 +257,16 @@ def test_stage_is_drawn_under_discharge_on_the_same_time_axis(viewer_client):
     assert x_ticks(main) and x_ticks(main) == x_ticks(companion)
     assert 'name="with" value="00065"' in both  # the range form keeps the companion
     assert "Hide gage height" in both
+
+
+def test_the_admin_form_saves_parameters_in_the_catalog_order(admin_client):
+    from tests.test_pulls_admin import _admin_form
+
+    station = MonitoringLocationFactory()
+    data = {**_admin_form(station), "parameters": ["00010", "00065"]}
+
+    response = admin_client.post(reverse("admin:pulls_pullconfiguration_add"), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    config = PullConfiguration.objects.get(name="Admin made")
+    assert config.parameters == ["00065", "00010"]
