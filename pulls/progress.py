@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count
 
+from stations import parameters
 from stations.models import MonitoringLocation, TimeSeries
 
 from .models import PullConfiguration, StationProgress
@@ -38,11 +39,14 @@ def station_rows(config: PullConfiguration, locations: list | None = None) -> li
         s.location_id: s for s in TimeSeries.objects.filter(pk__in=series_ids).order_by("location_id", "-primary")
     }
     # A station without progress yet: show its primary series of the configuration's kind, if any.
-    for s in TimeSeries.objects.filter(
+    candidates = TimeSeries.objects.filter(
         location__in=[loc for loc in locations if loc.pk not in series_by_location],
         kind=config.series_kind,
         parameter_code=first,
-    ).order_by("location_id", "-primary"):
+    )
+    if config.is_daily:  # its usual daily statistic (a temperature's mean, not its maximum)
+        candidates = candidates.filter(statistic_id__in=[parameters.resolve_statistic(first, "", daily=True), ""])
+    for s in candidates.order_by("location_id", "-primary"):
         series_by_location.setdefault(s.location_id, s)
     # Counted through the reverse relation (acquisition's observation tables), one grouped query.
     relation = "daily_values" if config.data_type == PullConfiguration.DataType.DAILY_MEAN else "continuous_values"

@@ -270,3 +270,19 @@ def test_the_admin_form_saves_parameters_in_the_catalog_order(admin_client):
     assert response.status_code == 302, response.content.decode()[:2000]
     config = PullConfiguration.objects.get(name="Admin made")
     assert config.parameters == ["00065", "00010"]
+
+
+def test_the_station_table_shows_the_first_parameters_usual_series():
+    from pulls.progress import station_rows
+
+    station = MonitoringLocationFactory()
+    TimeSeriesFactory(location=station, parameter_code="00010", statistic_id="00001", unit="degC")
+    mean = TimeSeriesFactory(location=station, parameter_code="00010", statistic_id="00003", unit="degC")
+    TimeSeriesFactory(location=station, unit="ft^3/s")
+    config = PullConfigurationFactory(parameters=["00010", "00060"])
+    config.add_stations([station.pk])
+
+    (row,) = station_rows(config)
+
+    assert row.series == mean
+    assert row.progress.parameter_code == "00010" and row.progress.statistic_id == ""
