@@ -24,13 +24,15 @@ from acquisition.usgs import USGSClient
 from acquisition.usgs.parsers import choose_primary
 from pulls.models import StationProgress
 from stations.models import MonitoringLocation, TimeSeries
+from stations.parameters import DISCHARGE, INSTANTANEOUS, MEAN, resolve_statistic
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class Member:
-    """One station of a batch, as its fetch and commit see it."""
+    """One series of a station in a batch (a station pulling three parameters is three members), as its fetch and
+    commit see it."""
 
     run_station: PullRunStation
     progress: StationProgress
@@ -44,6 +46,13 @@ class Member:
         return self.run_station.location.monitoring_location_id
 
 
+def _wanted(m: Member, daily: bool) -> tuple[int, str, str | None]:
+    """(location, parameter, statistic) a member pulls; continuous series are matched without their statistic, which
+    time-series-metadata gives as null for some of them (SPEC C.6: join on time_series_id, never on the pair)."""
+    code, stat = m.run_station.selection
+    return (m.run_station.location_id, code, resolve_statistic(code, stat, daily=True) if daily else None)
+
+
 def discover_series(
     members: list[Member],
     kind: str,
@@ -51,40 +60,49 @@ def discover_series(
     *,
     elsewhere: Callable[[], list[MonitoringLocation]] = list,
 ) -> None:
-    """Each member's series: the one its configuration pulled before, else the catalog's primary, else the primary
-    one USGS lists in time-series-metadata — asked for all unknown members at once, recorded in the catalog.
+    """Each member's series: the one its configuration pulled before, else the catalog's primary one of its
+    parameter and statistic, else the primary one USGS lists in time-series-metadata — asked for all unknown
+    members at once (every parameter they pull in one list), recorded in the catalog.
 
     `elsewhere()`: stations of the run's other batches the catalog does not know yet (looked up only when this
     batch asks at all), asked in the same request, so a first load of many batches makes one series lookup, not one
     a batch."""
+    daily = kind == TimeSeries.Kind.DAILY
     unknown = []
     for m in members:
-        if m.progress.time_series_id and m.progress.time_series.kind == kind:
-            m.series = m.progress.time_series
+        known = m.progress.time_series if m.progress.time_series_id else None
+        if known is not None and known.kind == kind and known.parameter_code == m.run_station.parameter_code:
+            m.series = known
         else:
             unknown.append(m)
     if not unknown:
         return
-    primaries = {
-        s.location_id: s
-        for s in TimeSeries.objects.filter(
-            location__in=[m.run_station.location for m in unknown], kind=kind, primary=True
-        )
-    }
+    primaries: dict[tuple, TimeSeries] = {}
+    for s in TimeSeries.objects.filter(
+        location__in={m.run_station.location_id for m in unknown},
+        kind=kind,
+        parameter_code__in={m.run_station.parameter_code for m in unknown},
+        primary=True,
+    ).order_by("-end", "time_series_id"):
+        primaries.setdefault((s.location_id, s.parameter_code, s.statistic_id if daily else None), s)
     ask = []
     for m in unknown:
-        m.series = primaries.get(m.run_station.location_id)
+        m.series = primaries.get(_wanted(m, daily))
         if m.series is None and m.progress.no_series_at is None:  # USGS already said it has none: not asked again
             ask.append(m)
     if not ask:
         return
     locations = {m.run_station.location.monitoring_location_id: m.run_station.location for m in ask}
     locations.update((loc.monitoring_location_id, loc) for loc in elsewhere())
-    listed = client.time_series_metadata(list(locations), kind=kind)
-    by_site: dict[str, list] = defaultdict(list)
+    codes = sorted({m.run_station.parameter_code for m in ask})
+    statistics = sorted({_wanted(m, daily)[2] for m in ask}) if daily else None
+    listed = client.time_series_metadata(list(locations), kind=kind, parameter_codes=codes, statistic_ids=statistics)
+    by_key: dict[tuple, list] = defaultdict(list)
     for info in listed:
-        by_site[info.monitoring_location_id or ""].append(info)
-    chosen = {site: c for site in locations if (c := choose_primary(by_site.get(site, []))) is not None}
+        by_key[(info.monitoring_location_id or "", info.parameter_code, info.statistic_id if daily else None)].append(
+            info
+        )
+    chosen = {key: c for key, infos in by_key.items() if key[0] in locations and (c := choose_primary(infos))}
     if not chosen:
         return
     TimeSeries.objects.bulk_create(
@@ -93,14 +111,14 @@ def discover_series(
                 time_series_id=c.time_series_id,
                 location=locations[site],
                 kind=kind,
-                parameter_code=c.parameter_code or "00060",
-                statistic_id=c.statistic_id or ("00003" if kind == TimeSeries.Kind.DAILY else "00011"),
+                parameter_code=c.parameter_code or code,
+                statistic_id=c.statistic_id or (MEAN if daily else INSTANTANEOUS),
                 primary=c.primary,
                 begin=c.begin,
                 end=c.end,
-                unit=c.unit_of_measure or "ft^3/s",
+                unit=c.unit_of_measure or "",
             )
-            for site, c in chosen.items()
+            for (site, code, _), c in chosen.items()
         ],
         update_conflicts=True,
         unique_fields=["time_series_id"],
@@ -111,11 +129,13 @@ def discover_series(
         for s in TimeSeries.objects.filter(time_series_id__in=[c.time_series_id for c in chosen.values()])
     }
     for m in ask:
-        c = chosen.get(m.site)
+        location_id, code, stat = _wanted(m, daily)
+        c = chosen.get((m.site, code, stat))
         if c is not None:
             m.series = series[c.time_series_id]
-    flag = "has_daily" if kind == TimeSeries.Kind.DAILY else "has_continuous"
-    MonitoringLocation.objects.filter(pk__in=[locations[site].pk for site in chosen]).update(**{flag: True})
+    flag = "has_daily" if daily else "has_continuous"
+    discharge_sites = {site for (site, code, _) in chosen if code == DISCHARGE}
+    MonitoringLocation.objects.filter(pk__in=[locations[site].pk for site in discharge_sites]).update(**{flag: True})
 
 
 def count_windows(client: USGSClient, plan: BatchPlan) -> int:

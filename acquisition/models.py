@@ -16,6 +16,7 @@ from django.urls import reverse
 from acquisition.list_field import ListField
 from acquisition.staged_models import StagedContinuousValue, StagedDailyValue, StagedValue  # noqa: F401 - the stage
 from pulls.models import PullConfiguration
+from stations import parameters
 from stations.models import MonitoringLocation, TimeSeries
 
 
@@ -267,6 +268,9 @@ class PullRunStation(models.Model):
     run = models.ForeignKey(PullRun, on_delete=models.CASCADE, related_name="stations")
     location = models.ForeignKey(MonitoringLocation, on_delete=models.CASCADE, related_name="run_stations")
     batch = models.ForeignKey(PullRunBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    # Which of the station's series this member pulls (pulls.StationProgress: "" is the parameter's usual statistic).
+    parameter_code = models.CharField(max_length=5, default="00060")
+    statistic_id = models.CharField(max_length=5, blank=True, default="")
     time_series = models.ForeignKey(TimeSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     window_start = models.DateTimeField(null=True, blank=True)
@@ -292,11 +296,34 @@ class PullRunStation(models.Model):
         db_table = "monitoring_pullrunstation"  # created by monitoring, which owned these models until turn 2
         ordering = ["run", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "location"], name="uniq_run_station"),
+            models.UniqueConstraint(
+                fields=["run", "location", "parameter_code", "statistic_id"], name="uniq_run_station_series"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.run_id} / {self.location.monitoring_location_id}: {self.status}"
+        return f"{self.run_id} / {self.location.monitoring_location_id} {self.parameter_code}: {self.status}"
+
+    @property
+    def selection(self) -> tuple[str, str]:
+        return (self.parameter_code, self.statistic_id)
+
+    @property
+    def label(self) -> str:
+        """The series it pulls in words ("Gage height", "Water temperature, daily maximum": a statistic other than
+        the usual one is a daily one)."""
+        return parameters.selection_label(self.parameter_code, self.statistic_id, daily=True)
+
+    @property
+    def is_discharge(self) -> bool:
+        return self.parameter_code == parameters.DISCHARGE and not self.statistic_id
+
+    @property
+    def dom_id(self) -> str:
+        """Its row's id on the run page: the station's id alone for discharge (as before parameters), else with the
+        series named, so the live poll's out-of-band rows of one station's several series never collide."""
+        site = self.location.monitoring_location_id
+        return f"station-{site}" if self.is_discharge else f"station-{site}-{self.parameter_code}{self.statistic_id}"
 
     # Written from its batch on every page (acquisition.runlog.BatchEvents), so a member's bar moves with its
     # batch's pages without a join: 0-99 while it runs.

@@ -223,14 +223,16 @@ def plan_batches(run: PullRun, now: dt.datetime) -> int:
     if not unplanned:
         return 0
     progress = {
-        p.location_id: p
+        (p.location_id, p.parameter_code, p.statistic_id): p
         for p in StationProgress.objects.filter(
-            configuration=config, location_id__in=[s.location_id for s in unplanned]
+            configuration=config, location_id__in={s.location_id for s in unplanned}
         )
     }
     clock = plan_clock(run)
     plans = {
-        s.pk: plan_member(run, run.start_date or config.start_date, progress.get(s.location_id), s.location, clock)
+        s.pk: plan_member(
+            run, run.start_date or config.start_date, progress.get((s.location_id, *s.selection)), s.location, clock
+        )
         for s in unplanned
     }
     kind = TimeSeries.Kind.DAILY if run.data_type == PullConfiguration.DataType.DAILY_MEAN else "continuous"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -29,6 +29,14 @@ class Thresholds:
     zero_continuous_hours: int
     spike_factor: float
     spike_min_jump: float
+    negative_is_error: bool = True  # False where a value below 0 is normal (water temperature in °C)
+
+    @classmethod
+    def for_parameter(cls, parameter_code: str | None) -> Thresholds:
+        """The screening rules of a parameter: the settings' (discharge's), with that parameter's overrides from
+        QUALITY_PARAMETER_RULES (settings.py documents the defaults)."""
+        rules = settings.QUALITY_PARAMETER_RULES.get(parameter_code or "00060", {})
+        return replace(cls.from_settings(), **rules)
 
     @classmethod
     def from_settings(cls) -> Thresholds:
@@ -171,7 +179,7 @@ def events_sql(daily: bool, series_ids: list[int], th: Thresholds) -> str:
         OR (MIN(v) <> 0 AND COUNT(*) >= 2 AND MAX(t) - MIN(t) + MIN(i) >= {flat})
     UNION ALL
     SELECT 'negative', series_id, MIN(t), MAX(t), COUNT(*), MIN(v), MIN(i)
-      FROM runs WHERE v < 0 GROUP BY series_id, ngrp
+      FROM runs WHERE v < 0 AND {1 if th.negative_is_error else 0} = 1 GROUP BY series_id, ngrp
     UNION ALL
     SELECT 'spike', series_id, t, t, 1, v, i FROM runs WHERE spike = 1
     """

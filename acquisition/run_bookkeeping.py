@@ -22,6 +22,7 @@ from acquisition.planning import plan_batches
 from acquisition.runlog import ERROR, INFO, WARNING, log
 from acquisition.signals import run_finished
 from pulls.models import PullConfiguration, StationProgress
+from stations.parameters import DISCHARGE as PARAMETER_DISCHARGE
 
 logger = logging.getLogger("acquisition.runs")  # its name before the rename, shared with runlog (log filters)
 
@@ -49,6 +50,8 @@ def start_run(
     """Create the run and its station rows, status `running` (or `queued`, see queue_run); or, if the configuration
     already has an active run, a `skipped` run saying so. Check `run.status` to tell them apart."""
     locations = list(configuration.memberships.values_list("location_id", flat=True))
+    # One member per series pulled: each station's selections (stations.parameters), each with its own progress.
+    selections = configuration.selections()
     fields = {
         "configuration": configuration,
         "configuration_name": configuration.name,
@@ -69,12 +72,14 @@ def start_run(
                     status=status,
                     started_at=now if running else None,
                     heartbeat_at=now,
-                    stations_total=len(locations),
+                    stations_total=len(locations) * len(selections),
                     task_id=task_id,
                     **fields,
                 )
                 PullRunStation.objects.bulk_create(
-                    PullRunStation(run=run, location_id=pk, heartbeat_at=now) for pk in locations
+                    PullRunStation(run=run, location_id=pk, parameter_code=code, statistic_id=stat, heartbeat_at=now)
+                    for pk in locations
+                    for code, stat in selections
                 )
                 batches = plan_batches(run, now)
         except IntegrityError:
@@ -87,6 +92,8 @@ def start_run(
         raise RuntimeError(f"could not start a run of configuration {configuration.pk}")
 
     what = f"{configuration.get_data_type_display().lower()}, {configuration.get_strategy_display().lower()}"
+    if configuration.parameter_codes != [PARAMETER_DISCHARGE] or len(selections) > 1:
+        what = f"{configuration.parameter_names} ({len(selections)} series a station), {what}"
     if range_start or range_end:
         what += f", re-pulling {range_start or 'the start'} to {range_end or 'today'}"
     by = f" by {triggered_by}" if triggered_by else ""
@@ -287,16 +294,21 @@ def fail_station(
                 configuration_id = (
                     PullRun.objects.filter(pk=run_station.run_id).values_list("configuration_id", flat=True).first()
                 )
-            _record_progress_failure(configuration_id, run_station.location_id, error, now)
+            _record_progress_failure(configuration_id, run_station, error, now)
     return bool(failed)
 
 
-def _record_progress_failure(configuration_id: int | None, location_id: int, error: str, now: dt.datetime) -> None:
+def _record_progress_failure(
+    configuration_id: int | None, run_station: PullRunStation, error: str, now: dt.datetime
+) -> None:
     # update() only: a configuration deleted, or a station removed from it, during the run must not get its
     # progress row back.
-    StationProgress.objects.filter(configuration_id=configuration_id, location_id=location_id).update(
-        last_error=error, consecutive_failures=F("consecutive_failures") + 1, last_attempt_at=now
-    )
+    StationProgress.objects.filter(
+        configuration_id=configuration_id,
+        location_id=run_station.location_id,
+        parameter_code=run_station.parameter_code,
+        statistic_id=run_station.statistic_id,
+    ).update(last_error=error, consecutive_failures=F("consecutive_failures") + 1, last_attempt_at=now)
 
 
 def batch_finished(run_id: int, batch_pk: int, *, requests_made: int, attempt: int | None = None) -> PullRun | None:

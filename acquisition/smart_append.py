@@ -22,6 +22,7 @@ from collections.abc import Callable
 from contextlib import suppress
 
 from django.db import InterfaceError, OperationalError, connection
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from acquisition import batch_commit, run_bookkeeping, tallies
@@ -35,6 +36,7 @@ from acquisition.throttled_client import build_client
 from acquisition.usgs import USGSClient
 from pulls.models import PullConfiguration, StationProgress
 from stations.models import TimeSeries
+from stations.parameters import DISCHARGE, parameter_name, series_label
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +130,7 @@ def _prepare(run: PullRun, batch: PullRunBatch, rows: list[PullRunStation], clie
         "location_id", flat=True
     ))  # fmt: skip
     kind = TimeSeries.Kind.DAILY if run.data_type == PullConfiguration.DataType.DAILY_MEAN else "continuous"
-    progress = _progress_rows(config, [r.location_id for r in rows if r.location_id in current])
+    progress = _progress_rows(config, [r for r in rows if r.location_id in current])
     members = []
     for row in rows:
         if row.location_id not in current:
@@ -136,7 +138,7 @@ def _prepare(run: PullRun, batch: PullRunBatch, rows: list[PullRunStation], clie
             run_bookkeeping.fail_station(row, message, status=PullRunStation.Status.SKIPPED, attempt=row.attempts)
             events.say(message, level=WARNING, location_id=row.location_id, site=row.location.monitoring_location_id)
             continue
-        members.append(Member(run_station=row, progress=progress[row.location_id], attempt=row.attempts))
+        members.append(Member(run_station=row, progress=progress[_key(row)], attempt=row.attempts))
     if not members:
         return []
     events.set_phase("series list")
@@ -152,46 +154,71 @@ def _prepare(run: PullRun, batch: PullRunBatch, rows: list[PullRunStation], clie
     return usable
 
 
-def _progress_rows(config: PullConfiguration, location_ids: list[int]) -> dict[int, StationProgress]:
-    """The members' progress rows by location, created where missing: three statements for any batch size."""
+def _key(row: PullRunStation | StationProgress) -> tuple[int, str, str]:
+    return (row.location_id, row.parameter_code, row.statistic_id)
+
+
+def _progress_rows(config: PullConfiguration, members: list[PullRunStation]) -> dict[tuple, StationProgress]:
+    """The members' progress rows by (location, parameter, statistic), created where missing (a parameter added to
+    the configuration after its stations: its rows start empty, so it loads from the start date): three statements
+    for any batch size."""
     rows = StationProgress.objects.select_related("time_series").filter(configuration=config)
-    found = {p.location_id: p for p in rows.filter(location_id__in=location_ids)}
-    missing = [pk for pk in location_ids if pk not in found]
+    location_ids = {m.location_id for m in members}
+    found = {_key(p): p for p in rows.filter(location_id__in=location_ids)}
+    missing = [m for m in members if _key(m) not in found]
     if missing:
         StationProgress.objects.bulk_create(
-            [StationProgress(configuration=config, location_id=pk) for pk in missing], ignore_conflicts=True
-        )
-        found.update((p.location_id, p) for p in rows.filter(location_id__in=missing))
+            [
+                StationProgress(
+                    configuration=config, location_id=m.location_id, parameter_code=m.parameter_code,
+                    statistic_id=m.statistic_id,
+                )
+                for m in missing
+            ],
+            ignore_conflicts=True,
+        )  # fmt: skip
+        found.update((_key(p), p) for p in rows.filter(location_id__in={m.location_id for m in missing}))
     return found
 
 
 def _undiscovered_elsewhere(run: PullRun, batch: PullRunBatch, kind: str) -> list:
     """Stations of the run's other unfinished batches whose series the catalog does not know yet (asked along with
     this batch's, once, instead of once a batch)."""
-    known = TimeSeries.objects.filter(kind=kind, primary=True).values("location_id")
-    return [
-        row.location
-        for row in PullRunStation.objects.filter(run=run, status__in=run_bookkeeping.UNFINISHED)
+    known = TimeSeries.objects.filter(kind=kind, primary=True, parameter_code=OuterRef("parameter_code")).filter(
+        location_id=OuterRef("location_id")
+    )
+    rows = (
+        PullRunStation.objects.filter(run=run, status__in=run_bookkeeping.UNFINISHED)
         .exclude(batch=batch)
-        .exclude(location_id__in=known)
+        .exclude(Exists(known))
         .select_related("location")
-    ]
+    )
+    return list({row.location_id: row.location for row in rows}.values())
 
 
 def _no_such_series(m: Member, kind: str, config: PullConfiguration, events: BatchEvents, now) -> None:
     """USGS lists no series of this kind for the station: it is skipped (not failed, so not retried as a failure
     forever); the first time it is said in the log, later runs skip it without asking USGS again."""
-    fix = f"Remove it from “{config.name}”, or pull its other data type."
+    code, stat = m.run_station.selection
+    # "daily discharge", "continuous gage height", "water temperature, daily maximum"
+    what = series_label(code, stat, kind).lower() if stat else f"{kind} {parameter_name(code).lower()}"
+    if code == DISCHARGE:
+        fix = f"Remove it from “{config.name}”, or pull its other data type."
+    else:
+        fix = (
+            f"Its other parameters are pulled as usual; remove {parameter_name(code).lower()} from "
+            f"“{config.name}” if none of its stations has it."
+        )
     if m.progress.no_series_at is None:
         StationProgress.objects.filter(pk=m.progress.pk).update(no_series_at=now)
         message = (
-            f"No such series: USGS lists no {kind} discharge series for {m.site}. {fix} Later runs skip it without "
+            f"No such series: USGS lists no {what} series for {m.site}. {fix} Later runs skip it without "
             "asking again (until the catalog lists such a series)."
         )
         level = WARNING
     else:
         message = (
-            f"No such series: USGS listed no {kind} discharge series for {m.site} on "
+            f"No such series: USGS listed no {what} series for {m.site} on "
             f"{m.progress.no_series_at:%Y-%m-%d}; skipped without asking again. {fix}"
         )
         level = INFO

@@ -280,7 +280,7 @@ def refresh_tallies(kind: str, series_pk: int, low: dt.date | dt.datetime, high:
     changed. Call it inside the transaction that wrote them."""
     series = TimeSeries.objects.select_related("location").get(pk=series_pk)
     clock = Clock(kind == TimeSeries.Kind.DAILY, series.location.zone or UTC)
-    th = Thresholds.from_settings()
+    th = Thresholds.for_parameter(series.parameter_code)  # the rules the quality pages judge it by
     lo, hi = sorted((clock.t(low), clock.t(high)))
     with connection.cursor() as cursor:
         stored = _stored_extent(cursor, clock, series_pk, lo, hi + 1e-6)

@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 
 from django.utils.html import escape
 
+from stations.parameters import unit_in_words
+
 from . import normal_bands
 from .hydrograph_mark_drawing import MARK_STYLE, STRIP, Mark, Plot, bands
 
 APPROVED_STYLE = 'stroke="#1f6feb" stroke-width="1.5"'
 PROVISIONAL_STYLE = 'stroke="#d9480f" stroke-width="1.5" stroke-dasharray="5 3"'
-UNIT_LABELS = {"ft^3/s": "ft³/s", "ft3/s": "ft³/s", "m^3/s": "m³/s"}
 # The largest magnitude drawn. Any stored value beyond it (inf, -inf, 1.79e308) or not a number at all (NaN) is
 # drawn as a gap, like a missing value: no river comes near it, and below it the axis arithmetic cannot overflow.
 MAX_DRAWN = 1e300
@@ -61,7 +62,8 @@ class Hydrograph:
 
 
 def unit_label(unit: str) -> str:
-    return UNIT_LABELS.get(unit, unit)
+    """The series' unit string in words (stations.parameters.unit_in_words: "degC" → "°C"), unknown ones as given."""
+    return unit_in_words(unit)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class HydrographSpec:
     end: float
     daily: bool  # the time axis in dates (UTC midnights, as daily values are stored), not in times of `tz`
     unit: str
+    axis_label: str = "Discharge"  # the parameter's name (stations.parameters), before the unit on the y axis
     width: int = 1000
     height: int = 360
     title: str = ""
@@ -156,7 +159,9 @@ def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: Hydrograp
     ]
     y_axis = _log_axis if log else _y_axis
     unit = unit_label(spec.unit)
-    parts += y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit, layout.compact)
+    details = [unit] if unit else []
+    axis = f"{spec.axis_label} ({', '.join([*details, 'log scale'] if log else details)})"
+    parts += y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, axis.removesuffix(" ()"), layout.compact)
     parts += _x_axis(spec, left, top + plot_h, plot_w, xscale, layout)
     step = 86400.0 if spec.daily else (span / values if values else 0.0)
     plot = Plot(left, top, plot_w, plot_h, spec.start, xscale, ymin, yscale, log, spec.daily, spec.tz, unit, step)
@@ -286,7 +291,8 @@ def _nice_step(raw: float) -> float:
     return 10 * magnitude
 
 
-def _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit, compact=False) -> list[str]:
+def _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, axis, compact=False) -> list[str]:
+    """`axis`: the axis title ("Water temperature (°C)")."""
     step = _nice_step((ymax - ymin) / 5)
     parts = []
     # Ticks by index, not by adding the step: where the step is below the spacing of floats at this magnitude
@@ -302,12 +308,12 @@ def _y_axis(ymin, ymax, left, top, plot_w, plot_h, yscale, unit, compact=False) 
     mid = top + plot_h / 2
     parts.append(
         f'<text x="14" y="{mid:.0f}" transform="rotate(-90 14 {mid:.0f})" text-anchor="middle" '
-        f'fill="#212529">Discharge ({escape(unit)})</text>'
+        f'fill="#212529">{escape(axis)}</text>'
     )
     return parts
 
 
-def _log_axis(lmin, lmax, left, top, plot_w, plot_h, yscale, unit, compact=False) -> list[str]:
+def _log_axis(lmin, lmax, left, top, plot_w, plot_h, yscale, axis, compact=False) -> list[str]:
     """Decades of the log10 range [lmin, lmax] (whole numbers), minor ticks at 2 and 5 where a decade has room."""
     decade_px = yscale  # pixels per decade: the scale is per unit of log10
     every = max(1, math.ceil((lmax - lmin) / MAX_TICKS))
@@ -334,7 +340,7 @@ def _log_axis(lmin, lmax, left, top, plot_w, plot_h, yscale, unit, compact=False
     mid = top + plot_h / 2
     parts.append(
         f'<text x="14" y="{mid:.0f}" transform="rotate(-90 14 {mid:.0f})" text-anchor="middle" '
-        f'fill="#212529">Discharge ({escape(unit)}, log scale)</text>'
+        f'fill="#212529">{escape(axis)}</text>'
     )
     return parts
 

@@ -18,6 +18,7 @@ from django.views.decorators.vary import vary_on_headers
 from acquisition.models import NormalsFetch
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
+from stations.parameters import DISCHARGE, MEAN
 from streamflow.htmx import wants_fragment
 from streamflow.responses import plain_error
 
@@ -60,12 +61,50 @@ class RangeForm(forms.Form):
         return data
 
 
-def _series_for(location: MonitoringLocation, kind: str | None) -> tuple[TimeSeries | None, list[str]]:
-    series = list(TimeSeries.objects.filter(location=location).order_by("kind", "-primary", "pk"))
+def _series_for(
+    location: MonitoringLocation, kind: str | None, parameter: str | None = None, statistic: str | None = None
+) -> tuple[TimeSeries | None, list[str]]:
+    """The series drawn: of `parameter` (discharge where the station has it, else its first), `kind` (daily where
+    it has it) and `statistic` (the parameter's usual one by default); and the kinds that parameter has."""
+    series = sorted(TimeSeries.objects.filter(location=location), key=lambda s: s.sort_key)
+    codes = list(dict.fromkeys(s.parameter_code for s in series))
+    if parameter not in codes:
+        parameter = DISCHARGE if DISCHARGE in codes else (codes[0] if codes else None)
+    series = [s for s in series if s.parameter_code == parameter]
     kinds = sorted({s.kind for s in series})
     wanted = kind if kind in kinds else (TimeSeries.Kind.DAILY if TimeSeries.Kind.DAILY in kinds else None)
     wanted = wanted or (kinds[0] if kinds else None)
-    return next((s for s in series if s.kind == wanted), None), kinds
+    of_kind = [s for s in series if s.kind == wanted]
+    chosen = next((s for s in of_kind if statistic and s.statistic_id == statistic), None)
+    return chosen or next(iter(of_kind), None), kinds
+
+
+def series_query(series: TimeSeries) -> dict[str, str]:
+    """The query that names `series` on the data pages: its kind, and its parameter and statistic where they are not
+    discharge's daily mean (so discharge keeps the short addresses it always had)."""
+    query = {"kind": series.kind}
+    if series.parameter_code != DISCHARGE:
+        query["parameter"] = series.parameter_code
+    if series.kind == TimeSeries.Kind.DAILY and series.statistic_id not in ("", MEAN):
+        query["statistic"] = series.statistic_id
+    return query
+
+
+def _series_choices(
+    location: MonitoringLocation, scale: str, kept: dict | None = None
+) -> list[tuple[str, str, TimeSeries]]:
+    """Every series of the station as (label, query, series), one per parameter, kind and statistic (the data page's
+    tabs); the log scale is carried only to parameters that offer it."""
+    seen, out = set(), []
+    for s in sorted(TimeSeries.objects.filter(location=location), key=lambda s: s.sort_key):
+        query = series_query(s)
+        key = tuple(sorted(query.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        offers_log = s.parameter is not None and s.parameter.log_axis
+        out.append((s.label, urlencode({**query, "scale": scale if offers_log else "linear", **(kept or {})}), s))
+    return out
 
 
 def _chosen_range(form: RangeForm, series: TimeSeries, extent) -> tuple[dt.date, dt.date]:
@@ -92,9 +131,20 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
     if scale not in SCALES:
         return plain_error(f"Unknown scale “{scale}”: use log or linear.")
     form = RangeForm(request.GET or None)
-    series, kinds = _series_for(location, request.GET.get("kind"))
-    context = {"location": location, "form": form, "series": series, "kinds": kinds, "scale": scale}
-    context["tabs"] = [(kind, urlencode(_tab_query(form, kind, scale))) for kind in kinds]
+    series, kinds = _series_for(
+        location, request.GET.get("kind"), request.GET.get("parameter"), request.GET.get("statistic")
+    )
+    parameter = series.parameter if series is not None else None
+    offers_log = parameter is None or parameter.log_axis
+    if scale == "log" and not offers_log:
+        return plain_error(
+            f"A log axis is offered for discharge only, not for {series.parameter_name.lower()}: use scale=linear."
+        )
+    context = {
+        "location": location, "form": form, "series": series, "kinds": kinds, "scale": scale,
+        "choices": _series_choices(location, scale, _range_query(form)), "offers_log": offers_log,
+    }  # fmt: skip
+    context["tabs"] = [(kind, urlencode(_tab_query(form, kind, scale, series))) for kind in kinds]
     if series is not None:
         daily = series.kind == TimeSeries.Kind.DAILY
         zone = None if daily else station_zone(location)
@@ -127,8 +177,9 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
                 end=end_epoch,
                 daily=daily,
                 unit=series.unit,
+                axis_label=series.parameter_name,
                 width=CHART_WIDTH,
-                title=f"{location.monitoring_location_id} {series.get_kind_display().lower()} discharge, {lo} to {hi}",
+                title=f"{location.monitoring_location_id} {series.label.lower()}, {lo} to {hi}",
                 tz=tz,
                 zone_label=zone_label,
                 marks=[*screening.gaps, *data.qualified, *screening.flags],
@@ -148,23 +199,35 @@ def station_data(request: HttpRequest, monitoring_location_id: str) -> HttpRespo
                     "phone_svg": mark_safe(phone.svg),  # noqa: S308 - built with escape()
                 }
             )
+            context.update(_companion(request, location, series, spec, lo, hi, read))
             context["presets"] = _presets(series, extent, scale)
-            context["scales"] = [
-                (name, urlencode({"kind": series.kind, "start": lo, "end": hi, "scale": name})) for name in SCALES
-            ]
-            context["csv_query"] = urlencode({"kind": series.kind, "start": lo.isoformat(), "end": hi.isoformat()})
+            named = series_query(series)
+            context["series_query"] = urlencode(named)
+            context["scales"] = (
+                [(name, urlencode({**named, "start": lo, "end": hi, "scale": name})) for name in SCALES]
+                if offers_log
+                else []
+            )
+            context["csv_query"] = urlencode({**named, "start": lo.isoformat(), "end": hi.isoformat()})
     template = "monitoring/station_data.html"
     if wants_fragment(request):
         template += "#hydrograph"
     return render(request, template, context)
 
 
-def _tab_query(form: RangeForm, kind: str, scale: str) -> dict:
-    """A kind tab keeps the axis and the range the user chose (not the default window, which is the kind's own)."""
+def _range_query(form: RangeForm) -> dict:
+    """The range the user chose, which tabs keep (not the default window, which is each series' own)."""
+    if not form.is_valid():
+        return {}
+    return {name: form.cleaned_data[name] for name in ("start", "end") if form.cleaned_data.get(name)}
+
+
+def _tab_query(form: RangeForm, kind: str, scale: str, series: TimeSeries | None = None) -> dict:
+    """A kind tab keeps the parameter, the axis and the range the user chose."""
     query = {"kind": kind, "scale": scale}
-    if form.is_valid():
-        query.update({name: form.cleaned_data[name] for name in ("start", "end") if form.cleaned_data.get(name)})
-    return query
+    if series is not None and series.parameter_code != DISCHARGE:
+        query["parameter"] = series.parameter_code
+    return {**query, **_range_query(form)}
 
 
 def _band_days(series: TimeSeries, lo: dt.date, hi: dt.date, context: dict) -> list[normal_bands.Day]:
@@ -199,20 +262,67 @@ def _band_days(series: TimeSeries, lo: dt.date, hi: dt.date, context: dict) -> l
     return days if missing < len(rows) else []
 
 
+# Parameters drawn together on one time axis: stage beside discharge and discharge beside stage.
+COMPANIONS = {DISCHARGE: "00065", "00065": DISCHARGE}
+
+
+def _companion(request, location, series: TimeSeries, spec, lo: dt.date, hi: dt.date, read: dict) -> dict:
+    """The companion chart (`with=<code>`: gage height under discharge, or discharge under gage height): the same
+    range, width and margins, so the two time axes line up pixel for pixel. Also the link that asks for it."""
+    code = COMPANIONS.get(series.parameter_code)
+    if code is None:
+        return {}
+    candidates = TimeSeries.objects.filter(location=location, kind=series.kind, parameter_code=code)
+    other = min(candidates, key=lambda s: s.sort_key, default=None)
+    if other is None:
+        return {}
+    query = request.GET.copy()
+    shown = query.get("with") == code
+    if shown:
+        query.pop("with")
+    else:
+        query["with"] = code
+    out = {"companion_name": other.parameter_name.lower(), "companion_shown": shown, "companion_code": code}
+    out["companion_query"] = query.urlencode()
+    if not shown:
+        return out
+    daily = series.kind == TimeSeries.Kind.DAILY
+    data = chart_data(other, lo, hi, **read)
+    end = spec.end + (86400 if daily else 0)
+    slices = slices_to_read(data.columns, read["span"] / CHART_WIDTH, daily) if data.bucketed else None
+    screening = screen(other, spec.start, end, slices=slices)
+    other_spec = replace(
+        spec,
+        unit=other.unit,
+        axis_label=other.parameter_name,
+        title=f"{location.monitoring_location_id} {other.label.lower()}, {lo} to {hi}",
+        marks=[*screening.gaps, *data.qualified, *screening.flags],
+        log=False,
+        stored=charts.Stored(values=data.values, provisional=data.provisional, nonpositive=0, gap=data.gap),
+    )
+    chart = charts.hydrograph(data.rows, other_spec)
+    phone = charts.hydrograph(data.rows, replace(other_spec, width=charts.PHONE_WIDTH, height=charts.PHONE_HEIGHT))
+    return {
+        **out,
+        "companion_chart": chart,
+        "companion_svg": mark_safe(chart.svg),  # noqa: S308 - built with escape()
+        "companion_phone_svg": mark_safe(phone.svg),  # noqa: S308 - built with escape()
+    }
+
+
 def _presets(series: TimeSeries, extent, scale: str) -> list[tuple[str, str]]:
     first, last = extent
     options = [("Last 7 days", 7), ("Last 30 days", 30), ("Last year", 365), ("Last 10 years", 3650)]
+    named = series_query(series)
     presets = [
         (
             label,
-            urlencode(
-                {"kind": series.kind, "start": max(first, last - dt.timedelta(days=days)), "end": last, "scale": scale}
-            ),
+            urlencode({**named, "start": max(first, last - dt.timedelta(days=days)), "end": last, "scale": scale}),
         )
         for label, days in options
         if last - dt.timedelta(days=days) > first or days == 7
     ]
-    presets.append(("Full record", urlencode({"kind": series.kind, "start": first, "end": last, "scale": scale})))
+    presets.append(("Full record", urlencode({**named, "start": first, "end": last, "scale": scale})))
     return presets
 
 
@@ -223,16 +333,21 @@ def station_data_csv(request: HttpRequest, monitoring_location_id: str) -> HttpR
     form = RangeForm(request.GET or None)
     if request.GET and not form.is_valid():
         return plain_error("Those dates are not valid: use YYYY-MM-DD, start before end.")
-    series, _ = _series_for(location, request.GET.get("kind"))
+    series, _ = _series_for(
+        location, request.GET.get("kind"), request.GET.get("parameter"), request.GET.get("statistic")
+    )
     if series is None:
-        return plain_error("This station has no stored discharge series to export.", status=404)
+        return plain_error("This station has no stored series to export.", status=404)
     data = form.cleaned_data if form.is_bound else {}
     start, end = data.get("start"), data.get("end")
     daily = series.kind == TimeSeries.Kind.DAILY
     # Days are the station's local days (as on the page); the times in the file are UTC, as its name says.
     tz = (None if daily else station_zone(location)) or dt.UTC
     suffix = "" if daily else "_times_utc"
-    name = f"{location.monitoring_location_id}_{series.kind}_{start or 'first'}_{end or 'last'}{suffix}.csv"
+    what = series.kind if series.parameter_code == DISCHARGE else f"{series.parameter_code}_{series.kind}"
+    if series.kind == TimeSeries.Kind.DAILY and series.statistic_id not in ("", MEAN):
+        what += f"_{series.statistic_id}"
+    name = f"{location.monitoring_location_id}_{what}_{start or 'first'}_{end or 'last'}{suffix}.csv"
     # A web worker thread per running export: each user gets a few at once, across all web processes.
     limit = export_limits.exports_per_user()
     slot = export_limits.acquire(request.user.pk, limit)

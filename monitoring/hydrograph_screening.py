@@ -115,7 +115,7 @@ def screen(
     (nothing before a record's first value or after its newest is missing), as in the quality module; flags
     carry their first and last time and the number of values; a spike, zero or flat line its value. `slices`
     (from `slices_to_read()`): read only these parts of the range, the first and last included."""
-    th = thresholds or Thresholds.from_settings()
+    th = thresholds or Thresholds.for_parameter(series.parameter_code)
     daily = series.kind == TimeSeries.Kind.DAILY
     params = [series.pk, *_bounds(daily, start, end)]
     if slices:
@@ -145,7 +145,7 @@ def screen(
             if t - first + unit >= needed * (DAY if daily else 1.0):
                 out.flags.append(Mark(kind, first, t, n - first_n + 1, value))
             run = None
-        if v < 0:
+        if v < 0 and th.negative_is_error:  # not for water temperature in °C (Thresholds.for_parameter)
             if not np_:
                 negative = (t, n)
             if not nn and negative is not None:

@@ -151,10 +151,11 @@ def _date(clock: Clock, t: float) -> dt.date:
 def series_quality(series: TimeSeries, start: dt.date, end: dt.date, thresholds: Thresholds | None = None) -> Quality:
     """The quality of `series` over the station's days [start, end]: from the stored tallies where they answer
     (whole months, or the record's own ends, with the settings' thresholds), else computed from the values."""
-    th = thresholds or Thresholds.from_settings()
+    own = Thresholds.for_parameter(series.parameter_code)  # the tallies were kept with the parameter's rules
+    th = thresholds or own
     clock = Clock.of(series)
     lo, hi = clock.day_start((start - EPOCH).days), clock.day_start((end - EPOCH).days + 1)
-    tallied = _tallied(series, clock, start, end) if th == Thresholds.from_settings() else None
+    tallied = _tallied(series, clock, start, end) if th == own else None
     if tallied is not None:
         months, events = tallied
     else:

@@ -180,9 +180,9 @@ def flat_line(quality: Quality, windows: Windows, newest: dt.date | dt.datetime)
 
 
 def _check_all(targets: list[tuple[TimeSeries, PullConfiguration | None]], windows: Windows) -> dict[str, int]:
-    th = Thresholds.from_settings()
     result = {"checked": 0, "opened": 0, "cleared": 0}
     for series, config in targets:
+        th = Thresholds.for_parameter(series.parameter_code)
         try:
             with transaction.atomic():  # a database error in one station's check rolls back only its own
                 opened, cleared = _check(series, config, windows, th)

@@ -23,6 +23,7 @@ from acquisition.tallies import EPOCH, Clock, measure
 from acquisition.tally_models import QualityEvent, QualityMonth
 from pulls.models import PullConfiguration
 from stations.models import MonitoringLocation, TimeSeries
+from stations.parameters import resolve_statistic
 
 RECENT_DAYS = 365
 
@@ -74,7 +75,13 @@ def _series_of(config: PullConfiguration) -> tuple[bool, dict[int, TimeSeries]]:
     daily = config.data_type == PullConfiguration.DataType.DAILY_MEAN
     kind = TimeSeries.Kind.DAILY if daily else TimeSeries.Kind.CONTINUOUS
     chosen: dict[int, TimeSeries] = {}
-    for series in TimeSeries.objects.filter(location__pull_configurations=config, kind=kind).order_by("-primary", "pk"):
+    # One series a station: the configuration's first parameter (discharge, as a rule), its usual statistic.
+    code = config.parameter_codes[0]
+    statistic = resolve_statistic(code, "", daily=daily) if daily else None
+    series_rows = TimeSeries.objects.filter(location__pull_configurations=config, kind=kind, parameter_code=code)
+    if statistic:
+        series_rows = series_rows.filter(statistic_id__in=[statistic, ""])
+    for series in series_rows.order_by("-primary", "pk"):
         chosen.setdefault(series.location_id, series)
     return daily, chosen
 
@@ -84,7 +91,7 @@ def configuration_rollup(
 ) -> list[StationQuality]:
     """One row per station of `config`, worst first. `now`: the instant whose station-local day is "today" (a
     date: that day at every station)."""
-    th = thresholds or Thresholds.from_settings()
+    th = thresholds or Thresholds.for_parameter(config.parameter_codes[0])
     now = now or timezone.now()
     daily, by_location = _series_of(config)
     locations = config.stations.order_by("monitoring_location_id")

@@ -53,12 +53,14 @@ class StationProgressAdmin(admin.ModelAdmin):
     list_display = [
         "configuration",
         "location",
+        "parameter_code",
+        "statistic_id",
         "newest_date",
         "newest_time",
         "last_success_at",
         "consecutive_failures",
     ]
-    list_filter = ["configuration"]
+    list_filter = ["configuration", "parameter_code"]
     list_select_related = ["configuration", "location"]
     raw_id_fields = ["configuration", "location", "time_series"]
     search_fields = ["location__monitoring_location_id", "configuration__name"]

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from django.dispatch import Signal
 from django.urls import reverse
 
+from stations import parameters
 from stations.models import MonitoringLocation, TimeSeries
 from streamflow.bounded_text import BoundedTextField
 
@@ -52,10 +53,15 @@ class PullConfigurationQuerySet(models.QuerySet):
         return count
 
 
+def default_parameters() -> list[str]:
+    return [parameters.DISCHARGE]
+
+
 class PullConfiguration(models.Model):
     class DataType(models.TextChoices):
-        DAILY_MEAN = "daily_mean", "Daily mean discharge"
-        CONTINUOUS = "continuous", "Continuous (15/5-minute) discharge"
+        # The value keeps its historical name: "daily" pulls each parameter's daily statistics (stations.parameters).
+        DAILY_MEAN = "daily_mean", "Daily values"
+        CONTINUOUS = "continuous", "Continuous (15/5-minute) values"
 
     class Strategy(models.TextChoices):
         APPEND = "append", "Append incrementally (Smart Append)"
@@ -71,6 +77,8 @@ class PullConfiguration(models.Model):
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True, max_length=2000)  # a form rule: the forms and the admin refuse more
     data_type = models.CharField(max_length=12, choices=DataType.choices, default=DataType.DAILY_MEAN)
+    # USGS parameter codes, in the order chosen (stations.parameters.PARAMETERS); discharge by default.
+    parameters = models.JSONField(default=default_parameters)
     strategy = models.CharField(max_length=10, choices=Strategy.choices, default=Strategy.APPEND)
     start_date = models.DateField(help_text="The first day to pull when a station has no data yet.")
     schedule_type = models.CharField(max_length=16, choices=ScheduleType.choices, default=ScheduleType.DAILY)
@@ -120,6 +128,23 @@ class PullConfiguration(models.Model):
     def series_kind(self) -> str:
         return TimeSeries.Kind.DAILY if self.data_type == self.DataType.DAILY_MEAN else TimeSeries.Kind.CONTINUOUS
 
+    @property
+    def is_daily(self) -> bool:
+        return self.data_type == self.DataType.DAILY_MEAN
+
+    @property
+    def parameter_codes(self) -> list[str]:
+        """The parameters pulled (discharge where the list is empty, as every configuration before them)."""
+        return list(self.parameters or default_parameters())
+
+    def selections(self) -> list[tuple[str, str]]:
+        """(parameter code, statistic) per series each station pulls; "" is the parameter's usual statistic."""
+        return parameters.selections(self.parameter_codes, daily=self.is_daily)
+
+    @property
+    def parameter_names(self) -> str:
+        return ", ".join(parameters.parameter_name(code) for code in self.parameter_codes)
+
     def add_stations(self, location_ids: list[int]) -> None:
         """Add stations in the given order (stations.add() takes a set) with their progress rows."""
         current = set(self.memberships.values_list("location_id", flat=True))
@@ -129,7 +154,12 @@ class PullConfiguration(models.Model):
             [PullConfigurationStation(configuration=self, location_id=pk) for pk in new]
         )
         StationProgress.objects.bulk_create(
-            [StationProgress(configuration=self, location_id=pk) for pk in new], ignore_conflicts=True
+            [
+                StationProgress(configuration=self, location_id=pk, parameter_code=code, statistic_id=stat)
+                for pk in new
+                for code, stat in self.selections()
+            ],
+            ignore_conflicts=True,
         )
 
     def save(self, *args, **kwargs):
@@ -154,7 +184,9 @@ class PullConfigurationStation(models.Model):
 
 
 class StationProgress(models.Model):
-    """Smart Append's memory: one row per (configuration, station).
+    """Smart Append's memory: one row per (configuration, station, series pulled): the series is named by its
+    parameter and statistic ("" the parameter's usual one, stations.parameters), so a parameter added later loads
+    from the start date, whatever the station's other parameters have committed.
 
     `newest_date` (daily) / `newest_time` (continuous, UTC) is the newest committed observation; the next
     append run asks from there (inclusive). It moves only in the same transaction as the values it covers.
@@ -162,6 +194,8 @@ class StationProgress(models.Model):
 
     configuration = models.ForeignKey(PullConfiguration, on_delete=models.CASCADE, related_name="progress")
     location = models.ForeignKey(MonitoringLocation, on_delete=models.CASCADE, related_name="progress")
+    parameter_code = models.CharField(max_length=5, default=parameters.DISCHARGE)
+    statistic_id = models.CharField(max_length=5, blank=True, default="", help_text="Empty: the usual one.")
     time_series = models.ForeignKey(TimeSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     newest_date = models.DateField(null=True, blank=True)
     newest_time = models.DateTimeField(null=True, blank=True)
@@ -185,11 +219,23 @@ class StationProgress(models.Model):
     class Meta:
         verbose_name_plural = "station progress"
         constraints = [
-            models.UniqueConstraint(fields=["configuration", "location"], name="uniq_progress_config_station"),
+            # Also serves "this configuration's progress of these stations" (planning, the station table).
+            models.UniqueConstraint(
+                fields=["configuration", "location", "parameter_code", "statistic_id"], name="uniq_progress_series"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.configuration} / {self.location.monitoring_location_id}: {self.newest or 'no data yet'}"
+        return (
+            f"{self.configuration} / {self.location.monitoring_location_id} {self.label}: "
+            f"{self.newest or 'no data yet'}"
+        )
+
+    @property
+    def label(self) -> str:
+        return parameters.selection_label(
+            self.parameter_code, self.statistic_id, daily=self.configuration.data_type == "daily_mean"
+        )
 
     @property
     def newest(self) -> dt.date | dt.datetime | None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count
 
+from stations import parameters
 from stations.models import MonitoringLocation, TimeSeries
 
 from .models import PullConfiguration, StationProgress
@@ -25,20 +26,27 @@ def station_rows(config: PullConfiguration, locations: list | None = None) -> li
     can exist before this one's first run)."""
     if locations is None:
         locations = [m.location for m in config.memberships.select_related("location")]
+    # One row a station: its first parameter's usual series (discharge, as a rule); the station page lists the rest.
+    first = config.parameter_codes[0]
     progress = {
         p.location_id: p
-        for p in StationProgress.objects.filter(configuration=config, location__in=locations).select_related(
-            "configuration"
-        )
+        for p in StationProgress.objects.filter(
+            configuration=config, location__in=locations, parameter_code=first, statistic_id=""
+        ).select_related("configuration")
     }
     series_ids = [p.time_series_id for p in progress.values() if p.time_series_id]
     series_by_location = {
         s.location_id: s for s in TimeSeries.objects.filter(pk__in=series_ids).order_by("location_id", "-primary")
     }
     # A station without progress yet: show its primary series of the configuration's kind, if any.
-    for s in TimeSeries.objects.filter(
-        location__in=[loc for loc in locations if loc.pk not in series_by_location], kind=config.series_kind
-    ).order_by("location_id", "-primary"):
+    candidates = TimeSeries.objects.filter(
+        location__in=[loc for loc in locations if loc.pk not in series_by_location],
+        kind=config.series_kind,
+        parameter_code=first,
+    )
+    if config.is_daily:  # its usual daily statistic (a temperature's mean, not its maximum)
+        candidates = candidates.filter(statistic_id__in=[parameters.resolve_statistic(first, "", daily=True), ""])
+    for s in candidates.order_by("location_id", "-primary"):
         series_by_location.setdefault(s.location_id, s)
     # Counted through the reverse relation (acquisition's observation tables), one grouped query.
     relation = "daily_values" if config.data_type == PullConfiguration.DataType.DAILY_MEAN else "continuous_values"

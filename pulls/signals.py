@@ -27,10 +27,17 @@ def remove_schedule(sender, instance: PullConfiguration, **kwargs) -> None:
 
 
 # Stations do not change the schedule (the task takes only the configuration id), so the through model's
-# signals only look after the StationProgress rows: one per (configuration, station), for current stations.
+# signals only look after the StationProgress rows: one per (configuration, station, series pulled), for current
+# stations. (A parameter added later gets its rows when a run first needs them: acquisition.smart_append.)
 def _create_progress(pairs: list[tuple[int, int]]) -> None:
+    configs = PullConfiguration.objects.in_bulk({config_id for config_id, _ in pairs})
     StationProgress.objects.bulk_create(
-        [StationProgress(configuration_id=config_id, location_id=location_id) for config_id, location_id in pairs],
+        [
+            StationProgress(configuration_id=config_id, location_id=location_id, parameter_code=code, statistic_id=stat)
+            for config_id, location_id in pairs
+            if config_id in configs
+            for code, stat in configs[config_id].selections()
+        ],
         ignore_conflicts=True,
     )
 

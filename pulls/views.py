@@ -19,11 +19,12 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from stations import basket
 from stations.models import MonitoringLocation
+from stations.parameters import DISCHARGE
 from streamflow.htmx import wants_fragment
 from streamflow.navigation import safe_next_url
 
 from . import cron, run_requests
-from .forms import BackfillForm, PullConfigurationForm, stations_without_series
+from .forms import KIND_WORDS, BackfillForm, PullConfigurationForm, stations_without_series
 from .models import SCHEDULE_PRESETS, PullConfiguration
 from .progress import station_rows
 
@@ -190,11 +191,15 @@ def _configuration_form(request: HttpRequest, config: PullConfiguration | None) 
     return render(request, "pulls/form.html", _form_context(request, form, config, stations, missing, draft))
 
 
-def _without_series_context(stations: list[MonitoringLocation], data_type: str | None) -> dict:
-    lacking = stations_without_series(stations, data_type or "")
+def _without_series_context(
+    stations: list[MonitoringLocation], data_type: str | None, parameter_codes: list[str] | None = None
+) -> dict:
+    # The catalog's flags know discharge series only: without discharge there is nothing to warn of here.
+    pulls_discharge = not parameter_codes or DISCHARGE in parameter_codes
+    lacking = stations_without_series(stations, data_type or "") if pulls_discharge else []
     return {
         "without_series_ids": {location.monitoring_location_id for location in lacking},
-        "without_series_kind": dict(PullConfiguration.DataType.choices).get(data_type, "").lower(),
+        "without_series_kind": KIND_WORDS.get(data_type, "") + " discharge",
     }
 
 
@@ -210,7 +215,7 @@ def _action_urls(config: PullConfiguration | None) -> dict[str, str]:
 def _form_context(request, form, config, stations, missing, draft) -> dict:
     station_ids = {s.monitoring_location_id for s in stations}
     return {
-        **_without_series_context(stations, form["data_type"].value()),
+        **_without_series_context(stations, form["data_type"].value(), form["parameters"].value()),
         "form": form,
         "config": config,
         "form_url": _form_url(config),
@@ -329,6 +334,8 @@ def _search_stations(request: HttpRequest, config, key: str, station_ids: list[s
 
 def _keep_draft(request: HttpRequest, config, key: str, station_ids: list[str]) -> None:
     data = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "action")}
+    if "parameters_shown" in data:  # the checkboxes: every ticked one, not only the last
+        data["parameters"] = request.POST.getlist("parameters")
     _save_draft(request, key, data, station_ids if config else None)
 
 
@@ -346,7 +353,13 @@ def _stations_changed(request: HttpRequest, config, key: str, station_ids: list[
             "actions": _action_urls(config),
             "oob_basket": True,
         }
-        context.update(_without_series_context(stations, request.POST.get("data_type")))
+        context.update(
+            _without_series_context(
+                stations,
+                request.POST.get("data_type"),
+                request.POST.getlist("parameters") if "parameters_shown" in request.POST else None,
+            )
+        )
         context["basket_extra"] = (
             [i for i in basket.get_ids(request) if i not in {s.monitoring_location_id for s in stations}]
             if config

@@ -8,7 +8,7 @@ from .models import MonitoringLocation, TimeSeries
 class TimeSeriesInline(admin.TabularInline):
     model = TimeSeries
     extra = 0
-    fields = ["kind", "time_series_id", "primary", "statistic_id", "begin", "end", "unit"]
+    fields = ["kind", "parameter_code", "statistic_id", "time_series_id", "primary", "begin", "end", "unit"]
     show_change_link = True
 
 
@@ -29,8 +29,8 @@ class MonitoringLocationAdmin(admin.ModelAdmin):
 
 @admin.register(TimeSeries)
 class TimeSeriesAdmin(admin.ModelAdmin):
-    list_display = ["time_series_id", "location", "kind", "primary", "begin", "end"]
-    list_filter = ["kind", "primary", "location__state_code"]
+    list_display = ["time_series_id", "location", "parameter_code", "statistic_id", "kind", "primary", "begin", "end"]
+    list_filter = ["kind", "parameter_code", "primary", "location__state_code"]
     search_fields = ["=time_series_id", "^location__monitoring_location_id", "^location__site_number"]
     list_select_related = ["location"]
     raw_id_fields = ["location"]

@@ -4,6 +4,7 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from .models import TimeSeries
+from .parameters import PARAMETERS
 from .states import STATE_CHOICES
 
 
@@ -33,6 +34,11 @@ class SearchForm(forms.Form):
             (TimeSeries.Kind.CONTINUOUS, "Has continuous data"),
         ],
     )
+    parameter = forms.ChoiceField(
+        required=False,
+        label="Parameter",
+        choices=[("", "Any parameter"), *((p.code, f"Has {p.name.lower()}") for p in PARAMETERS.values())],
+    )
     # "search this area": west,south,east,north in degrees (WGS 84), as the map sends it and OGC APIs spell it.
     bbox = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
@@ -61,6 +67,7 @@ class SearchForm(forms.Form):
             "state": data.get("state") or "",
             "huc": data.get("huc") or "",
             "series": data.get("series") or "",
+            "parameter": data.get("parameter") or "",
             "bbox": data.get("bbox") or "",
         }
 

@@ -8,7 +8,10 @@ from django.db import models
 from django.http import Http404
 from django.urls import reverse
 
-from . import lookups  # noqa: F401  (registers the `prefix` lookup used below)
+from . import (
+    lookups,  # noqa: F401  (registers the `prefix` lookup used below)
+    parameters,
+)
 from .names import search_name
 
 # "AGENCY-NUMBER": USGS-01646500, MD007-…; anything else cannot name a location (and never reaches the database,
@@ -40,6 +43,14 @@ class MonitoringLocationQuerySet(models.QuerySet):
         if kind == TimeSeries.Kind.CONTINUOUS:
             return self.filter(has_continuous=True)
         return self
+
+    def has_parameter(self, parameter_code: str) -> MonitoringLocationQuerySet:
+        """Locations with a series of this parameter ("" for any): an EXISTS on the series' (location, …) index."""
+        if not parameter_code:
+            return self
+        return self.filter(
+            models.Exists(TimeSeries.objects.filter(location=models.OuterRef("pk"), parameter_code=parameter_code))
+        )
 
     def get_or_404(self, monitoring_location_id: str) -> MonitoringLocation:
         """The location with this id, or a 404 that names it (also for ids that cannot be valid)."""
@@ -179,7 +190,7 @@ class MonitoringLocation(models.Model):
 
 
 class TimeSeries(models.Model):
-    """A USGS discharge time series of a location (from time-series-metadata)."""
+    """A USGS time series of a location (from time-series-metadata): one parameter, one statistic, its own unit."""
 
     class Kind(models.TextChoices):
         DAILY = "daily", "Daily mean"
@@ -206,3 +217,29 @@ class TimeSeries(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location.monitoring_location_id} {self.kind} {self.time_series_id[:8]}"
+
+    @property
+    def parameter(self) -> parameters.Parameter | None:
+        return parameters.parameter(self.parameter_code)
+
+    @property
+    def parameter_name(self) -> str:
+        return parameters.parameter_name(self.parameter_code)
+
+    @property
+    def label(self) -> str:
+        """ "Water temperature, daily maximum", "Discharge, continuous"."""
+        return parameters.series_label(self.parameter_code, self.statistic_id, self.kind)
+
+    @property
+    def unit_words(self) -> str:
+        """Its unit string in words ("degC" → "°C"); one this product does not know, as given."""
+        return parameters.unit_in_words(self.unit)
+
+    @property
+    def sort_key(self) -> tuple:
+        """Parameters in the catalog's order (discharge first), then daily before continuous, primary first."""
+        order = list(parameters.PARAMETERS)
+        rank = order.index(self.parameter_code) if self.parameter_code in order else len(order)
+        stat = "" if self.statistic_id == parameters.MEAN else self.statistic_id
+        return (rank, self.parameter_code, self.kind, stat, not self.primary, self.time_series_id)

@@ -86,8 +86,8 @@ def short_words(q: str) -> list[str]:
     return [term for term in q.split() if not any(USABLE_WORD_RE.search(query_word(t)) for t in tokens(term))]
 
 
-def search_queryset(q: str = "", state: str = "", huc: str = "", series: str = "", bbox: str = ""):
-    qs = MonitoringLocation.objects.in_state(state).huc_prefix(huc).with_series(series)
+def search_queryset(q: str = "", state: str = "", huc: str = "", series: str = "", bbox: str = "", parameter: str = ""):
+    qs = MonitoringLocation.objects.in_state(state).huc_prefix(huc).with_series(series).has_parameter(parameter)
     if bbox:  # already checked by SearchForm.clean_bbox: "west,south,east,north"
         west, south, east, north = (float(part) for part in bbox.split(","))
         qs = qs.filter(longitude__gte=west, longitude__lte=east, latitude__gte=south, latitude__lte=north)

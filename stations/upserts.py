@@ -100,9 +100,10 @@ def upsert_locations(
 
 
 def upsert_series(series: Iterable[dict]) -> UpsertCounts:
-    """Create or update discharge series, then refresh has_daily / has_continuous of the locations involved.
+    """Create or update time series, then refresh has_daily / has_continuous of the locations involved.
 
-    Each dict: monitoring_location_id, time_series_id, kind ("daily" / "continuous"), statistic_id, primary,
+    Each dict: monitoring_location_id, time_series_id, kind ("daily" / "continuous"), parameter_code (default
+    discharge), statistic_id, primary,
     begin, end (datetimes or None), unit. Series of unknown locations are skipped (the caller imports those first).
     """
     rows = list(series)
@@ -115,7 +116,7 @@ def upsert_series(series: Iterable[dict]) -> UpsertCounts:
     with transaction.atomic():
         existing = TimeSeries.objects.in_bulk([r["time_series_id"] for r in rows], field_name="time_series_id")
         to_create, to_update = [], []
-        fields = ["location", "kind", "statistic_id", "primary", "begin", "end", "unit"]
+        fields = ["location", "kind", "parameter_code", "statistic_id", "primary", "begin", "end", "unit"]
         for row in rows:
             location = locations.get(row["monitoring_location_id"])
             if location is None:
@@ -123,6 +124,7 @@ def upsert_series(series: Iterable[dict]) -> UpsertCounts:
             values = {
                 "location": location,
                 "kind": row["kind"],
+                "parameter_code": row.get("parameter_code") or "00060",
                 "statistic_id": row.get("statistic_id") or "",
                 "primary": bool(row.get("primary")),
                 "begin": row.get("begin"),
@@ -152,7 +154,9 @@ def refresh_series_flags(locations) -> None:
     from django.db.models import Exists, F, OuterRef
 
     def has(kind: str) -> Exists:
-        return Exists(TimeSeries.objects.filter(location=OuterRef("pk"), kind=kind))
+        # The flags are about discharge (the search's "has daily / continuous" filters); other parameters are
+        # filtered through their series rows (stations.search).
+        return Exists(TimeSeries.objects.filter(location=OuterRef("pk"), kind=kind, parameter_code="00060"))
 
     daily, continuous = has(TimeSeries.Kind.DAILY), has(TimeSeries.Kind.CONTINUOUS)
     changed = locations.annotate(daily=daily, continuous=continuous).exclude(

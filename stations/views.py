@@ -141,7 +141,7 @@ def detail(request: HttpRequest, monitoring_location_id: str) -> HttpResponse:
         if MonitoringLocation.objects.filter(monitoring_location_id=usgs_id).exists():
             return redirect("stations:detail", monitoring_location_id=usgs_id)
     location = MonitoringLocation.objects.get_or_404(monitoring_location_id)
-    series = list(location.series.order_by("kind", "-primary", "time_series_id"))
+    series = sorted(location.series.all(), key=lambda s: s.sort_key)
     stored = [_stored_data(s) for s in series]
     return render(
         request,

@@ -350,6 +350,68 @@ QUALITY_SPIKE_FACTOR = env.float("QUALITY_SPIKE_FACTOR", default=3.0)
 QUALITY_SPIKE_MIN_JUMP = env.float("QUALITY_SPIKE_MIN_JUMP", default=1.0)
 if not QUALITY_SPIKE_FACTOR > 1:
     raise ImproperlyConfigured("QUALITY_SPIKE_FACTOR must be more than 1 (a spike is that many times its neighbours).")
+# Screening per parameter (stations/parameters.py): the rules above are discharge's; other parameters override some
+# of them. A parameter not listed uses the rules above. The defaults, and why:
+#   00065 gage height      spike 1.5× and ≥ 2 ft (stage moves by feet, not by multiples of itself)
+#   00010 water temp.      negatives are normal (°C, below 0 under ice); flat ≥ 5 days / 6 hours (a stuck or dry
+#                          sensor: water temperature always moves through the day); zero runs ≥ 30 days / 48 hours
+#                          (water holds at 0 °C under ice); spike 1.5× and ≥ 4 °C
+#   00095 conductance      spike 2× and ≥ 100 µS/cm
+#   63680 turbidity        spike 5× and ≥ 20 FNU (storms do multiply it); zero runs ≥ 30 days / 7 days
+#   00300 dissolved oxygen spike 1.5× and ≥ 3 mg/L
+#   00400 pH               spike 1.2× and ≥ 1 unit; flat ≥ 12 hours
+#   00045 precipitation    flat lines, zero runs and spikes are off (dry spells and bursts are the record); negatives
+#                          are still errors
+# QUALITY_PARAMETER_RULES (JSON) overrides per parameter, key by key, e.g.
+#   QUALITY_PARAMETER_RULES='{"00010": {"flat_continuous_hours": 12}, "00065": {"negative_is_error": false}}'
+# Keys: negative_is_error, flat_daily_days, flat_continuous_hours, zero_daily_days, zero_continuous_hours,
+# spike_factor, spike_min_jump, gap_daily_days, gap_continuous_intervals.
+_OFF = 10**6  # days / hours no run reaches: the rule is off
+QUALITY_PARAMETER_DEFAULTS = {
+    "00065": {"spike_factor": 1.5, "spike_min_jump": 2.0},
+    "00010": {
+        "negative_is_error": False, "flat_daily_days": 5, "flat_continuous_hours": 6, "zero_daily_days": 30,
+        "zero_continuous_hours": 48, "spike_factor": 1.5, "spike_min_jump": 4.0,
+    },
+    "00095": {"spike_factor": 2.0, "spike_min_jump": 100.0},
+    "63680": {"spike_factor": 5.0, "spike_min_jump": 20.0, "zero_daily_days": 30, "zero_continuous_hours": 168},
+    "00300": {"spike_factor": 1.5, "spike_min_jump": 3.0},
+    "00400": {"spike_factor": 1.2, "spike_min_jump": 1.0, "flat_continuous_hours": 12},
+    "00045": {
+        "flat_daily_days": _OFF, "flat_continuous_hours": _OFF, "zero_daily_days": _OFF,
+        "zero_continuous_hours": _OFF, "spike_factor": float(_OFF), "spike_min_jump": float(_OFF),
+    },
+}  # fmt: skip
+_RULE_TYPES = {
+    "negative_is_error": bool, "flat_daily_days": int, "flat_continuous_hours": int, "zero_daily_days": int,
+    "zero_continuous_hours": int, "spike_factor": float, "spike_min_jump": float, "gap_daily_days": int,
+    "gap_continuous_intervals": int,
+}  # fmt: skip
+
+
+def _parameter_rules(overrides: object) -> dict[str, dict]:
+    if not isinstance(overrides, dict):
+        raise ImproperlyConfigured('QUALITY_PARAMETER_RULES must be a JSON object: {"00010": {"spike_factor": 2}}.')
+    rules = {code: dict(values) for code, values in QUALITY_PARAMETER_DEFAULTS.items()}
+    for code, values in overrides.items():
+        if not (isinstance(code, str) and len(code) == 5 and code.isdigit()) or not isinstance(values, dict):
+            raise ImproperlyConfigured(f"QUALITY_PARAMETER_RULES: {code!r} is not a 5-digit parameter code with rules.")
+        for key, value in values.items():
+            kind = _RULE_TYPES.get(key)
+            if kind is None or not isinstance(value, (int, float) if kind is float else kind) or (
+                kind is int and isinstance(value, bool)
+            ):
+                raise ImproperlyConfigured(
+                    f"QUALITY_PARAMETER_RULES[{code!r}]: {key}={value!r} is not a rule; use {', '.join(_RULE_TYPES)}."
+                )
+        rules.setdefault(code, {}).update(values)
+    for code, values in rules.items():
+        if values.get("spike_factor", QUALITY_SPIKE_FACTOR) <= 1:
+            raise ImproperlyConfigured(f"QUALITY_PARAMETER_RULES[{code!r}]: spike_factor must be more than 1.")
+    return rules
+
+
+QUALITY_PARAMETER_RULES = _parameter_rules(env.json("QUALITY_PARAMETER_RULES", default={}))
 # Quality alerts (monitoring/quality_alerts.py), both off (0) by default. QUALITY_ALERT_GAP_DAYS=N: alert when a gap
 # (as listed above) lies within the last N days, followed by a stored value, at a series whose N days before had no
 # gap. QUALITY_ALERT_FLAT_DAYS=N: alert while a flat line (QUALITY_FLAT_*) reaches the newest stored value and that

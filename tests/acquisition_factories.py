@@ -23,10 +23,13 @@ def make_configuration(
     data_type: str = PullConfiguration.DataType.DAILY_MEAN,
     strategy: str = PullConfiguration.Strategy.APPEND,
     name: str | None = None,
+    parameters: list[str] | None = None,
 ) -> PullConfiguration:
-    """A configuration of the fake's stations `sites` (catalog rows created from the fake's own data)."""
+    """A configuration of the fake's stations `sites` (catalog rows created from the fake's own data), pulling
+    `parameters` (discharge by default)."""
     config = PullConfiguration.objects.create(
         name=name or f"Test pull {uuid.uuid4().hex[:8]}",
+        parameters=parameters or ["00060"],
         data_type=data_type,
         strategy=strategy,
         start_date=start_date,

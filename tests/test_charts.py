@@ -105,7 +105,7 @@ def test_an_empty_range_says_so():
 def test_a_station_without_series_explains_what_to_do(viewer_client):
     location = MonitoringLocationFactory()
     body = viewer_client.get(reverse("monitoring:station_data", args=[location.monitoring_location_id])).content
-    assert b"No discharge series is known" in body
+    assert b"No time series is known for this station yet" in body
 
 
 @pytest.mark.django_db

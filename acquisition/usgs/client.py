@@ -246,12 +246,9 @@ class USGSClient(Transport):
         end: date | None = None,
         last_modified_since: datetime | None = None,
     ) -> Iterator[list[Reading]]:
-        """Daily mean discharge of many series, page by page as parsed (unsorted; a key may repeat across pages)."""
-        params: dict[str, Any] = {
-            "parameter_code": DISCHARGE,
-            "statistic_id": DAILY_MEAN,
-            "properties": READING_PROPERTIES,
-        }
+        """Daily values of many series, page by page as parsed (unsorted; a key may repeat across pages). Asked by
+        series id alone, so one request carries series of any parameter and statistic."""
+        params: dict[str, Any] = {"properties": READING_PROPERTIES}
         if start is not None or end is not None:
             params["time"] = f"{_day(start)}/{_day(end)}"  # both ends inclusive
         if last_modified_since is not None:
@@ -313,13 +310,10 @@ class USGSClient(Transport):
         last_modified_since: datetime | None = None,
         on_window: Callable[[int, int, datetime, datetime], None] | None = None,
     ) -> Iterator[list[Reading]]:
-        """Continuous discharge of many series over [start, end or now], window by window (≤ 1000 days each),
-        page by page as parsed. ``on_window`` is told when each window's last page arrived."""
-        params: dict[str, Any] = {
-            "parameter_code": DISCHARGE,
-            "statistic_id": INSTANTANEOUS,
-            "properties": READING_PROPERTIES,
-        }
+        """Continuous values of many series over [start, end or now], window by window (≤ 1000 days each), page by
+        page as parsed; by series id alone, whatever their parameter. ``on_window`` is told when each window's last
+        page arrived."""
+        params: dict[str, Any] = {"properties": READING_PROPERTIES}
         if last_modified_since is not None:
             params["last_modified"] = f"{_iso_z(last_modified_since)}/.."
         windows = self.continuous_windows(start, end if end is not None else self.clock())
@@ -364,16 +358,26 @@ class USGSClient(Transport):
 
     # -- metadata -----------------------------------------------------------------------------------------------------
 
-    def time_series_metadata(self, monitoring_location_id: str | list[str], *, kind: Kind) -> list[SeriesInfo]:
-        """The discharge series of the given sites: daily means (00003) or continuous points."""
+    def time_series_metadata(
+        self,
+        monitoring_location_id: str | list[str],
+        *,
+        kind: Kind,
+        parameter_codes: list[str] | None = None,
+        statistic_ids: list[str] | None = None,
+    ) -> list[SeriesInfo]:
+        """The series of the given sites for the given parameters (discharge by default): daily ones of the given
+        statistics (the mean by default), or continuous points. Lists are comma-joined (SPEC: an AND of IN-lists,
+        so the caller picks its pairs from the answer)."""
         if kind not in ("daily", "continuous"):
             raise ValueError(f"kind must be 'daily' or 'continuous', not {kind!r}")
         ids = [monitoring_location_id] if isinstance(monitoring_location_id, str) else list(monitoring_location_id)
+        codes = list(parameter_codes or [DISCHARGE])
         period = "Daily" if kind == "daily" else "Points"
-        # Continuous series carry statistic_id null in time-series-metadata, so they are found by period instead.
-        params: dict[str, Any] = {"parameter_code": DISCHARGE, "computation_period_identifier": period}
+        # Continuous series may carry statistic_id null in time-series-metadata, so they are found by period.
+        params: dict[str, Any] = {"parameter_code": ",".join(codes), "computation_period_identifier": period}
         if kind == "daily":
-            params["statistic_id"] = DAILY_MEAN
+            params["statistic_id"] = ",".join(statistic_ids or [DAILY_MEAN])
         out: list[SeriesInfo] = []
         chunks = list(self._chunks("time-series-metadata", params, "monitoring_location_id", ids))
         if len(chunks) > 1 and self.post_lists:
@@ -383,7 +387,8 @@ class USGSClient(Transport):
         for chunk in chunks:
             for page in self.get_pages("time-series-metadata", {**params, "monitoring_location_id": chunk}):
                 out.extend(parse_series_metadata(page))
-        return [s for s in out if s.parameter_code in (None, DISCHARGE) and s.computation_period_identifier == period]
+        wanted = (None, *codes)
+        return [s for s in out if s.parameter_code in wanted and s.computation_period_identifier == period]
 
     choose_primary = staticmethod(choose_primary)
 

@@ -8,12 +8,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from tests.fakeusgs import query as q
-from tests.fakeusgs.data import APPROVAL_LAG_DAYS, FakeStation, Row, Series, utc_midnight
+from tests.fakeusgs.data import APPROVAL_LAG_DAYS, COMPUTATION, FakeStation, Row, Series, utc_midnight
 
 if TYPE_CHECKING:
     from tests.fakeusgs.server import FakeUSGS, Response
 
-STATISTIC = {"daily": "00003", "continuous": "00011"}
 DATA_ALLOWED = set(q.DATA_FIELDS) | set(q.LOCATION_FIELDS)
 CONTINUOUS_ALLOWED = DATA_ALLOWED | {"method_category"}
 METADATA_ALLOWED = set(q.METADATA_FIELDS)
@@ -129,9 +128,7 @@ class CollectionsMixin:
         ``time_series_id`` (``id`` on time-series-metadata) are lists, ANDed with each other and the rest."""
         sites = set(q.csv_values(p.get("monitoring_location_id")) or ())
         ids = set(q.csv_values(p.get("time_series_id")) or q.csv_values(p.get("id") if kind is None else None) or ())
-        pcodes = q.csv_values(p.get("parameter_code"))
-        if pcodes and "00060" not in pcodes:
-            return []
+        pcodes = set(q.csv_values(p.get("parameter_code")) or ())
         if ids:  # look the named series up instead of scanning the catalog
             candidates = sorted((self.series_by_id[i] for i in ids if i in self.series_by_id), key=lambda s: s.id)
         elif sites:
@@ -141,6 +138,8 @@ class CollectionsMixin:
         out = []
         for s in candidates:
             if kind is not None and s.kind != kind:
+                continue
+            if pcodes and s.parameter_code not in pcodes:
                 continue
             if sites and s.station.monitoring_location_id not in sites:
                 continue
@@ -153,11 +152,11 @@ class CollectionsMixin:
         full = {
             "time_series_id": series.id,
             "monitoring_location_id": st.monitoring_location_id,
-            "parameter_code": "00060",
-            "statistic_id": STATISTIC[series.kind],
+            "parameter_code": series.parameter_code,
+            "statistic_id": series.data_statistic,
             "time": row.time.isoformat(),
             "value": row.value,
-            "unit_of_measure": "ft^3/s",
+            "unit_of_measure": series.parameter.unit,
             "approval_status": row.approval_status,
             "qualifier": row.qualifier,
             "last_modified": row.last_modified.isoformat(),
@@ -179,7 +178,7 @@ class CollectionsMixin:
         names = q.requested_properties(p.get("properties"), allowed)
         skip = p.get("skipGeometry", "false").lower() == "true"
         stats = q.csv_values(p.get("statistic_id"))
-        series = [] if stats and STATISTIC[kind] not in stats else self._select_series(kind, p)
+        series = [s for s in self._select_series(kind, p) if not stats or s.data_statistic in stats]
         lm_interval = q.parse_interval(p.get("last_modified"), self.now())
         approvals = q.csv_values(p.get("approval_status"))
 
@@ -341,14 +340,18 @@ class CollectionsMixin:
         return {
             "id": s.id,
             "monitoring_location_id": st.monitoring_location_id,
-            "parameter_code": "00060",
-            "parameter_name": "Discharge",
-            "parameter_description": "Discharge, cubic feet per second",
-            "statistic_id": "00003" if s.kind == "daily" else None,  # Points series carry no statistic
-            "computation_identifier": "Mean" if s.kind == "daily" else "Instantaneous",
+            "parameter_code": s.parameter_code,
+            "parameter_name": s.parameter.name,
+            "parameter_description": s.parameter.description,
+            "statistic_id": s.data_statistic if s.kind == "daily" else None,  # Points series carry no statistic
+            "computation_identifier": (
+                COMPUTATION[s.data_statistic]
+                if s.kind == "daily"
+                else ("Decumulated" if s.parameter_code == "00045" else "Instantaneous")
+            ),
             "computation_period_identifier": "Daily" if s.kind == "daily" else "Points",
             "primary": "Primary" if s.primary else None,
-            "unit_of_measure": "ft^3/s",
+            "unit_of_measure": s.parameter.unit,
             # As recorded: begin/end are naive local times, begin_utc/end_utc carry the offset.
             "begin": first.isoformat(timespec="microseconds"),
             "end": last.isoformat(timespec="microseconds"),

@@ -41,6 +41,8 @@ class FakeStation:
     continuous_interval: int | None = 15  # minutes (5 or 15); None: no continuous series
     duplicate_daily: bool = False  # a second, non-primary daily-mean series overlapping the primary one
     mean_flow: float | None = None  # cfs; derived from the drainage area when None
+    # Parameter codes it measures (PARAMETERS below); discharge unless said otherwise. "00060" absent: no discharge.
+    parameters: tuple[str, ...] = ("00060",)
 
     @property
     def agency_code(self) -> str:
@@ -57,9 +59,49 @@ class FakeStation:
         return max(0.5, 1.1 * (self.drainage_area or 10.0))
 
 
-def series_id_for(monitoring_location_id: str, kind: str, primary: bool) -> str:
-    """32 lowercase hex chars, stable for (site, kind, primary) like the real ids are stable per series."""
+@dataclass(frozen=True)
+class FakeParameter:
+    """How the fake writes a parameter: its names and unit as time-series-metadata gives them (STATISTICS-PARAMETERS
+    C.1), its daily statistics, and the decimals of its values."""
+
+    name: str
+    description: str
+    unit: str
+    daily_statistics: tuple[str, ...]
+    decimals: int | None  # None: 3 significant figures, as discharge
+
+
+PARAMETERS = {
+    "00060": FakeParameter("Discharge", "Discharge, cubic feet per second", "ft^3/s", ("00003",), None),
+    "00065": FakeParameter("Gage height", "Gage height, feet", "ft", ("00003",), 2),
+    "00010": FakeParameter(
+        "Temperature, water", "Temperature, water, degrees Celsius", "degC", ("00003", "00001", "00002"), 1
+    ),
+    "00095": FakeParameter(
+        "Specific cond at 25C",
+        "Specific conductance, water, unfiltered, microsiemens per centimeter at 25 degrees Celsius",
+        "uS/cm", ("00003",), 0,
+    ),
+    "63680": FakeParameter(
+        "Turbidity, Form Neph", "Turbidity, water, unfiltered, monochrome near infra-red LED light, 780-900 nm, "
+        "detection angle 90 +-2.5 degrees, formazin nephelometric units (FNU)", "_FNU", ("00003",), 1,
+    ),
+    "00300": FakeParameter("Dissolved oxygen", "Dissolved oxygen, water, unfiltered, milligrams per liter", "mg/l",
+                           ("00003",), 1),
+    "00400": FakeParameter("pH", "pH, water, unfiltered, field, standard units", "std units", ("00003",), 1),
+    "00045": FakeParameter("Precipitation", "Precipitation, total, inches", "in", ("00006",), 2),
+}  # fmt: skip
+COMPUTATION = {"00003": "Mean", "00001": "Max", "00002": "Min", "00006": "Sum"}
+
+
+def series_id_for(
+    monitoring_location_id: str, kind: str, primary: bool, parameter_code: str = "00060", statistic_id: str = ""
+) -> str:
+    """32 lowercase hex chars, stable for (site, kind, primary[, parameter, statistic]) like the real ids are stable
+    per series (discharge keeps the key it always had)."""
     key = f"{monitoring_location_id}|{kind}|{'primary' if primary else 'secondary'}"
+    if parameter_code != "00060":
+        key += f"|{parameter_code}|{statistic_id}"
     return hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -107,10 +149,23 @@ class Series:
     # The same changes with the fake's epoch at which each was made, so a test can ask what the series was then.
     revision_log: list = field(default_factory=list)  # [(epoch, time, Revision)]
     approval_log: list = field(default_factory=list)  # [(epoch, through_day, last_modified)]
+    parameter_code: str = "00060"
+    statistic_id: str = ""  # daily: 00003 / 00001 / 00002 / 00006; continuous: "" (data rows say 00011)
 
     @cached_property
     def id(self) -> str:  # computed once: every row of the series uses it
-        return series_id_for(self.station.monitoring_location_id, self.kind, self.primary)
+        return series_id_for(
+            self.station.monitoring_location_id, self.kind, self.primary, self.parameter_code, self.statistic_id
+        )
+
+    @property
+    def parameter(self) -> FakeParameter:
+        return PARAMETERS[self.parameter_code]
+
+    @property
+    def data_statistic(self) -> str:
+        """The statistic_id its data rows carry."""
+        return "00011" if self.kind == "continuous" else (self.statistic_id or "00003")
 
     @property
     def interval(self) -> timedelta:
@@ -159,31 +214,94 @@ class Series:
             yield t
             t += step
 
+    def _flow(self, t: date | datetime, series_id: str, scale: float, digest: bytes | None = None) -> float:
+        """Discharge at `t` as the series `series_id` reports it (the station's discharge for other parameters);
+        `digest`: that series' row digest at `t`, where the caller has it."""
+        day = t if self.kind == "daily" else t.date()
+        doy = day.timetuple().tm_yday
+        seasonal = 1.0 + 0.55 * math.sin(2 * math.pi * (doy + 100) / 365.25)
+        if digest is None:
+            digest = hashlib.md5(f"{series_id}|{t.isoformat()}|{self.seed}".encode(), usedforsecurity=False).digest()
+        if self.kind == "daily":
+            noise = int.from_bytes(digest[0:4]) / 0xFFFFFFFF
+            return self.station.flow * scale * seasonal * math.exp(0.8 * (noise - 0.5))
+        # Day-level noise plus a small diurnal swing and jitter, so 5-minute values move smoothly.
+        day_key = f"{series_id}|{day.isoformat()}|{self.seed}".encode()
+        day_noise = int.from_bytes(hashlib.md5(day_key, usedforsecurity=False).digest()[0:4]) / 0xFFFFFFFF
+        jitter = int.from_bytes(digest[0:4]) / 0xFFFFFFFF
+        minute = t.hour * 60 + t.minute
+        value = self.station.flow * scale * seasonal * math.exp(0.8 * (day_noise - 0.5))
+        return value * (1.0 + 0.04 * math.sin(2 * math.pi * minute / 1440)) * (0.99 + 0.02 * jitter)
+
+    def _temperature(self, t: date | datetime) -> float:
+        """Water temperature (°C) at `t`, or the day's mean for a daily series: a seasonal curve, day-to-day noise
+        and (continuous) a diurnal swing peaking mid-afternoon; northern stations dip below 0 °C in winter."""
+        day = t if isinstance(t, date) and not isinstance(t, datetime) else t.date()
+        doy = day.timetuple().tm_yday
+        north = self.station.state_code in NORTHERN_STATES
+        mean, amplitude = (9.0, 11.5) if north else (15.0, 9.0)
+        key = f"{self.station.monitoring_location_id}|temp|{day.isoformat()}|{self.seed}".encode()
+        day_noise = int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[0:4]) / 0xFFFFFFFF
+        value = mean + amplitude * math.sin(2 * math.pi * (doy - 115) / 365.25) + 2.0 * (day_noise - 0.5)
+        if isinstance(t, datetime):
+            local_minute = (t.hour * 60 + t.minute - 300) % 1440
+            value += 1.6 * math.sin(2 * math.pi * (local_minute - 600) / 1440)
+        return value
+
+    def _value(self, t: date | datetime, digest: bytes) -> str:
+        """The value at `t` as text, by parameter: stage tied to discharge, conductance falling as flow rises,
+        turbidity rising with it, oxygen falling as the water warms, daily max/min around the mean."""
+        code = self.parameter_code
+        if code == "00060":
+            return sig3(self._flow(t, self.id, self.scale, digest))
+        flow_id = series_id_for(self.station.monitoring_location_id, self.kind, True)
+        ratio = self._flow(t, flow_id, 1.0) / self.station.flow
+        noise = int.from_bytes(digest[0:4]) / 0xFFFFFFFF
+        if code == "00065":
+            value = 1.2 + 2.4 * ratio**0.45
+        elif code == "00010":
+            value = self._temperature(t)
+            if self.statistic_id == "00001":
+                value += 1.2 + 0.6 * noise
+            elif self.statistic_id == "00002":
+                value -= 1.2 + 0.6 * noise
+        elif code == "00095":
+            value = 140 + 320 / (0.6 + ratio)
+        elif code == "63680":
+            value = 2.5 * ratio**1.6 * (0.9 + 0.2 * noise)
+        elif code == "00300":
+            value = 14.4 - 0.36 * self._temperature(t) + 0.4 * (noise - 0.5)
+        elif code == "00400":
+            value = (
+                7.4 + 0.3 * (noise - 0.5) + (0.15 * math.sin(2 * math.pi * t.hour / 24) if self.kind != "daily" else 0)
+            )
+        elif code == "00045":
+            day = t if self.kind == "daily" else t.date()
+            key = f"{self.station.monitoring_location_id}|rain|{day.isoformat()}|{self.seed}".encode()
+            wet = int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[0:4]) / 0xFFFFFFFF
+            total = max(0.0, (wet - 0.7) * 4.0)  # inches that day; 70 % of days dry
+            if self.kind == "daily":
+                value = total
+            else:  # decumulated: the day's rain falls evenly between 14:00 and 18:00 UTC
+                steps = 240 // (self.station.continuous_interval or 15)
+                value = total / steps if 14 <= t.hour < 18 else 0.0
+        else:
+            value = 1.0 + noise
+        return f"{value:.{self.parameter.decimals}f}"
+
     def row(self, t: date | datetime, today: date) -> Row:
         station = self.station
         day = t if self.kind == "daily" else t.date()
         iso = t.isoformat()
         digest = hashlib.md5(f"{self.id}|{iso}|{self.seed}".encode(), usedforsecurity=False).digest()
-        doy = day.timetuple().tm_yday
-        seasonal = 1.0 + 0.55 * math.sin(2 * math.pi * (doy + 100) / 365.25)
-        if self.kind == "daily":
-            noise = int.from_bytes(digest[0:4]) / 0xFFFFFFFF
-            value = station.flow * self.scale * seasonal * math.exp(0.8 * (noise - 0.5))
-        else:
-            # Day-level noise plus a small diurnal swing and jitter, so 5-minute values move smoothly.
-            day_key = f"{self.id}|{day.isoformat()}|{self.seed}".encode()
-            day_noise = int.from_bytes(hashlib.md5(day_key, usedforsecurity=False).digest()[0:4]) / 0xFFFFFFFF
-            jitter = int.from_bytes(digest[0:4]) / 0xFFFFFFFF
-            minute = t.hour * 60 + t.minute
-            value = station.flow * self.scale * seasonal * math.exp(0.8 * (day_noise - 0.5))
-            value *= (1.0 + 0.04 * math.sin(2 * math.pi * minute / 1440)) * (0.99 + 0.02 * jitter)
         missing_every = 97 if self.kind == "daily" else 997
         missing = int.from_bytes(digest[4:6]) % missing_every == 0
-        text = None if missing else sig3(value)
+        text = None if missing else self._value(t, digest)
         roll = digest[6]
         qualifier = None
+        icy = self.parameter_code in ("00060", "00065")
         if not missing:
-            if day.month in (12, 1, 2) and station.state_code in NORTHERN_STATES and roll < 40:
+            if icy and day.month in (12, 1, 2) and station.state_code in NORTHERN_STATES and roll < 40:
                 qualifier = ["ICE", "ESTIMATED"]
             elif roll < 12:
                 qualifier = ["ESTIMATED"]
@@ -208,7 +326,10 @@ class Series:
                     break
         revision = self.revisions.get(t)
         if revision is not None:
-            text = None if revision.value is None else sig3(revision.value)
+            decimals = self.parameter.decimals
+            text = None if revision.value is None else (
+                sig3(revision.value) if decimals is None else f"{revision.value:.{decimals}f}"
+            )  # fmt: skip
             last_modified = max(revision.last_modified, last_modified + _TICK)
             if revision.approval_status is not None:
                 approval = revision.approval_status
@@ -220,14 +341,28 @@ class Series:
 
 def build_series(station: FakeStation, seed: int = 0) -> list[Series]:
     out: list[Series] = []
-    if station.daily_begin is not None:
+    discharge = "00060" in station.parameters
+    if station.daily_begin is not None and discharge:
         out.append(Series(station, "daily", True, station.daily_begin, seed=seed))
         if station.duplicate_daily:
             # An older, discontinued-looking companion: overlapping dates, values a few percent off.
             begin = max(station.daily_begin, date(2015, 10, 1))
             out.append(Series(station, "daily", False, begin, end_offset_days=200, scale=0.93, seed=seed))
-    if station.continuous_interval and station.continuous_begin is not None:
+    if station.continuous_interval and station.continuous_begin is not None and discharge:
         out.append(Series(station, "continuous", True, station.continuous_begin, seed=seed))
+    # Other parameters: the same periods as discharge, one daily series per statistic, one continuous series.
+    for code in station.parameters:
+        if code == "00060":
+            continue
+        if station.daily_begin is not None:
+            for stat in PARAMETERS[code].daily_statistics:
+                out.append(
+                    Series(
+                        station, "daily", True, station.daily_begin, seed=seed, parameter_code=code, statistic_id=stat
+                    )
+                )
+        if station.continuous_interval and station.continuous_begin is not None:
+            out.append(Series(station, "continuous", True, station.continuous_begin, seed=seed, parameter_code=code))
     return out
 
 
@@ -345,6 +480,17 @@ _OTHERS = [
 ]  # fmt: skip
 
 
+# Stations that measure more than discharge: the Choptank has a water-quality monitor (as the real one does,
+# STATISTICS-PARAMETERS C.1), the Yahara (Wisconsin: water below 0 °C in winter) a rain gage.
+_EXTRA_PARAMETERS = {
+    "01491000": ("00060", "00065", "00010", "00095", "63680", "00300", "00400"),
+    "01589000": ("00060", "00065"),
+    "05427718": ("00060", "00065", "00010", "00045"),
+    "01570500": ("00060", "00065", "00010"),
+    "06904500": ("00060", "00065"),
+}
+
+
 def _huc12(site: str, huc8: str) -> str:
     tail = int(hashlib.md5(site.encode(), usedforsecurity=False).hexdigest()[:6], 16) % 10000
     return f"{huc8}{tail:04d}"
@@ -360,6 +506,7 @@ def default_catalog() -> list[FakeStation]:
                 f"USGS-{site}", name, "24", "Maryland", cc, f"{county} County", _huc12(site, huc8), lat, lon, area,
                 daily_begin=date(1990, 1, 1) if i % 2 == 0 else date(2005, 10, 1),
                 continuous_interval=5 if site == "01646500" else (None if i % 7 == 6 else 15),
+                parameters=_EXTRA_PARAMETERS.get(site, ("00060",)),
             )
         )  # fmt: skip
     for site, name, cc, county, huc8, lat, lon in _MD_WELLS:
@@ -378,6 +525,7 @@ def default_catalog() -> list[FakeStation]:
                 daily_begin=date(1990, 1, 1) if i % 2 else date(2005, 10, 1),
                 continuous_interval=None if i % 5 == 4 else 15,
                 duplicate_daily=site == "02196000",
+                parameters=_EXTRA_PARAMETERS.get(site, ("00060",)),
             )
         )  # fmt: skip
     return stations

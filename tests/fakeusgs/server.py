@@ -269,14 +269,40 @@ class FakeUSGS(StatisticsMixin, CollectionsMixin):
 
     # -- test controls and truth
 
-    def series_of(self, monitoring_location_id: str, kind: str = "daily", primary: bool = True) -> Series:
+    def series_of(
+        self,
+        monitoring_location_id: str,
+        kind: str = "daily",
+        primary: bool = True,
+        parameter_code: str = "00060",
+        statistic_id: str | None = None,
+    ) -> Series:
+        """The site's series of that kind and parameter (discharge by default); daily: of that statistic (its first
+        one by default)."""
         for s in self.series_by_site.get(monitoring_location_id, ()):
-            if s.station.monitoring_location_id == monitoring_location_id and s.kind == kind and s.primary == primary:
+            if (
+                s.station.monitoring_location_id == monitoring_location_id
+                and s.kind == kind
+                and s.primary == primary
+                and s.parameter_code == parameter_code
+                and (statistic_id is None or s.data_statistic == statistic_id)
+            ):
                 return s
-        raise KeyError(f"{monitoring_location_id} has no {'primary' if primary else 'secondary'} {kind} series")
+        raise KeyError(
+            f"{monitoring_location_id} has no {'primary' if primary else 'secondary'} {kind} {parameter_code} series"
+        )
 
     def primary_series_id(self, monitoring_location_id: str, kind: str = "daily") -> str:
         return self.series_of(monitoring_location_id, kind).id
+
+    def expected_series(self, series_id: str, start: date | datetime, end: date | datetime | None = None) -> list[dict]:
+        """Every row the series `series_id` holds in [start, end (default: now)] now, whatever its parameter."""
+        series = self.series_by_id[series_id]
+        if end is None:
+            end = self.today if series.kind == "daily" else self.now()
+        with self._data_lock:
+            times = series.times(start, end, self.today, self.now())
+            return [_truth(series, series.row(t, self.today)) for t in times]
 
     def revise(
         self,

@@ -11,6 +11,7 @@ from django.db import DatabaseError, transaction
 
 from stations import states
 from stations.importers import ImportFileError, LocationFile, Rejection, RowError, reason_kind, row_from_api
+from stations.parameters import DISCHARGE, MEAN, PARAMETERS, parameter_name
 from stations.upserts import UpsertCounts, upsert_locations, upsert_series
 
 BBOX_RE = re.compile(r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$")
@@ -31,12 +32,19 @@ class Command(BaseCommand):
         parser.add_argument("--bbox", help="minLon,minLat,maxLon,maxLat")
         parser.add_argument("--site-type", default="ST", help="USGS site type code (default ST, stream).")
         parser.add_argument(
-            "--with-series", action="store_true", help="Also fetch each location's discharge time series."
+            "--with-series", action="store_true", help="Also fetch each location's time series (see --parameters)."
+        )
+        parser.add_argument(
+            "--parameters",
+            default=DISCHARGE,
+            help="With --with-series: the USGS parameter codes whose series to discover, comma-separated "
+            f"(default {DISCHARGE}, discharge; known: {', '.join(PARAMETERS)}).",
         )
         parser.add_argument("--progress-every", type=int, default=1000, help="Report progress every N rows.")
 
     def handle(self, *args, **options) -> None:
         self.progress_every = max(1, options["progress_every"])
+        self.parameter_codes = _parameter_codes(options.get("parameters") or DISCHARGE)
         api_filters = [options[k] for k in ("state", "huc", "bbox")]
         if options["file"] and any(api_filters):
             raise CommandError("Use either --file or the API filters (--state/--huc/--bbox), not both.")
@@ -145,13 +153,19 @@ class Command(BaseCommand):
         self.stdout.write(f"  … {counts.total} locations written")
 
     def import_series(self, client, ids: list[str]) -> None:
-        self.stdout.write(f"Fetching discharge series of {len(ids)} locations …")
+        codes = self.parameter_codes
+        names = ", ".join(parameter_name(code).lower() for code in codes)
+        self.stdout.write(f"Fetching {names} series of {len(ids)} locations …")
+        statistics = sorted({stat for code in codes for stat in _daily_statistics(code)})
         total = UpsertCounts()
         for start in range(0, len(ids), SERIES_BATCH):
             chunk = ids[start : start + SERIES_BATCH]
             found = []
             for kind in ("daily", "continuous"):
-                for info in client.time_series_metadata(chunk, kind=kind):
+                listed = client.time_series_metadata(
+                    chunk, kind=kind, parameter_codes=codes, statistic_ids=statistics if kind == "daily" else None
+                )
+                for info in listed:
                     found.append(_series_row(info, kind))
             total.add(upsert_series(found))
             self.stdout.write(f"  … series of {min(start + SERIES_BATCH, len(ids))} / {len(ids)} locations")
@@ -165,9 +179,27 @@ def _series_row(info, kind: str) -> dict:
         "monitoring_location_id": get("monitoring_location_id"),
         "time_series_id": get("time_series_id"),
         "kind": kind,
+        "parameter_code": get("parameter_code") or DISCHARGE,
         "statistic_id": get("statistic_id") or ("00003" if kind == "daily" else "00011"),
         "primary": bool(get("primary")),
         "begin": get("begin"),
         "end": get("end"),
         "unit": get("unit") or get("unit_of_measure"),
     }
+
+
+def _parameter_codes(text: str) -> list[str]:
+    """--parameters as a list of 5-digit codes, or a CommandError that says what is wrong."""
+    codes = list(dict.fromkeys(code.strip() for code in text.split(",") if code.strip()))
+    bad = [code for code in codes if not (len(code) == 5 and code.isdigit())]
+    if bad or not codes:
+        raise CommandError(
+            f"--parameters takes 5-digit USGS parameter codes separated by commas, e.g. 00060,00065; "
+            f"not {', '.join(bad) or 'nothing'}."
+        )
+    return codes
+
+
+def _daily_statistics(code: str) -> tuple[str, ...]:
+    p = PARAMETERS.get(code)
+    return p.daily_statistics if p else (MEAN,)

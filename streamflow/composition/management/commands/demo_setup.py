@@ -1,4 +1,5 @@
-"""Prepare the demo (`make demo`): a sample catalog from the local fake USGS server and two short-schedule pulls.
+"""Prepare the demo (`make demo`): a sample catalog from the local fake USGS server and three short-schedule pulls
+(daily discharge, continuous discharge, and discharge + stage + water temperature of the stations that have them).
 
 Idempotent: run it again and it updates the same two configurations. It starts a temporary in-process fake
 server for the catalog import when none answers at USGS_API_URL; `make demo` then supervises the long-running one.
@@ -21,10 +22,12 @@ from stations.models import MonitoringLocation, TimeSeries
 
 DAILY_NAME = "Demo: Maryland daily means"
 CONTINUOUS_NAME = "Demo: Maryland 5/15-minute"
+PARAMETERS_NAME = "Demo: Maryland stage and water temperature"
+DEMO_PARAMETERS = ["00060", "00065", "00010"]  # discharge, gage height, water temperature (daily mean, max, min)
 
 
 class Command(BaseCommand):
-    help = "Import a sample catalog from the fake USGS server and create two demo configurations on short schedules."
+    help = "Import a sample catalog from the fake USGS server and create three demo configurations on short schedules."
 
     def add_arguments(self, parser):
         parser.add_argument("--state", default="MD", help="State to import from the fake catalog (default MD).")
@@ -44,8 +47,15 @@ class Command(BaseCommand):
         if not _answers(base):
             fake = self._start_temporary_fake(base)
         try:
-            self.stdout.write(f"Importing {state} stations and their discharge series from {base} …")
-            call_command("import_stations", state=state, with_series=True, stdout=self.stdout, stderr=self.stderr)
+            self.stdout.write(f"Importing {state} stations and their discharge, stage and temperature series: {base} …")
+            call_command(
+                "import_stations",
+                state=state,
+                with_series=True,
+                parameters=",".join(DEMO_PARAMETERS),
+                stdout=self.stdout,
+                stderr=self.stderr,
+            )
         finally:
             if fake is not None:
                 fake.stop()
@@ -71,7 +81,22 @@ class Command(BaseCommand):
             description="Demo: 5/15-minute discharge, appended every two minutes from the local fake USGS server.",
             locations=continuous_sites,
         )
-        for config in (daily, continuous):
+        configs = [daily, continuous]
+        stage_sites = _locations_with(TimeSeries.Kind.DAILY, state, stations, parameter="00065")
+        if stage_sites:  # the fake's Maryland has a few (tests/fakeusgs/data.py); a bare catalog may have none
+            configs.append(
+                _configuration(
+                    PARAMETERS_NAME,
+                    data_type=PullConfiguration.DataType.DAILY_MEAN,
+                    start_date=today - dt.timedelta(days=365),
+                    cron="3-59/5 * * * *",
+                    description="Demo: discharge, gage height and water temperature (daily mean, maximum, "
+                    "minimum) of the stations that have them, every five minutes from the local fake USGS server.",
+                    locations=stage_sites,
+                    parameters=DEMO_PARAMETERS,
+                )
+            )
+        for config in configs:
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Configuration “{config.name}”: {config.stations.count()} stations, "
@@ -79,7 +104,7 @@ class Command(BaseCommand):
                 )  # fmt: skip
             )
         if not no_first_run:
-            self._queue_first_runs([daily, continuous])
+            self._queue_first_runs(configs)
 
     def _start_temporary_fake(self, base: str):
         from tests.fakeusgs import FakeUSGS
@@ -117,9 +142,9 @@ def _answers(base: str) -> bool:
 FEATURED = ["USGS-01646500", "USGS-01638500", "USGS-01594440"]
 
 
-def _locations_with(kind: str, state: str, limit: int) -> list[MonitoringLocation]:
+def _locations_with(kind: str, state: str, limit: int, parameter: str = "00060") -> list[MonitoringLocation]:
     candidates = list(
-        MonitoringLocation.objects.filter(state_code=state, series__kind=kind)
+        MonitoringLocation.objects.filter(state_code=state, series__kind=kind, series__parameter_code=parameter)
         .distinct()
         .order_by("monitoring_location_id")
     )
@@ -128,9 +153,12 @@ def _locations_with(kind: str, state: str, limit: int) -> list[MonitoringLocatio
 
 
 @transaction.atomic
-def _configuration(name: str, *, data_type, start_date, cron, description, locations) -> PullConfiguration:
+def _configuration(
+    name: str, *, data_type, start_date, cron, description, locations, parameters=("00060",)
+) -> PullConfiguration:
     config = PullConfiguration.objects.filter(name=name).first() or PullConfiguration(name=name)
     config.data_type = data_type
+    config.parameters = list(parameters)
     config.strategy = PullConfiguration.Strategy.APPEND
     config.start_date = start_date
     config.schedule_type = PullConfiguration.ScheduleType.CUSTOM
