@@ -136,7 +136,8 @@ class StatisticsMixin:
                 self.today,
                 approved_changes,
                 tuple(series.approvals),
-                getattr(series, "parameter_code", None),
+                series.parameter_code,
+                series.statistic_id,
             )
             if key in _CACHE:
                 return _CACHE[key]
@@ -299,7 +300,7 @@ class StatisticsMixin:
                 continue
             data = []
             for s in self.daily_series_for_normals(sid):
-                pcode = getattr(s, "parameter_code", "00060")
+                pcode = s.parameter_code
                 if (pcodes and pcode not in pcodes) or (parents and s.id not in parents):
                     continue
                 values = []
@@ -312,11 +313,11 @@ class StatisticsMixin:
                 if values:
                     data.append({
                         "parameter_code": pcode,
-                        "unit_of_measure": getattr(s, "unit", "ft^3/s"),
+                        "unit_of_measure": s.parameter.unit,
                         "parent_time_series_id": s.id,
-                        "parent_statistic_id": getattr(s, "statistic_id", "00003"),
+                        "parent_statistic_id": s.data_statistic,
                         "parent_statistic_name": {"00001": "Maximum", "00002": "Minimum", "00006": "Sum"}.get(
-                            getattr(s, "statistic_id", "00003"), "Mean"),
+                            s.data_statistic, "Mean"),
                         "values": values,
                     })  # fmt: skip
             if not data:
