@@ -27,7 +27,7 @@ def test_without_a_tile_url_the_maps_draw_outlines_and_ask_no_other_server(
     page.on("request", lambda r: None if r.url.startswith((live_server.url, "data:")) else elsewhere.append(r.url))
     try:
         log_in(page, viewer)
-        for url, selector in [("/stations/?view=map", "#station-map"), ("/", ".status-map")]:
+        for url, selector in [("/stations/?view=map", "#station-map"), ("/", "#status-map")]:
             page.goto(url)
             page.wait_for_load_state("networkidle")
             expect(page.locator(f"{selector} .leaflet-outlines-pane canvas")).to_have_count(1)

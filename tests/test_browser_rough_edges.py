@@ -49,11 +49,17 @@ def test_a_huc_error_leaves_the_search_form_in_line(sized_page, size):
     assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth")
 
 
+def idle(page) -> None:
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')")
+
+
 def test_a_typed_cron_survives_switching_to_hourly_and_back_and_a_bad_one_is_explained_once(sized_page):
     page = sized_page
     page.goto("/pulls/new/")
     page.select_option("#id_schedule_type", "custom")
     cron = page.locator("input#id_cron_expression[type=text]")
+    expect(cron).to_be_visible()
+    idle(page)  # the swapped-in field is wired up (a person cannot type within those milliseconds either)
     cron.fill("*/15 6-18 * * 1-5")
     expect(page.locator("#schedule-words")).to_contain_text("Every 15 minutes")
 

@@ -97,6 +97,8 @@ def test_the_worker_and_beat_heartbeats_reach_health_through_the_kernels_hook(st
     from streamflow.beat import HeartbeatScheduler
     from streamflow.celery import WorkerHeartbeat
 
+    # Their timer threads drop stale connections first; here that would close the test's own transaction.
+    monkeypatch.setattr("django.db.close_old_connections", lambda **kwargs: None)
     step = WorkerHeartbeat(worker=None)
     step.hostname = "celery@hooked"
     step._beat()
