@@ -50,7 +50,8 @@ def test_a_huc_error_leaves_the_search_form_in_line(sized_page, size):
 
 
 def idle(page) -> None:
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')")
+    busy = ".htmx-request, .htmx-settling, .htmx-swapping, .htmx-added"
+    page.wait_for_function(f"() => !document.querySelector('{busy}')")
 
 
 def test_a_typed_cron_survives_switching_to_hourly_and_back_and_a_bad_one_is_explained_once(sized_page):
