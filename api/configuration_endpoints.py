@@ -45,6 +45,7 @@ def configuration_json(request: HttpRequest, config: PullConfiguration, stations
     body = {
         "id": config.pk,
         **{name: getattr(config, name) for name in FORM_FIELDS},
+        "parameters": config.parameter_codes,
         "auto_disabled_reason": config.auto_disabled_reason,
         "station_count": getattr(config, "station_count", None) or config.memberships.count(),
         "created_at": config.created_at,
@@ -93,7 +94,7 @@ def _save(request: HttpRequest, config: PullConfiguration | None, data: dict, st
 
 
 def _current_data(config: PullConfiguration) -> dict:
-    return {name: getattr(config, name) for name in FORM_FIELDS}
+    return {**{name: getattr(config, name) for name in FORM_FIELDS}, "parameters": config.parameter_codes}
 
 
 def _current_stations(config: PullConfiguration) -> list[MonitoringLocation]:

@@ -8,6 +8,8 @@ from typing import Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from stations.parameters import DISCHARGE, PARAMETERS
+
 
 class Error(Schema):
     detail: str = Field(examples=["The configuration was not saved. cron_expression: …"])
@@ -60,11 +62,21 @@ class StationPage(Schema):
     next: str | None = Field(description="The next page's URL; null on the last page.")
 
 
+# The parameters a configuration may pull (stations/parameters.py): discharge, gage height, water temperature, ...
+ParameterCode = Literal[tuple(PARAMETERS)]  # type: ignore[valid-type]
+PARAMETERS_HELP = (
+    "USGS parameter codes pulled, each with its daily statistic(s) or as continuous values: "
+    + ", ".join(f"{code} {p.name.lower()}" for code, p in PARAMETERS.items())
+    + "."
+)
+
+
 class ConfigurationOut(Schema):
     id: int
     name: str = Field(examples=["Potomac daily"])
     description: str
     data_type: Literal["daily_mean", "continuous"]
+    parameters: list[str] = Field(examples=[["00060", "00065"]], description=PARAMETERS_HELP)
     strategy: Literal["append", "overwrite"]
     start_date: dt.date
     schedule_type: Literal["hourly", "every_6_hours", "daily", "weekly", "custom"]
@@ -108,6 +120,9 @@ class ConfigurationIn(Schema):
     name: str = Field(max_length=120)
     description: str = Field(default="", max_length=2000)
     data_type: Literal["daily_mean", "continuous"] = "daily_mean"
+    parameters: list[ParameterCode] = Field(
+        default_factory=lambda: [DISCHARGE], min_length=1, max_length=len(PARAMETERS), description=PARAMETERS_HELP
+    )
     strategy: Literal["append", "overwrite"] = "append"
     start_date: dt.date | None = Field(default=None, description="Default: 1 January of last year.")
     schedule_type: Literal["hourly", "every_6_hours", "daily", "weekly", "custom"] = "daily"
@@ -128,6 +143,9 @@ class ConfigurationPatch(Schema):
     name: str | None = Field(default=None, max_length=120)
     description: str | None = Field(default=None, max_length=2000)
     data_type: Literal["daily_mean", "continuous"] | None = None
+    parameters: list[ParameterCode] | None = Field(
+        default=None, min_length=1, max_length=len(PARAMETERS), description=PARAMETERS_HELP
+    )
     strategy: Literal["append", "overwrite"] | None = None
     start_date: dt.date | None = None
     schedule_type: Literal["hourly", "every_6_hours", "daily", "weekly", "custom"] | None = None

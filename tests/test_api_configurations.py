@@ -252,3 +252,42 @@ def test_a_body_over_the_upload_limit_is_a_413_json_and_nothing_changes(client, 
     assert "larger than the 1,000 bytes" in response.json()["detail"]
     config.refresh_from_db()
     assert PullConfiguration.objects.count() == 1 and config.description != "x" * 5000
+
+
+# --- parameters (issue 24) -----------------------------------------------------------------------------------------
+
+
+def test_a_configuration_is_created_with_its_parameters_and_shows_them(client, operator, catalog):
+    response = _post(client, LIST, {**NEW, "parameters": ["00065", "00060", "00010"]}, bearer(operator))
+
+    assert response.status_code == 201, response.content
+    config = PullConfiguration.objects.get(pk=response.json()["id"])
+    # In the catalog's order, whatever order they were sent in, as the form stores them.
+    assert config.parameter_codes == ["00060", "00065", "00010"]
+    assert response.json()["parameters"] == ["00060", "00065", "00010"]
+    assert client.get(f"{LIST}/{config.pk}", headers=bearer(operator)).json()["parameters"] == config.parameter_codes
+
+
+def test_without_parameters_a_configuration_pulls_discharge(client, operator, catalog):
+    body = _post(client, LIST, NEW, bearer(operator)).json()
+
+    assert body["parameters"] == ["00060"]
+    assert PullConfiguration.objects.get(pk=body["id"]).parameter_codes == ["00060"]
+
+
+def test_a_patch_changes_the_parameters_only_when_sent(client, operator, catalog):
+    url = f"{LIST}/{_post(client, LIST, {**NEW, 'parameters': ['00060', '00065']}, bearer(operator)).json()['id']}"
+
+    assert _patch(client, url, {"enabled": False}, bearer(operator)).json()["parameters"] == ["00060", "00065"]
+    assert _patch(client, url, {"parameters": ["00010"]}, bearer(operator)).json()["parameters"] == ["00010"]
+
+
+@pytest.mark.parametrize("parameters", [[], ["99999"], ["00060", "00060x"], "00060"])
+def test_bad_parameters_are_a_422_and_change_nothing(client, operator, catalog, parameters):
+    before = PullConfiguration.objects.count()
+
+    response = _post(client, LIST, {**NEW, "parameters": parameters}, bearer(operator))
+
+    assert response.status_code == 422
+    assert "parameters" in json.dumps(response.json())
+    assert PullConfiguration.objects.count() == before
