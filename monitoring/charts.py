@@ -190,7 +190,15 @@ def hydrograph(rows: Iterable[tuple[float, float | None, bool]], spec: Hydrograp
         parts += bands(plot, by_kind.get(kind, []))
     kinds = [kind for kind in MARK_STYLE if kind in by_kind]
     kinds += list(normal_bands.BAND_LEGEND) if spec.normals else []
-    parts += _legend(left + 8, top + STRIP + 4, kinds, plot_w - 16, layout)
+    if layout is PHONE:
+        # A phone's plot is too small to share with the legend: it goes under the axis title, and the drawing
+        # grows by its rows, so no entry covers the newest values.
+        legend, legend_h = _legend(12, spec.height + 2, kinds, spec.width - 24, layout)
+        height = spec.height + legend_h + 6
+        parts[0] = parts[0].replace(f'viewBox="0 0 {spec.width} {spec.height}"', f'viewBox="0 0 {spec.width} {height}"')
+        parts += legend
+    else:
+        parts += _legend(left + 8, top + STRIP + 4, kinds, plot_w - 16, layout)[0]
     parts.append("</svg>")
     parts[0] = parts[0].replace("{points}", str(drawn))
     provisional = sum(1 for _, _, p in rows if p) if stored.provisional is None else stored.provisional
@@ -402,8 +410,10 @@ def _fmt(t: float, fmt: str, tz: dt.tzinfo = dt.UTC) -> str:
     return dt.datetime.fromtimestamp(t, tz).strftime(fmt)
 
 
-def _legend(x: int, y: int, kinds: Sequence[str] = (), room: float = 900, layout: Layout = WIDE) -> list[str]:
-    """One row of entries where they fit in `room` units, else as many rows as they need."""
+def _legend(
+    x: int, y: int, kinds: Sequence[str] = (), room: float = 900, layout: Layout = WIDE
+) -> tuple[list[str], float]:
+    """One row of entries where they fit in `room` units, else as many rows as they need; and its height."""
     line = layout.font + 6
     swatch_w = 22
     entries, at, row, widest = [], 0.0, 0, 0.0
@@ -432,13 +442,13 @@ def _legend(x: int, y: int, kinds: Sequence[str] = (), room: float = 900, layout
         entries.append(f'<g class="legend-{kind}">{swatch}{text}</g>' if marked else swatch + text)
         at += width + 12
         widest = max(widest, at)
+    height = (row + 1) * line + 4
     return [
         f'<g class="legend" transform="translate({x},{y})">',
-        f'<rect x="-4" y="-3" width="{widest - 8:.0f}" height="{(row + 1) * line + 4}" fill="#fff" '
-        'fill-opacity="0.85"/>',
+        f'<rect x="-4" y="-3" width="{widest - 8:.0f}" height="{height}" fill="#fff" fill-opacity="0.85"/>',
         *entries,
         "</g>",
-    ]
+    ], height
 
 
 # --- Small bar charts (configuration statistics) -----------------------------------------------------------

@@ -174,3 +174,25 @@ def test_bar_chart_labels_are_readable_at_half_width():
     width = svg.split('viewBox="0 0 ')[1].split()[0]
     assert size >= 11
     assert f'width="{width}"' in svg  # drawn one unit per pixel, not stretched or squeezed by its column
+
+
+def test_a_phone_hydrograph_puts_its_legend_under_the_plot_not_over_the_newest_values():
+    """Stop 28 saw the phone legend cover the top of the plot; the drawing now grows by the legend's rows."""
+    import re
+
+    day = 86400.0
+    rows = [(i * day, 100.0 + i, i > 20) for i in range(30)]  # approved, then provisional: two legend entries
+    spec = charts.HydrographSpec(
+        start=0, end=29 * day, daily=True, unit="ft^3/s", width=charts.PHONE_WIDTH, height=charts.PHONE_HEIGHT
+    )
+
+    svg = charts.hydrograph(rows, spec).svg
+
+    plot = re.search(r'<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)" fill="#fff" stroke', svg)
+    plot_bottom = int(plot.group(2)) + int(plot.group(4))
+    legend_y = float(re.search(r'<g class="legend" transform="translate\([\d.]+,([\d.]+)\)">', svg).group(1))
+    height = float(re.search(r'viewBox="0 0 \d+ ([\d.]+)"', svg).group(1))
+    assert legend_y >= charts.PHONE_HEIGHT > plot_bottom  # under the plot and its axis labels
+    assert height > legend_y  # and inside the drawing
+    wide = charts.hydrograph(rows, charts.HydrographSpec(start=0, end=29 * day, daily=True, unit="ft^3/s")).svg
+    assert 'viewBox="0 0 1000 360"' in wide  # the desktop drawing keeps its legend inside the plot
