@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -247,6 +248,20 @@ def lock_series(cursor, key: str, series_pk: int) -> None:
     )
 
 
+@contextmanager
+def hash_joins(cursor) -> Iterator[None]:
+    """Nested loops off for the statements inside (this transaction only; restored after them).
+
+    A merge joins a stage to the stored rows of its months. The stage is churned all day and its statistics lag, so
+    the planner may take it for one row and loop over the stored range once per staged row: a quarter of 15-minute
+    values merged that way took minutes where a hash join takes milliseconds. Either side is bounded (the stage's
+    rows; the stored rows of the stage's own span), so a hash or merge join is never the wrong plan here."""
+    cursor.execute("SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)")
+    before = cursor.fetchone()[0]
+    yield
+    cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [before])
+
+
 def merge_pg(
     cursor,
     table: str,
@@ -288,38 +303,39 @@ def merge_pg(
         # (and so write) every conflicting row even when its WHERE then skips the update.
         changed_cte = history_cte(key, CHANGED_AGGREGATES) if history else ""
         bounded = f" AND cur.{key} BETWEEN %s AND %s" if span else ""
-        cursor.execute(
-            f"""
-            WITH changed AS (
-                SELECT s.series_id, s.{key}, s.value, s.qualifiers, s.approval_status, s.last_modified,
-                       cur.series_id AS cur_id, cur.value AS old_value, cur.qualifiers AS old_qualifiers,
-                       cur.approval_status AS old_approval
-                  FROM {stage} s
-                  LEFT JOIN {table} cur ON cur.series_id = %s AND cur.{key} = s.{key}{bounded}
-                 WHERE cur.series_id IS NULL
-                    OR ((cur.value, cur.qualifiers, cur.approval_status)
-                        IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
-                        AND NOT coalesce(cur.last_modified > s.last_modified, false))
-            ), ups AS (
-                INSERT INTO {table} AS t ({columns})
-                SELECT series_id, {key}, value, qualifiers, approval_status, last_modified
-                  FROM changed ORDER BY {key}
-                ON CONFLICT (series_id, {key}) DO UPDATE
-                   SET value = EXCLUDED.value, qualifiers = EXCLUDED.qualifiers,
-                       approval_status = EXCLUDED.approval_status, last_modified = EXCLUDED.last_modified
-                 WHERE (t.value, t.qualifiers, t.approval_status)
-                       IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.qualifiers, EXCLUDED.approval_status)
-                   AND NOT coalesce(t.last_modified > EXCLUDED.last_modified, false)
-                RETURNING 1
-            ){changed_cte}
-            SELECT (SELECT count(*) FROM changed WHERE cur_id IS NULL), (SELECT count(*) FROM ups)
-            """,
-            [series_pk, *(span or ()), *([series_pk, run_id, now] if history else [])],
-        )
-        # Inserted: the changed rows that had no stored row (the series' lock keeps anyone else from adding one
-        # meanwhile); the rest of what the upsert wrote was updated. Not `RETURNING xmax = 0`: a partitioned
-        # table has no system columns to return.
-        fresh, written = cursor.fetchone()
+        with hash_joins(cursor):
+            cursor.execute(
+                f"""
+                WITH changed AS (
+                    SELECT s.series_id, s.{key}, s.value, s.qualifiers, s.approval_status, s.last_modified,
+                           cur.series_id AS cur_id, cur.value AS old_value, cur.qualifiers AS old_qualifiers,
+                           cur.approval_status AS old_approval
+                      FROM {stage} s
+                      LEFT JOIN {table} cur ON cur.series_id = %s AND cur.{key} = s.{key}{bounded}
+                     WHERE cur.series_id IS NULL
+                        OR ((cur.value, cur.qualifiers, cur.approval_status)
+                            IS DISTINCT FROM (s.value, s.qualifiers, s.approval_status)
+                            AND NOT coalesce(cur.last_modified > s.last_modified, false))
+                ), ups AS (
+                    INSERT INTO {table} AS t ({columns})
+                    SELECT series_id, {key}, value, qualifiers, approval_status, last_modified
+                      FROM changed ORDER BY {key}
+                    ON CONFLICT (series_id, {key}) DO UPDATE
+                       SET value = EXCLUDED.value, qualifiers = EXCLUDED.qualifiers,
+                           approval_status = EXCLUDED.approval_status, last_modified = EXCLUDED.last_modified
+                     WHERE (t.value, t.qualifiers, t.approval_status)
+                           IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.qualifiers, EXCLUDED.approval_status)
+                       AND NOT coalesce(t.last_modified > EXCLUDED.last_modified, false)
+                    RETURNING 1
+                ){changed_cte}
+                SELECT (SELECT count(*) FROM changed WHERE cur_id IS NULL), (SELECT count(*) FROM ups)
+                """,
+                [series_pk, *(span or ()), *([series_pk, run_id, now] if history else [])],
+            )
+            # Inserted: the changed rows that had no stored row (the series' lock keeps anyone else from adding one
+            # meanwhile); the rest of what the upsert wrote was updated. Not `RETURNING xmax = 0`: a partitioned
+            # table has no system columns to return.
+            fresh, written = cursor.fetchone()
         counts.inserted, counts.updated = fresh, written - fresh
         counts.unchanged = counts.received - counts.inserted - counts.updated
     if replace is not None:

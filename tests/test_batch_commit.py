@@ -161,3 +161,24 @@ def test_a_set_commit_leaves_its_changes_to_the_quality_backlog_whose_refresh_eq
     kept = {pk: tallies(pk) for pk in series}
     call_command("rebuild_quality_tallies")
     assert {pk: tallies(pk) for pk in series} == kept and all(kept.values())
+
+
+def test_every_merge_joins_without_nested_loops_and_gives_the_setting_back(fake):
+    """A stage's statistics lag behind its churn; taken for one row, it made the planner loop over a quarter of
+    stored values once per staged row (minutes in the simulation). The merge statements run with nested loops off,
+    and only they: the setting is restored right after each."""
+    config = make_configuration(fake, sites(fake, 3), start_date=START)
+
+    with CaptureQueriesContext(connection) as captured:
+        run = run_inline(config)
+
+    assert run.status == PullRun.Status.SUCCEEDED
+    sql = [q["sql"] for q in captured]
+    merges = [i for i, s in enumerate(sql) if " cur ON cur.series_id = " in s]
+    assert merges
+    for i in merges:
+        assert "set_config('enable_nestloop', 'off', true)" in sql[i - 1], sql[i - 1]
+        assert "set_config('enable_nestloop'," in sql[i + 1] and "'off'" not in sql[i + 1], sql[i + 1]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_nestloop")
+        assert cursor.fetchone()[0] == "on"
