@@ -340,20 +340,21 @@ def merge_pg(
         counts.unchanged = counts.received - counts.inserted - counts.updated
     if replace is not None:
         removed_cte = history_cte(key, REMOVED_AGGREGATES) if history else ""
-        cursor.execute(
-            f"""
-            WITH gone AS (
-                DELETE FROM {table} AS t
-                 WHERE t.series_id = %s AND t.{key} BETWEEN %s AND %s
-                   AND NOT EXISTS (SELECT 1 FROM {present or stage} s WHERE s.{key} = t.{key})
-                   AND (t.last_modified IS NULL OR %s::timestamptz IS NULL OR t.last_modified < %s::timestamptz)
-                RETURNING t.series_id, t.{key}, t.value, t.approval_status, t.qualifiers
-            ){removed_cte}
-            SELECT count(*) FROM gone
-            """,
-            [series_pk, *replace, answered_at, answered_at, *([series_pk, run_id, now] if history else [])],
-        )
-        counts.deleted = cursor.fetchone()[0]
+        with hash_joins(cursor):
+            cursor.execute(
+                f"""
+                WITH gone AS (
+                    DELETE FROM {table} AS t
+                     WHERE t.series_id = %s AND t.{key} BETWEEN %s AND %s
+                       AND NOT EXISTS (SELECT 1 FROM {present or stage} s WHERE s.{key} = t.{key})
+                       AND (t.last_modified IS NULL OR %s::timestamptz IS NULL OR t.last_modified < %s::timestamptz)
+                    RETURNING t.series_id, t.{key}, t.value, t.approval_status, t.qualifiers
+                ){removed_cte}
+                SELECT count(*) FROM gone
+                """,
+                [series_pk, *replace, answered_at, answered_at, *([series_pk, run_id, now] if history else [])],
+            )
+            counts.deleted = cursor.fetchone()[0]
     return counts
 
 
