@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from common import ensure_database, percentiles, setup_django  # noqa: E402
+from common import ensure_database, migrate, percentiles, setup_django  # noqa: E402
 
 URL = "/admin/acquisition/continuousvalue/"
 SERIES = 5
@@ -67,12 +67,11 @@ def main() -> int:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    call_command("migrate", verbosity=0)
+    migrate()
     fill(args.rows)
     user, _ = get_user_model().objects.get_or_create(
         username="admin-bench", defaults={"is_staff": True, "is_superuser": True}

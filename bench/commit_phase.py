@@ -32,7 +32,7 @@ import os
 import sys
 import time
 
-from common import ensure_database, percentiles, setup_django  # noqa: E402 - bench/ is the script's own directory
+from common import ensure_database, migrate, percentiles, setup_django  # noqa: E402 - bench/ is the script's own directory
 
 MEMBERS = 200
 ROWS = 5_200_000  # staged at the whole batch: 26,000 a member
@@ -52,9 +52,8 @@ def setup(database_url: str) -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     ensure_database(database_url)
     setup_django(database_url)
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+    migrate()
 
 
 # --- The engine-facing part: the only lines that name the stage's API -------------------------------------------

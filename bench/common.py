@@ -48,10 +48,22 @@ def start(parser: argparse.ArgumentParser) -> argparse.Namespace:
         parser.error("the benchmark needs PostgreSQL (--database-url postgres://…)")
     ensure_database(args.database_url)
     setup_django(args.database_url)
+    migrate()
+    return args
+
+
+def migrate() -> None:
+    """Migrate, then create the monthly partitions of continuous values (acquisition/partitions.py) from 2000 to two
+    years ahead: the engine creates the months it writes, but a bench that inserts values itself needs them first."""
+    import datetime as dt
+
     from django.core.management import call_command
 
+    from acquisition import partitions
+
     call_command("migrate", verbosity=0)
-    return args
+    if partitions.is_partitioned():
+        partitions.ensure(partitions.months(dt.date(2000, 1, 1), dt.date.today() + dt.timedelta(days=2 * 366)))
 
 
 def viewer(username: str):

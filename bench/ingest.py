@@ -35,7 +35,7 @@ import statistics
 import sys
 import uuid
 
-from common import empty, ensure_database, setup_django, timed  # noqa: E402 - bench/ is the script's own directory
+from common import empty, ensure_database, migrate, setup_django, timed  # noqa: E402 - bench/ is the script's own directory
 from history_cost import history_pair  # noqa: E402
 
 DAILY_STATIONS = 30
@@ -54,9 +54,8 @@ def setup(database_url: str) -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     ensure_database(database_url)
     setup_django(database_url)
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+    migrate()
 
 
 # --- Response text, shaped like the API's ------------------------------------------------------------------

@@ -29,7 +29,7 @@ import os
 import sys
 import time
 
-from common import ensure_database, percentiles, setup_django  # noqa: E402 - bench/ is the script's own directory
+from common import ensure_database, migrate, percentiles, setup_django  # noqa: E402 - bench/ is the script's own directory
 
 TODAY = dt.date(2026, 11, 20)
 sizes = {"daily": 75 * 365 + 19, "continuous": 365 * 288}  # 75 years of days; a year of 5-minute values
@@ -152,12 +152,11 @@ def main() -> int:
     setup_django(args.database_url)
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from django.core.management import call_command
     from django.test import Client
 
     from streamflow.roles import VIEWERS
 
-    call_command("migrate", verbosity=0)
+    migrate()
     user, _ = get_user_model().objects.get_or_create(username="bench-quality")
     user.groups.add(Group.objects.get(name=VIEWERS))  # a Viewer: the timings include the permission checks
     client = Client()
